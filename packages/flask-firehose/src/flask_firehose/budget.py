@@ -1,0 +1,70 @@
+"""Choosing which links fit: priority order, a count cap, a byte budget.
+
+Every channel that carries links (the final ``Link`` header, the 103) goes
+through :func:`select`, so the same rules bound all of them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from .links import Link
+
+__all__ = ["SEPARATOR", "Selection", "header_value", "select"]
+
+logger = logging.getLogger("flask_firehose")
+
+#: Between two link-values of one field (RFC 9110 §5.6.1 list syntax).
+SEPARATOR = ", "
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """The links that fit, in the order they go out, and the ones left out."""
+
+    kept: tuple[Link, ...]
+    dropped: tuple[Link, ...]
+
+
+def select(links: Iterable[Link], max_links: int, max_bytes: int, max_pushes: int) -> Selection:
+    """Order *links* by priority (stable) and keep what fits.
+
+    A link that would take the field past *max_bytes*, or the list past
+    *max_links*, is dropped; lower-priority links that still fit go in.
+    Past *max_pushes* pushable links, the rest go out as ``nopush`` hints,
+    since a proxy pushes only so many per connection (nginx: 10).
+    """
+    kept: list[Link] = []
+    dropped: list[Link] = []
+    size = 0
+    pushes = 0
+    for link in sorted(links, key=lambda item: item.priority):
+        if link.pushable:
+            if pushes >= max_pushes:
+                link = link.as_hint()
+            else:
+                pushes += 1
+        extra = len(link.text) + (len(SEPARATOR) if kept else 0)
+        if len(kept) >= max_links or size + extra > max_bytes:
+            if link.pushable:
+                pushes -= 1
+            dropped.append(link)
+            continue
+        kept.append(link)
+        size += extra
+    if dropped:
+        logger.debug(
+            "Link budget (%d links, %d bytes) dropped %d: %s",
+            max_links,
+            max_bytes,
+            len(dropped),
+            SEPARATOR.join(link.target for link in dropped),
+        )
+    return Selection(tuple(kept), tuple(dropped))
+
+
+def header_value(links: Sequence[Link]) -> str:
+    """One ``Link`` field value holding *links*."""
+    return SEPARATOR.join(link.text for link in links)

@@ -1,0 +1,80 @@
+"""The HTTP grammar Flask-Firehose depends on, as named regular expressions.
+
+Every pattern quotes the ABNF it implements and the section it comes from, so a
+reader can check one against the other. Nothing else in the package builds a
+header by hand: :mod:`flask_firehose.links` serializes through :func:`quote`.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = [
+    "LINK_PARAM",
+    "LINK_VALUE",
+    "PCT_ENCODED",
+    "QUOTED_STRING",
+    "REG_REL_TYPE",
+    "TOKEN",
+    "URI_REFERENCE_CHARS",
+    "quote",
+]
+
+# RFC 9110 §5.6.2 Tokens
+#   token = 1*tchar
+#   tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." /
+#           "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA
+TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+
+# RFC 9110 §5.6.4 Quoted Strings
+#   quoted-string = DQUOTE *( qdtext / quoted-pair ) DQUOTE
+#   qdtext        = HTAB / SP / %x21 / %x23-5B / %x5D-7E / obs-text
+#   quoted-pair   = "\" ( HTAB / SP / VCHAR / obs-text )
+# obs-text (%x80-FF) is deliberately left out: we only ever emit ASCII.
+QUOTED_STRING = re.compile(r'"(?:[\t !#-\[\]-~]|\\[\t -~])*"')
+
+# What may stand inside a quoted-string once escaped: HTAB, SP and VCHAR.
+_QUOTABLE = re.compile(r"[\t -~]*")
+
+# RFC 3986 §2.1 Percent-Encoding
+#   pct-encoded = "%" HEXDIG HEXDIG
+PCT_ENCODED = re.compile(r"%[0-9A-Fa-f]{2}")
+
+# RFC 3986 §2.2, §2.3 and §4.1: a URI-reference is made only of
+#   unreserved  = ALPHA / DIGIT / "-" / "." / "_" / "~"
+#   gen-delims  = ":" / "/" / "?" / "#" / "[" / "]" / "@"
+#   sub-delims  = "!" / "$" / "&" / "'" / "(" / ")" / "*" / "+" / "," / ";" / "="
+#   pct-encoded
+URI_REFERENCE_CHARS = re.compile(r"(?:[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=]|%[0-9A-Fa-f]{2})*")
+
+# RFC 8288 §3.3 Relation Type
+#   relation-type = reg-rel-type / ext-rel-type
+#   reg-rel-type  = LOALPHA *( LOALPHA / DIGIT / "." / "-" )
+#   ext-rel-type  = URI
+REG_REL_TYPE = re.compile(r"[a-z][a-z0-9.\-]*")
+
+# RFC 8288 §3 Link Serialisation in HTTP Headers
+#   Link       = #link-value
+#   link-value = "<" URI-Reference ">" *( OWS ";" OWS link-param )
+#   link-param = token BWS [ "=" BWS ( token / quoted-string ) ]
+# OWS and BWS are *( SP / HTAB ) (RFC 9110 §5.6.3).
+LINK_PARAM = re.compile(
+    r"[ \t]*;[ \t]*(?P<name>" + TOKEN.pattern + r")[ \t]*"
+    r"(?:=[ \t]*(?P<value>" + TOKEN.pattern + "|" + QUOTED_STRING.pattern + r"))?"
+)
+LINK_VALUE = re.compile(r"<(?P<target>" + URI_REFERENCE_CHARS.pattern + r")>")
+
+
+def quote(value: str) -> str:
+    """Return *value* as a ``token`` when it is one, else as a ``quoted-string``.
+
+    RFC 8288 §3 allows either form for a parameter value; the token form is
+    shorter and what most parsers expect for ``as=style``. *value* must hold
+    only HTAB, SP and visible ASCII (callers validate first); a ``ValueError``
+    here means a caller skipped that step.
+    """
+    if TOKEN.fullmatch(value):
+        return value
+    if not _QUOTABLE.fullmatch(value):
+        raise ValueError(f"cannot quote {value!r}: only visible ASCII, space and tab")
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'

@@ -1,0 +1,294 @@
+"""One link: validated when it is built, serialized once, ordered by priority.
+
+A :class:`Link` can only exist in a state that serializes to a valid RFC 8288
+``link-value``; every check runs in ``__post_init__``. :func:`link_from_push`
+turns the loose arguments ``push(url, *args, **attrs)`` has accepted since
+0.2.3 into one, filling in what browsers need (``as`` from the file
+extension, ``crossorigin`` on fonts) and marking links a proxy cannot push.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Final
+
+from . import grammar
+from .errors import InvalidAsError, InvalidAttributeError, InvalidURLError
+
+__all__ = ["DESTINATIONS", "Link", "encode_target", "infer_as", "link_from_push"]
+
+#: ``as`` values a browser acts on in a preload: the HTML standard's
+#: "potential destinations" minus the ones that never come from a ``<link>``.
+#: ``stylesheet``, ``img`` and ``link`` are common mistakes browsers ignore.
+DESTINATIONS: Final = frozenset(
+    {
+        "audio", "audioworklet", "document", "embed", "fetch", "font", "image",
+        "manifest", "object", "paintworklet", "script", "serviceworker",
+        "sharedworker", "style", "track", "video", "worker", "xslt",
+    }
+)  # fmt: skip
+
+_AS_BY_EXTENSION: Final = {
+    "css": "style",
+    "js": "script", "mjs": "script",
+    "woff2": "font", "woff": "font", "ttf": "font", "otf": "font", "eot": "font",
+    "avif": "image", "webp": "image", "png": "image", "jpg": "image", "jpeg": "image",
+    "gif": "image", "svg": "image", "ico": "image", "bmp": "image",
+    "json": "fetch", "wasm": "fetch",
+    "mp4": "video", "webm": "video",
+    "mp3": "audio", "ogg": "audio", "wav": "audio", "flac": "audio",
+    "vtt": "track",
+}  # fmt: skip
+
+#: Destinations fetched in CORS mode: a preload without ``crossorigin`` is not
+#: reused by the real request, so the file downloads twice.
+_CORS_DESTINATIONS: Final = frozenset({"font", "fetch"})
+
+_CROSSORIGIN_VALUES: Final = frozenset({"", "anonymous", "use-credentials"})
+
+# Render-blocking first: when a budget forces a choice, the tail is dropped.
+_PRIORITY_BY_AS: Final = {"style": 0, "script": 1, "font": 2, "fetch": 3}
+_PRIORITY_BY_REL: Final = {"modulepreload": 1, "preconnect": 3, "dns-prefetch": 3}
+_PRIORITY_MEDIA: Final = 4
+_PRIORITY_LAST: Final = 5
+
+# Parameters with a field of their own on Link.
+_RESERVED: Final = frozenset({"rel", "as", "crossorigin", "nopush"})
+
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*):")
+# RFC 3986 forbids these, and no URL a template writes holds them by intent:
+# refusing them is what keeps a value from closing "<...>" or the header line.
+_FORBIDDEN = re.compile(r'[\x00-\x20\x7f<>"\\]')
+# Also outside RFC 3986, but harmless once percent-encoded (browsers do so).
+_ENCODABLE = re.compile(r"[^\x00-\x7f{}|^`]")
+_BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_PRINTABLE = re.compile(r"[\t -~]*")
+
+
+def _is_same_origin_path(target: str) -> bool:
+    # nginx, Apache and h2o push only a path-absolute reference ("/x.css").
+    return target.startswith("/") and not target.startswith("//")
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """One ``Link`` header entry (RFC 8288), immutable and always valid.
+
+    :param target: the URI-reference, already percent-encoded
+        (:func:`encode_target` does that).
+    :param rel: one or more space-separated relation types, lower case.
+    :param as_: the request destination, one of :data:`DESTINATIONS`.
+    :param crossorigin: ``None`` (absent), ``""`` (bare), ``"anonymous"`` or
+        ``"use-credentials"``.
+    :param nopush: ask proxies not to push it (the hint still reaches the browser).
+    :param params: any other ``(name, value)`` parameters in order; ``None``
+        as the value writes a bare parameter.
+    :raises InvalidLinkError: a subclass naming the bad value.
+    """
+
+    target: str
+    rel: str = "preload"
+    as_: str | None = None
+    crossorigin: str | None = None
+    nopush: bool = False
+    params: tuple[tuple[str, str | None], ...] = ()
+    text: str = field(init=False, repr=False, compare=False)
+    """The serialized ``link-value``, computed once."""
+
+    def __post_init__(self) -> None:
+        if not self.target or not grammar.URI_REFERENCE_CHARS.fullmatch(self.target):
+            raise InvalidURLError(f"link target is not a URI-reference: {self.target!r}", self.target)
+        rels = self.rel.split(" ")
+        if not all(grammar.REG_REL_TYPE.fullmatch(r) or _SCHEME.match(r) for r in rels) or not all(
+            grammar.URI_REFERENCE_CHARS.fullmatch(r) for r in rels
+        ):
+            raise InvalidAttributeError(f"invalid rel {self.rel!r}: expected lower-case relation types", self.rel, "rel")
+        if self.as_ is not None and self.as_ not in DESTINATIONS:
+            raise InvalidAsError(f"invalid as {self.as_!r}: expected one of {', '.join(sorted(DESTINATIONS))}", self.as_)
+        if self.crossorigin is not None and self.crossorigin not in _CROSSORIGIN_VALUES:
+            raise InvalidAttributeError(
+                f"invalid crossorigin {self.crossorigin!r}: expected 'anonymous' or 'use-credentials'",
+                self.crossorigin,
+                "crossorigin",
+            )
+        for name, value in self.params:
+            _check_param(name, value)
+        object.__setattr__(self, "text", self._serialize())
+
+    def _serialize(self) -> str:
+        parts = [f"<{self.target}>", f"rel={grammar.quote(self.rel)}"]
+        if self.as_ is not None:
+            parts.append(f"as={self.as_}")
+        if self.crossorigin is not None:
+            parts.append(f"crossorigin={self.crossorigin}" if self.crossorigin else "crossorigin")
+        parts.extend(name if value is None else f"{name}={grammar.quote(value)}" for name, value in self.params)
+        if self.nopush:
+            parts.append("nopush")
+        return "; ".join(parts)
+
+    @property
+    def rels(self) -> frozenset[str]:
+        """The relation types, as a set."""
+        return frozenset(self.rel.split(" "))
+
+    @property
+    def pushable(self) -> bool:
+        """Whether a proxy honouring ``http2_push_preload`` would push it: a
+        ``preload`` of a same-origin path, without ``nopush``."""
+        return not self.nopush and "preload" in self.rels and _is_same_origin_path(self.target)
+
+    @property
+    def priority(self) -> int:
+        """Sort key, lowest first: styles, scripts, fonts, data and
+        connections, media, then everything else (``prefetch`` included)."""
+        rels = self.rels
+        if "preload" in rels:
+            return _PRIORITY_BY_AS.get(self.as_ or "", _PRIORITY_MEDIA)
+        return min((_PRIORITY_BY_REL.get(r, _PRIORITY_LAST) for r in rels), default=_PRIORITY_LAST)
+
+    def as_hint(self) -> Link:
+        """This link with ``nopush``: the browser still gets the hint, no
+        proxy pushes it."""
+        if self.nopush:
+            return self
+        return Link(self.target, self.rel, self.as_, self.crossorigin, True, self.params)
+
+
+def _check_param(name: str, value: str | None) -> None:
+    if not grammar.TOKEN.fullmatch(name) or name != name.lower():
+        raise InvalidAttributeError(f"invalid attribute name {name!r}: expected a lower-case token", name, name)
+    if name in _RESERVED:
+        raise InvalidAttributeError(f"attribute {name!r} has a field of its own on Link", name, name)
+    if value is not None and not _PRINTABLE.fullmatch(value):
+        raise InvalidAttributeError(
+            f"invalid value for {name!r}: {value!r} (only printable ASCII, space and tab)", value, name
+        )
+
+
+def encode_target(url: object) -> str:
+    """Return *url* as an RFC 3986 URI-reference fit for ``<...>``.
+
+    Non-ASCII characters and ``{ } | ^ `` ` are percent-encoded as UTF-8, the
+    way browsers encode them before they request the file. Control characters,
+    spaces, ``< > " \\``, a ``%`` not starting an escape, and schemes other than
+    ``http``/``https`` raise :class:`InvalidURLError`.
+    """
+    if not isinstance(url, str):
+        raise InvalidURLError(f"URL must be a str, not {type(url).__name__}: {url!r}", url)
+    if not url:
+        raise InvalidURLError("URL is empty: ''", url)
+    bad = _FORBIDDEN.search(url)
+    if bad:
+        raise InvalidURLError(f"URL holds {bad.group()!r}, which no URL may hold: {url!r}", url)
+    if _BAD_PERCENT.search(url):
+        raise InvalidURLError(f"URL holds a '%' that starts no %XX escape: {url!r}", url)
+    scheme = _SCHEME.match(url)
+    if scheme and scheme.group(1).lower() not in ("http", "https"):
+        raise InvalidURLError(f"URL scheme {scheme.group(1)!r} cannot be preloaded: {url!r}", url)
+    return _ENCODABLE.sub(lambda m: "".join(f"%{b:02X}" for b in m.group().encode()), url)
+
+
+def infer_as(target: str) -> str | None:
+    """Guess the ``as`` destination from the extension of *target*'s path,
+    or ``None`` when the extension says nothing."""
+    path = target.split("#", 1)[0].split("?", 1)[0]
+    name = path.rsplit("/", 1)[-1]
+    if "." not in name:
+        return None
+    return _AS_BY_EXTENSION.get(name.rsplit(".", 1)[1].lower())
+
+
+def _attr_name(key: str) -> str:
+    # ``as_`` (and any keyword-escaped name) means ``as``.
+    name = key[:-1] if key.endswith("_") else key
+    if not grammar.TOKEN.fullmatch(name):
+        raise InvalidAttributeError(f"invalid attribute name {key!r}: expected a token", key, key)
+    return name.lower()
+
+
+def _attr_value(name: str, value: object) -> str | None:
+    if value is True:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if not isinstance(value, str):
+        raise InvalidAttributeError(
+            f"invalid value for {name!r}: {value!r} (expected str, int or True)", value, name
+        )
+    if not _PRINTABLE.fullmatch(value):
+        raise InvalidAttributeError(
+            f"invalid value for {name!r}: {value!r} (only printable ASCII, space and tab)", value, name
+        )
+    return value
+
+
+def _collect_attrs(args: tuple[object, ...], attrs: Mapping[str, object]) -> dict[str, str | None]:
+    """Merge keyword and positional attributes; ``None``/``False`` drop one."""
+    merged: dict[str, str | None] = {}
+
+    def put(raw_name: str, value: object) -> None:
+        name = _attr_name(raw_name)
+        if name in merged:
+            raise InvalidAttributeError(f"attribute {name!r} given twice", raw_name, name)
+        if value is None or value is False:
+            return
+        merged[name] = _attr_value(name, value)
+
+    for key, value in attrs.items():
+        put(key, value)
+    for item in args:
+        # 0.2.3 wrote positional items verbatim: "nopush", "crossorigin", "type=font/woff2".
+        if not isinstance(item, str):
+            raise InvalidAttributeError(f"positional attribute must be a str: {item!r}", item, repr(item))
+        name, sep, value = item.partition("=")
+        put(name.strip(), value.strip().strip('"') if sep else True)
+    return merged
+
+
+def link_from_push(url: object, args: tuple[object, ...] = (), attrs: Mapping[str, object] | None = None) -> Link:
+    """Build the :class:`Link` that ``push(url, *args, **attrs)`` asks for.
+
+    ``rel`` defaults to ``preload``; for a preload, ``as`` is inferred from
+    the extension when missing; fonts and ``fetch`` preloads get
+    ``crossorigin``; anything but a same-origin path gets ``nopush``.
+    Results are cached: templates push the same few URLs on every request.
+    """
+    items = tuple((key, type(value), value) for key, value in (attrs or {}).items())
+    try:
+        return _cached_build(url, args, items)
+    except TypeError as exc:  # an unhashable argument: build without the cache
+        if "unhashable" not in str(exc):
+            raise
+        return _build(url, args, dict(attrs or {}))
+
+
+@functools.lru_cache(maxsize=2048)
+def _cached_build(url: object, args: tuple[object, ...], items: tuple[tuple[str, type, object], ...]) -> Link:
+    # The type is part of the key so that True (a bare attribute) and 1 differ.
+    return _build(url, args, {key: value for key, _, value in items})
+
+
+def _build(url: object, args: tuple[object, ...], attrs: Mapping[str, object]) -> Link:
+    target = encode_target(url)
+    merged = _collect_attrs(args, attrs)
+    rel = (merged.pop("rel", None) or "preload").lower()
+    rel = " ".join(rel.split())
+    as_ = merged.pop("as", None)
+    if as_ is not None:
+        as_ = as_.lower()
+    elif "preload" in rel.split(" "):
+        as_ = infer_as(target)
+    crossorigin: str | None = None
+    if "crossorigin" in merged:
+        crossorigin = (merged.pop("crossorigin") or "").lower()
+    elif as_ in _CORS_DESTINATIONS:
+        crossorigin = ""
+    nopush = "nopush" in merged
+    merged.pop("nopush", None)
+    if not _is_same_origin_path(target):
+        nopush = True
+    return Link(target, rel, as_, crossorigin, nopush, tuple(merged.items()))
+
