@@ -27,9 +27,7 @@ def may_carry_links(method: str, status: int) -> bool:
     return method in ("GET", "HEAD") and 200 <= status < 300
 
 
-def write_links(
-    response: Response, links: LinkCollection, settings: Settings, tracker: Tracker[Any] | None
-) -> None:
+def write_links(response: Response, links: LinkCollection, settings: Settings, tracker: Tracker[Any] | None) -> None:
     """Append this request's links to *response* and record the pushes."""
     if not may_carry_links(request.method, response.status_code):
         return

@@ -63,7 +63,7 @@ _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*):")
 # refusing them is what keeps a value from closing "<...>" or the header line.
 _FORBIDDEN = re.compile(r'[\x00-\x20\x7f<>"\\]')
 # Also outside RFC 3986, but harmless once percent-encoded (browsers do so).
-_ENCODABLE = re.compile(r"[^\x00-\x7f{}|^`]")
+_ENCODABLE = re.compile(r"[^\x00-\x7f]|[{}|^`]")
 _BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
 _PRINTABLE = re.compile(r"[\t -~]*")
 
@@ -105,9 +105,13 @@ class Link:
         if not all(grammar.REG_REL_TYPE.fullmatch(r) or _SCHEME.match(r) for r in rels) or not all(
             grammar.URI_REFERENCE_CHARS.fullmatch(r) for r in rels
         ):
-            raise InvalidAttributeError(f"invalid rel {self.rel!r}: expected lower-case relation types", self.rel, "rel")
+            raise InvalidAttributeError(
+                f"invalid rel {self.rel!r}: expected lower-case relation types", self.rel, "rel"
+            )
         if self.as_ is not None and self.as_ not in DESTINATIONS:
-            raise InvalidAsError(f"invalid as {self.as_!r}: expected one of {', '.join(sorted(DESTINATIONS))}", self.as_)
+            raise InvalidAsError(
+                f"invalid as {self.as_!r}: expected one of {', '.join(sorted(DESTINATIONS))}", self.as_
+            )
         if self.crossorigin is not None and self.crossorigin not in _CROSSORIGIN_VALUES:
             raise InvalidAttributeError(
                 f"invalid crossorigin {self.crossorigin!r}: expected 'anonymous' or 'use-credentials'",
@@ -215,9 +219,7 @@ def _attr_value(name: str, value: object) -> str | None:
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
     if not isinstance(value, str):
-        raise InvalidAttributeError(
-            f"invalid value for {name!r}: {value!r} (expected str, int or True)", value, name
-        )
+        raise InvalidAttributeError(f"invalid value for {name!r}: {value!r} (expected str, int or True)", value, name)
     if not _PRINTABLE.fullmatch(value):
         raise InvalidAttributeError(
             f"invalid value for {name!r}: {value!r} (only printable ASCII, space and tab)", value, name
@@ -232,7 +234,7 @@ def _collect_attrs(args: tuple[object, ...], attrs: Mapping[str, object]) -> dic
     def put(raw_name: str, value: object) -> None:
         name = _attr_name(raw_name)
         if name in merged:
-            raise InvalidAttributeError(f"attribute {name!r} given twice", raw_name, name)
+            raise InvalidAttributeError(f"attribute {name!r} given twice (as {raw_name!r})", raw_name, name)
         if value is None or value is False:
             return
         merged[name] = _attr_value(name, value)
@@ -291,4 +293,3 @@ def _build(url: object, args: tuple[object, ...], attrs: Mapping[str, object]) -
     if not _is_same_origin_path(target):
         nopush = True
     return Link(target, rel, as_, crossorigin, nopush, tuple(merged.items()))
-

@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from flask_firehose import Firehose, ParsedLink, parse_link_header
+
+AppFactory = Callable[..., tuple[Flask, Firehose]]
+
+
+@pytest.fixture
+def make_app() -> AppFactory:
+    """Return a factory building ``(app, firehose)`` with optional config."""
+
+    def factory(connector: object = None, **config: Any) -> tuple[Flask, Firehose]:
+        app = Flask(__name__)
+        app.config.update(SECRET_KEY="test-secret", TESTING=True, **config)
+        firehose = Firehose(connector=connector)
+        firehose.init_app(app)
+        return app, firehose
+
+    return factory
+
+
+@pytest.fixture
+def app(make_app: AppFactory) -> Flask:
+    return make_app()[0]
+
+
+@pytest.fixture
+def client(app: Flask) -> Iterator[FlaskClient]:
+    with app.test_client() as client:
+        yield client
+
+
+def links_of(response: Any) -> list[ParsedLink]:
+    """Every link of every ``Link`` field of *response*, parsed strictly."""
+    return [link for value in response.headers.getlist("Link") for link in parse_link_header(value)]
+
+
+def targets(response: Any, *, pushable: bool | None = None) -> list[str]:
+    """Targets of *response*'s links; ``pushable`` filters on ``nopush``."""
+    return [link.target for link in links_of(response) if pushable is None or pushable != link.has("nopush")]

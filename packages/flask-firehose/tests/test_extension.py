@@ -1,0 +1,304 @@
+from __future__ import annotations
+
+from typing import ClassVar
+
+import pytest
+from flask import Flask, Response, jsonify, render_template_string, session
+
+from flask_firehose import Connector, Firehose, push
+
+from .conftest import AppFactory, links_of, targets
+
+
+def test_direct_and_factory_initialisation() -> None:
+    direct = Flask(__name__)
+    firehose = Firehose(direct)
+    assert direct.extensions["firehose"] is firehose and firehose.app is direct
+
+    shared = Firehose()
+    for _ in range(2):
+        app = Flask(__name__)
+        shared.init_app(app)
+        assert app.extensions["firehose"] is shared
+        assert app.jinja_env.globals["push"] is push
+
+
+def test_second_init_is_refused(app: Flask) -> None:
+    with pytest.raises(RuntimeError, match="already initialised"):
+        Firehose(app)
+
+
+def test_push_outside_a_request() -> None:
+    with pytest.raises(RuntimeError, match="active request"):
+        push("/a.css")
+
+
+def test_push_without_firehose() -> None:
+    app = Flask(__name__)
+    with app.test_request_context(), pytest.raises(RuntimeError, match=r"Firehose\(app\)"):
+        push("/a.css")
+
+
+def test_template_and_view_pushes(app: Flask) -> None:
+    @app.get("/")
+    def index() -> str:
+        assert push("/static/view.js", **{"as": "script", "rel": "preload"}) == "/static/view.js"
+        return render_template_string(
+            "<link rel=\"stylesheet\" href=\"{{ push('/static/main.css', as='style', rel='preload') }}\">"
+        )
+
+    response = app.test_client().get("/")
+    assert b'href="/static/main.css"' in response.data
+    assert {(link.target, link.get("as")) for link in links_of(response)} == {
+        ("/static/view.js", "script"),
+        ("/static/main.css", "style"),
+    }
+    assert len(response.headers.getlist("Link")) == 1
+
+
+def test_views_own_link_header_is_kept(app: Flask) -> None:
+    @app.get("/")
+    def index() -> tuple[str, dict[str, str]]:
+        push("/static/a.css")
+        return "ok", {"Link": "<https://api.example>; rel=preconnect"}
+
+    response = app.test_client().get("/")
+    assert targets(response) == ["https://api.example", "/static/a.css"]
+
+
+def test_duplicates_are_merged(app: Flask) -> None:
+    @app.get("/")
+    def index() -> str:
+        for _ in range(3):
+            push("/static/a.css")
+        push("/static/a.css", "nopush")
+        return "ok"
+
+    assert targets(app.test_client().get("/")) == ["/static/a.css"]
+
+
+@pytest.mark.parametrize("status", [201, 204, 299])
+def test_any_2xx_carries_links(app: Flask, status: int) -> None:
+    @app.get("/")
+    def index() -> tuple[str, int]:
+        push("/static/a.css")
+        return "", status
+
+    assert targets(app.test_client().get("/")) == ["/static/a.css"]
+
+
+@pytest.mark.parametrize("status", [302, 404, 500])
+def test_unsuccessful_responses_carry_and_record_nothing(app: Flask, status: int) -> None:
+    @app.get("/fail")
+    def fail() -> tuple[str, int]:
+        push("/static/a.css")
+        return "no", status
+
+    @app.get("/ok")
+    def ok() -> str:
+        push("/static/a.css")
+        return "ok"
+
+    client = app.test_client()
+    response = client.get("/fail")
+    assert "Link" not in response.headers and "Set-Cookie" not in response.headers
+    assert targets(client.get("/ok"), pushable=True) == ["/static/a.css"]
+
+
+def test_raising_view_records_nothing(app: Flask) -> None:
+    @app.errorhandler(ZeroDivisionError)
+    def handle(_: Exception) -> tuple[str, int]:
+        return "oops", 500
+
+    @app.get("/boom")
+    def boom() -> str:
+        push("/static/a.css")
+        raise ZeroDivisionError
+
+    @app.get("/ok")
+    def ok() -> str:
+        push("/static/a.css")
+        return "ok"
+
+    client = app.test_client()
+    assert client.get("/boom").status_code == 500
+    assert targets(client.get("/ok"), pushable=True) == ["/static/a.css"]
+
+
+def test_post_carries_no_links(app: Flask) -> None:
+    @app.post("/")
+    def index() -> str:
+        push("/static/a.css")
+        return "ok"
+
+    assert "Link" not in app.test_client().post("/").headers
+
+
+def test_request_without_push_touches_nothing(app: Flask) -> None:
+    @app.get("/api")
+    def api() -> Response:
+        return jsonify(ok=True)
+
+    response = app.test_client().get("/api")
+    assert "Vary" not in response.headers
+    assert "Set-Cookie" not in response.headers
+    assert "Link" not in response.headers
+
+
+def test_hints_alone_do_not_touch_the_session(app: Flask) -> None:
+    @app.get("/")
+    def index() -> str:
+        push("https://cdn.example/lib.js")
+        push("/static/a.css", "nopush")
+        return "ok"
+
+    response = app.test_client().get("/")
+    assert len(links_of(response)) == 2
+    assert "Vary" not in response.headers and "Set-Cookie" not in response.headers
+
+
+def test_pushed_once_per_session_then_hinted(app: Flask) -> None:
+    @app.get("/")
+    def index() -> str:
+        push("/static/a.css")
+        push("/static/b.js")
+        return "ok"
+
+    client = app.test_client()
+    first = client.get("/")
+    assert targets(first, pushable=True) == ["/static/a.css", "/static/b.js"]
+    second = client.get("/")
+    assert targets(second, pushable=True) == []
+    assert targets(second, pushable=False) == ["/static/a.css", "/static/b.js"]
+    assert targets(app.test_client().get("/"), pushable=True) == ["/static/a.css", "/static/b.js"]
+
+
+def test_off_switch(make_app: AppFactory) -> None:
+    app, _ = make_app(FIREHOSE_ENABLED=False)
+
+    @app.get("/")
+    def index() -> str:
+        return push("/static/a.css")
+
+    response = app.test_client().get("/")
+    assert response.data == b"/static/a.css"
+    assert "Link" not in response.headers and "Set-Cookie" not in response.headers
+
+
+def test_tracking_off_pushes_every_time(make_app: AppFactory) -> None:
+    app, _ = make_app(FIREHOSE_TRACKING=False)
+
+    @app.get("/")
+    def index() -> str:
+        return push("/static/a.css")
+
+    client = app.test_client()
+    for _ in range(2):
+        response = client.get("/")
+        assert targets(response, pushable=True) == ["/static/a.css"]
+        assert "Set-Cookie" not in response.headers
+
+
+def test_header_budget_counts_the_views_own_links(make_app: AppFactory) -> None:
+    app, _ = make_app(FIREHOSE_MAX_HEADER_BYTES=120)
+    own = "<https://api.example>; rel=preconnect"
+
+    @app.get("/")
+    def index() -> tuple[str, dict[str, str]]:
+        for i in range(10):
+            push(f"/static/{i}.png")
+        return "ok", {"Link": own}
+
+    response = app.test_client().get("/")
+    assert sum(len(v) + 2 for v in response.headers.getlist("Link")) <= 120 + 2
+    assert response.headers.getlist("Link")[0] == own
+
+
+class RecordingConnector:
+    def __init__(self, already: set[str]) -> None:
+        self.pushed = set(already)
+        self.calls: list[str] = []
+
+    def get_pushed(self) -> set[str]:
+        self.calls.append("get")
+        return set(self.pushed)
+
+    def set_pushed(self, inset: set[str]) -> None:
+        self.calls.append("set")
+        self.pushed = set(inset)
+
+
+class StaticConnector:
+    """A connector written as 0.2.3's default was: a class of static methods."""
+
+    store: ClassVar[set[str]] = set()
+
+    @staticmethod
+    def get_pushed() -> set[str]:
+        return set(StaticConnector.store)
+
+    @staticmethod
+    def set_pushed(inset: set[str]) -> None:
+        StaticConnector.store = set(inset)
+
+
+def test_custom_connector_instance(make_app: AppFactory) -> None:
+    connector = RecordingConnector({"/static/old.css"})
+    app, _ = make_app(connector=connector)
+
+    @app.get("/")
+    def index() -> str:
+        push("/static/old.css")
+        push("/static/new.js")
+        return "ok"
+
+    response = app.test_client().get("/")
+    assert targets(response, pushable=True) == ["/static/new.js"]
+    assert targets(response, pushable=False) == ["/static/old.css"]
+    assert connector.pushed == {"/static/old.css", "/static/new.js"}
+    assert connector.calls == ["get", "set"]
+    assert "Set-Cookie" not in response.headers
+
+
+def test_custom_connector_class_with_static_methods(make_app: AppFactory) -> None:
+    StaticConnector.store = {"/static/old.css"}
+    app, _ = make_app(connector=StaticConnector)
+
+    @app.get("/")
+    def index() -> str:
+        push("/static/old.css")
+        push("/static/new.js")
+        return "ok"
+
+    assert targets(app.test_client().get("/"), pushable=True) == ["/static/new.js"]
+    assert StaticConnector.store == {"/static/old.css", "/static/new.js"}
+
+
+def test_legacy_default_connector_passed_explicitly(make_app: AppFactory) -> None:
+    app, _ = make_app(connector=Connector)
+
+    @app.get("/")
+    def index() -> str:
+        return push("/static/a.css")
+
+    client = app.test_client()
+    client.get("/")
+    with client.session_transaction() as state:
+        assert state["h2-pushed"] == "/static/a.css"
+
+
+def test_connector_without_methods_is_refused() -> None:
+    with pytest.raises(TypeError, match="get_pushed"):
+        Firehose(Flask(__name__), connector=object())
+
+
+def test_session_written_by_the_view_survives(app: Flask) -> None:
+    @app.get("/")
+    def index() -> str:
+        session["user"] = "ada"
+        return push("/static/a.css")
+
+    client = app.test_client()
+    client.get("/")
+    with client.session_transaction() as state:
+        assert state["user"] == "ada" and state["h2-pushed"] == "/static/a.css"

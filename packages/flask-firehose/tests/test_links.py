@@ -1,0 +1,163 @@
+from __future__ import annotations
+
+import pytest
+
+from flask_firehose import InvalidAsError, InvalidAttributeError, InvalidLinkError, InvalidURLError, Link
+from flask_firehose.links import encode_target, infer_as, link_from_push
+from flask_firehose.parsing import parse_link_header
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("/static/app.css", "style"),
+        ("/static/app.min.js?v=3", "script"),
+        ("/static/mod.mjs", "script"),
+        ("/static/font.WOFF2", "font"),
+        ("/img/hero.webp#x", "image"),
+        ("/data/feed.json", "fetch"),
+        ("/static/readme", None),
+        ("/static/archive.tar.gz", None),
+        ("/static.d/noext", None),
+    ],
+)
+def test_infer_as(url: str, expected: str | None) -> None:
+    assert infer_as(url) == expected
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("/static/a.css", "/static/a.css"),
+        ("/static/café.css", "/static/caf%C3%A9.css"),
+        ("/s/{x}|^`.js", "/s/%7Bx%7D%7C%5E%60.js"),
+        ("/s/a%20b.css", "/s/a%20b.css"),
+        ("https://cdn.example/x.js", "https://cdn.example/x.js"),
+        ("//cdn.example/x.js", "//cdn.example/x.js"),
+        ("static/rel.css", "static/rel.css"),
+    ],
+)
+def test_encode_target(url: str, expected: str) -> None:
+    assert encode_target(url) == expected
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["", "/a b.css", "/a\r\nSet-Cookie: x=1", "/a>.css", "/a<.css", '/a".css', "/a\\b.css", "/a\x00", "/a\x7f",
+     "/a%zz.css", "/a%2", "javascript:alert(1)", "data:text/css,x", 42, None, b"/a.css"],
+)  # fmt: skip
+def test_encode_target_rejects(url: object) -> None:
+    with pytest.raises(InvalidURLError) as info:
+        encode_target(url)
+    assert info.value.value == url
+    assert repr(url) in str(info.value)
+
+
+def test_push_arguments_as_in_023() -> None:
+    link = link_from_push("/static/main.css", (), {"as": "style", "rel": "preload"})
+    assert link == Link("/static/main.css", "preload", "style")
+    assert link_from_push("/static/main.css", (), {"as_": "style"}) == link
+    assert link_from_push("/static/main.css") == link
+
+
+@pytest.mark.parametrize(
+    ("args", "attrs", "expected"),
+    [
+        (("nopush",), {}, Link("/f.woff2", "preload", "font", "", True)),
+        (("crossorigin",), {"as_": "font"}, Link("/f.woff2", "preload", "font", "")),
+        ((), {"crossorigin": "use-credentials"}, Link("/f.woff2", "preload", "font", "use-credentials")),
+        (("type=font/woff2",), {}, Link("/f.woff2", "preload", "font", "", params=(("type", "font/woff2"),))),
+        ((), {"nopush": True, "crossorigin": None}, Link("/f.woff2", "preload", "font", "", True)),
+        ((), {"rel": "prefetch"}, Link("/f.woff2", "prefetch")),
+        ((), {"rel": "Preload"}, Link("/f.woff2", "preload", "font", "")),
+        ((), {"media": "(min-width: 40em)"}, Link("/f.woff2", "preload", "font", "", params=(("media", "(min-width: 40em)"),))),  # noqa: E501
+        ((), {"fetchpriority": "high"}, Link("/f.woff2", "preload", "font", "", params=(("fetchpriority", "high"),))),
+    ],
+)  # fmt: skip
+def test_push_attributes(args: tuple[object, ...], attrs: dict[str, object], expected: Link) -> None:
+    assert link_from_push("/f.woff2", args, attrs) == expected
+
+
+def test_fonts_always_carry_crossorigin() -> None:
+    assert link_from_push("/static/x.bin", (), {"as_": "font"}).crossorigin == ""
+
+
+def test_cross_origin_is_never_pushable() -> None:
+    for url in ("https://cdn.example/a.js", "//cdn.example/a.js", "static/a.js"):
+        link = link_from_push(url)
+        assert link.nopush and not link.pushable
+
+
+@pytest.mark.parametrize(
+    ("attrs", "error", "bad"),
+    [
+        ({"as": "stylesheet"}, InvalidAsError, "stylesheet"),
+        ({"as_": "img"}, InvalidAsError, "img"),
+        ({"crossorigin": "yes"}, InvalidAttributeError, "yes"),
+        ({"title": "a\r\nb"}, InvalidAttributeError, "a\r\nb"),
+        ({"title": "café"}, InvalidAttributeError, "café"),
+        ({"media": ["screen"]}, InvalidAttributeError, ["screen"]),
+        ({"bad name": "x"}, InvalidAttributeError, "bad name"),
+        ({"as": "style", "as_": "style"}, InvalidAttributeError, "as_"),
+        ({"rel": "pre load!"}, InvalidAttributeError, "pre load!"),
+        ({"anchor": 1.5}, InvalidAttributeError, 1.5),
+    ],
+)
+def test_invalid_attributes(attrs: dict[str, object], error: type[InvalidLinkError], bad: object) -> None:
+    with pytest.raises(error) as info:
+        link_from_push("/a.css", (), attrs)
+    assert isinstance(info.value, ValueError)
+    assert info.value.value == bad
+    assert repr(bad) in str(info.value)
+
+
+def test_positional_attribute_must_be_text() -> None:
+    with pytest.raises(InvalidAttributeError):
+        link_from_push("/a.css", (3,), {})
+
+
+@pytest.mark.parametrize(
+    ("link", "text"),
+    [
+        (Link("/a.css", as_="style"), "</a.css>; rel=preload; as=style"),
+        (Link("/f.woff2", as_="font", crossorigin=""), "</f.woff2>; rel=preload; as=font; crossorigin"),
+        (Link("/a.css", "preload stylesheet"), '</a.css>; rel="preload stylesheet"'),
+        (Link("/a.css", params=(("title", 'say "hi"'),)), '</a.css>; rel=preload; title="say \\"hi\\""'),
+        (Link("/a.css", nopush=True), "</a.css>; rel=preload; nopush"),
+    ],
+)
+def test_serialization(link: Link, text: str) -> None:
+    assert link.text == text
+    (parsed,) = parse_link_header(link.text)
+    assert parsed.target == link.target
+
+
+@pytest.mark.parametrize(
+    ("link", "priority"),
+    [
+        (Link("/a.css", as_="style"), 0),
+        (Link("/a.js", as_="script"), 1),
+        (Link("/a.js", "modulepreload"), 1),
+        (Link("/f.woff2", as_="font", crossorigin=""), 2),
+        (Link("https://cdn.example", "preconnect"), 3),
+        (Link("/a.png", as_="image"), 4),
+        (Link("/next.html", "prefetch"), 5),
+    ],
+)
+def test_priority(link: Link, priority: int) -> None:
+    assert link.priority == priority
+
+
+def test_link_constructor_validates() -> None:
+    with pytest.raises(InvalidURLError):
+        Link("/café.css")
+    with pytest.raises(InvalidAttributeError):
+        Link("/a.css", params=(("as", "style"),))
+    with pytest.raises(InvalidAttributeError):
+        Link("/a.css", params=(("Title", "x"),))
+
+
+def test_build_cache_separates_true_from_one() -> None:
+    assert link_from_push("/a.css", (), {"crossorigin": True}).crossorigin == ""
+    with pytest.raises(InvalidAttributeError):
+        link_from_push("/a.css", (), {"crossorigin": 1})
