@@ -9,12 +9,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 
 from .links import Link
 
 __all__ = ["SEPARATOR", "Selection", "header_value", "select"]
 
 logger = logging.getLogger("flask_firehose")
+
+_by_priority = attrgetter("priority")
 
 #: Between two link-values of one field (RFC 9110 §5.6.1 list syntax).
 SEPARATOR = ", "
@@ -38,20 +41,22 @@ def select(links: Iterable[Link], max_links: int, max_bytes: int, max_pushes: in
     """
     kept: list[Link] = []
     dropped: list[Link] = []
-    size = 0
+    size = -len(SEPARATOR)  # the first link has no separator before it
     pushes = 0
-    for link in sorted(links, key=lambda item: item.priority):
+    for link in sorted(links, key=_by_priority):
+        extra = len(link.text) + len(SEPARATOR)
+        if len(kept) >= max_links or size + extra > max_bytes:
+            dropped.append(link)
+            continue
         if link.pushable:
             if pushes >= max_pushes:
                 link = link.as_hint()
+                extra = len(link.text) + len(SEPARATOR)
+                if size + extra > max_bytes:
+                    dropped.append(link)
+                    continue
             else:
                 pushes += 1
-        extra = len(link.text) + (len(SEPARATOR) if kept else 0)
-        if len(kept) >= max_links or size + extra > max_bytes:
-            if link.pushable:
-                pushes -= 1
-            dropped.append(link)
-            continue
         kept.append(link)
         size += extra
     if dropped:

@@ -42,12 +42,15 @@ def push(url: str, *args: object, **attrs: object) -> str:
             "push() needs an active request: call it from a view or a template rendered by one "
             "(in tests, inside app.test_request_context())."
         )
-    if EXTENSION_KEY not in current_app.extensions:
-        raise RuntimeError(
-            f"Firehose is not initialised on app {current_app.name!r}: "
-            "call Firehose(app) or firehose.init_app(app) before using push()."
-        )
-    request_collection().add(link_from_push(url, args, attrs))
+    links = current_collection()
+    if links is None:
+        if EXTENSION_KEY not in current_app.extensions:
+            raise RuntimeError(
+                f"Firehose is not initialised on app {current_app.name!r}: "
+                "call Firehose(app) or firehose.init_app(app) before using push()."
+            )
+        links = request_collection()
+    links.add(link_from_push(url, args, attrs))
     return url
 
 

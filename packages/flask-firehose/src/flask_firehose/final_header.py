@@ -8,9 +8,10 @@ whatever the view set, and records what was really sent.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from flask import Response, request
+from flask import Request, Response, request
 
 from . import budget
 from .collection import LinkCollection
@@ -19,6 +20,9 @@ from .links import Link
 from .tracking import Tracker, tracking_key
 
 __all__ = ["may_carry_links", "write_links"]
+
+# The proxy resolved once per call, cheaper than attribute access through it.
+_current_request: Callable[[], Request] = request._get_current_object  # type: ignore[attr-defined]
 
 
 def may_carry_links(method: str, status: int) -> bool:
@@ -29,7 +33,7 @@ def may_carry_links(method: str, status: int) -> bool:
 
 def write_links(response: Response, links: LinkCollection, settings: Settings, tracker: Tracker[Any] | None) -> None:
     """Append this request's links to *response* and record the pushes."""
-    if not may_carry_links(request.method, response.status_code):
+    if not may_carry_links(_current_request().method, response.status_code):
         return
     candidates: list[Link] = list(links)
     state = None

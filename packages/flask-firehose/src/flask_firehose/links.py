@@ -97,6 +97,12 @@ class Link:
     params: tuple[tuple[str, str | None], ...] = ()
     text: str = field(init=False, repr=False, compare=False)
     """The serialized ``link-value``, computed once."""
+    pushable: bool = field(init=False, repr=False, compare=False)
+    """Whether a proxy honouring ``http2_push_preload`` would push it: a
+    ``preload`` of a same-origin path, without ``nopush``."""
+    priority: int = field(init=False, repr=False, compare=False)
+    """Sort key, lowest first: styles, scripts, fonts, data and connections,
+    media, then everything else (``prefetch`` included)."""
 
     def __post_init__(self) -> None:
         if not self.target or not grammar.URI_REFERENCE_CHARS.fullmatch(self.target):
@@ -120,7 +126,12 @@ class Link:
             )
         for name, value in self.params:
             _check_param(name, value)
+        # Computed once here: the response hook reads them for every link.
         object.__setattr__(self, "text", self._serialize())
+        object.__setattr__(
+            self, "pushable", not self.nopush and "preload" in rels and _is_same_origin_path(self.target)
+        )
+        object.__setattr__(self, "priority", _priority(self.as_, rels))
 
     def _serialize(self) -> str:
         parts = [f"<{self.target}>", f"rel={grammar.quote(self.rel)}"]
@@ -138,27 +149,22 @@ class Link:
         """The relation types, as a set."""
         return frozenset(self.rel.split(" "))
 
-    @property
-    def pushable(self) -> bool:
-        """Whether a proxy honouring ``http2_push_preload`` would push it: a
-        ``preload`` of a same-origin path, without ``nopush``."""
-        return not self.nopush and "preload" in self.rels and _is_same_origin_path(self.target)
-
-    @property
-    def priority(self) -> int:
-        """Sort key, lowest first: styles, scripts, fonts, data and
-        connections, media, then everything else (``prefetch`` included)."""
-        rels = self.rels
-        if "preload" in rels:
-            return _PRIORITY_BY_AS.get(self.as_ or "", _PRIORITY_MEDIA)
-        return min((_PRIORITY_BY_REL.get(r, _PRIORITY_LAST) for r in rels), default=_PRIORITY_LAST)
-
     def as_hint(self) -> Link:
         """This link with ``nopush``: the browser still gets the hint, no
         proxy pushes it."""
-        if self.nopush:
-            return self
-        return Link(self.target, self.rel, self.as_, self.crossorigin, True, self.params)
+        return self if self.nopush else _hint_of(self)
+
+
+@functools.lru_cache(maxsize=2048)
+def _hint_of(link: Link) -> Link:
+    # Cached: a returning visitor gets the same hints on every page.
+    return Link(link.target, link.rel, link.as_, link.crossorigin, True, link.params)
+
+
+def _priority(as_: str | None, rels: list[str]) -> int:
+    if "preload" in rels:
+        return _PRIORITY_BY_AS.get(as_ or "", _PRIORITY_MEDIA)
+    return min(_PRIORITY_BY_REL.get(rel, _PRIORITY_LAST) for rel in rels)
 
 
 def _check_param(name: str, value: str | None) -> None:
@@ -258,7 +264,7 @@ def link_from_push(url: object, args: tuple[object, ...] = (), attrs: Mapping[st
     ``crossorigin``; anything but a same-origin path gets ``nopush``.
     Results are cached: templates push the same few URLs on every request.
     """
-    items = tuple((key, type(value), value) for key, value in (attrs or {}).items())
+    items = tuple((key, type(value), value) for key, value in attrs.items()) if attrs else ()
     try:
         return _cached_build(url, args, items)
     except TypeError as exc:  # an unhashable argument: build without the cache

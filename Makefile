@@ -1,0 +1,47 @@
+# One target per habit. `make demo` and `make test` work from a fresh clone.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+
+.PHONY: devenv sysdeps demo test unit e2e lint format bench dockertest clean
+
+devenv: $(VENV)/.installed ## virtualenv in .venv with the package, the demo and the tools
+
+$(VENV)/.installed: requirements-dev.txt packages/flask-firehose/pyproject.toml apps/demo/pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements-dev.txt
+	touch $@
+
+sysdeps: ## Debian packages the e2e suite runs (nginx, chromium)
+	sh scripts/install-system-deps.sh
+
+demo: devenv ## serve apps/demo over HTTPS + HTTP/2 (PORT=8443 to choose the port)
+	$(PY) -m demo.serve $(if $(PORT),--port $(PORT))
+
+test: devenv sysdeps ## unit tests and end-to-end tests
+	$(PY) -m pytest
+
+unit: devenv ## unit tests only
+	$(PY) -m pytest packages/flask-firehose/tests
+
+e2e: devenv sysdeps ## end-to-end tests only (real nginx, gunicorn, Chromium)
+	$(PY) -m pytest e2e
+
+lint: devenv ## ruff and mypy --strict
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy packages/flask-firehose/src packages/flask-firehose/tests apps/demo e2e bench
+
+format: devenv
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+bench: devenv ## per-request cost and tracking size, measured side by side
+	$(PY) bench/bench_overhead.py
+
+dockertest: ## the same suite in containers, for machines with a Docker engine
+	docker compose -f infra/docker-compose.yml --profile test run --build --rm tests
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,58 @@
+"""The Flask-Firehose demo site: the reference for using the extension.
+
+``create_app()`` builds a small magazine site with server-side sessions
+(Flask-Session on a cachelib file store, no server needed), versioned static
+files cached for a year, and pushes from templates and views. The account area
+uses a custom connector that remembers pushes per user instead of per session.
+
+Configuration comes from ``FLASK_*`` environment variables
+(``FLASK_DEMO_DATA_DIR``, ``FLASK_DEMO_CDN_ORIGIN``, ``FLASK_FIREHOSE_TRACKING``...).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from cachelib import FileSystemCache
+from flask import Flask
+from flask_session import Session
+
+from flask_firehose import Firehose, SessionConnector
+
+from .assets import AssetVersions
+from .connectors import AccountConnector
+
+__all__ = ["create_app"]
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the demo app; *config* overrides the defaults and the environment."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_mapping(
+        SECRET_KEY="demo-secret-change-me",
+        DEMO_DATA_DIR=app.instance_path,
+        DEMO_CDN_ORIGIN="",
+        # Versioned URLs change with the content, so they may be cached for a
+        # year; a preload of a no-cache file would be downloaded twice.
+        SEND_FILE_MAX_AGE_DEFAULT=31_536_000,
+        SESSION_TYPE="cachelib",
+        SESSION_PERMANENT=False,
+    )
+    app.config.from_prefixed_env()
+    if config:
+        app.config.update(config)
+    data = Path(app.config["DEMO_DATA_DIR"])
+    app.config.setdefault("SESSION_CACHELIB", FileSystemCache(str(data / "sessions"), threshold=10_000))
+    Session(app)
+
+    accounts = AccountConnector(FileSystemCache(str(data / "pushed-by-user")), fallback=SessionConnector())
+    Firehose(app, connector=accounts)
+
+    AssetVersions(app)
+    from .views import account, site
+
+    app.register_blueprint(site)
+    app.register_blueprint(account, url_prefix="/account")
+    return app

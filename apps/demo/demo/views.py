@@ -1,0 +1,85 @@
+"""The demo's pages: pushes from templates (most of them) and from views."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, request, session, url_for
+from werkzeug.wrappers import Response
+
+from flask_firehose import push
+
+from .assets import asset
+
+__all__ = ["account", "site"]
+
+site = Blueprint("site", __name__)
+account = Blueprint("account", __name__)
+
+ARTICLES = {
+    "early-hints": (
+        "Early hints, explained",
+        "A 103 response lets the browser start on stylesheets while the server still thinks.",
+    ),
+    "push-is-dead": (
+        "Server push is gone. Long live preload.",
+        "Browsers dropped push; the Link header it rode on is more useful than ever.",
+    ),
+    "budgets": (
+        "Header budgets",
+        "Proxies give all response headers one buffer. A page's hints must fit in it.",
+    ),
+}
+PHOTOS = [f"img/photo-{n}.png" for n in range(1, 7)]
+
+
+@site.get("/")
+def index() -> str:
+    # The hero image is the page's largest paint: the view knows it is needed.
+    push(asset("img/hero.png"), fetchpriority="high")
+    return render_template("index.html", articles=ARTICLES)
+
+
+@site.get("/articles/<slug>")
+def article(slug: str) -> str:
+    if slug not in ARTICLES:
+        abort(404)
+    title, lede = ARTICLES[slug]
+    return render_template(
+        "articles/article.html", slug=slug, title=title, lede=lede, cdn=current_app.config["DEMO_CDN_ORIGIN"]
+    )
+
+
+@site.get("/gallery")
+def gallery() -> str:
+    for photo in PHOTOS:
+        push(asset(photo))
+    return render_template("gallery.html", photos=PHOTOS)
+
+
+@site.get("/api/stats")
+def stats() -> Response:
+    # An API response never calls push(): no Link, no session, no Vary: Cookie.
+    return jsonify(articles=len(ARTICLES), photos=len(PHOTOS))
+
+
+@account.get("/")
+def dashboard() -> str | Response:
+    user = session.get("user")
+    if not isinstance(user, str):
+        return redirect(url_for("account.login"))
+    return render_template("account/dashboard.html", user=user)
+
+
+@account.route("/login", methods=["GET", "POST"])
+def login() -> str | Response:
+    if request.method == "POST":
+        name = request.form.get("user", "").strip()
+        if name.isalnum() and len(name) <= 32:
+            session["user"] = name
+            return redirect(url_for("account.dashboard"))
+    return render_template("account/login.html")
+
+
+@account.post("/logout")
+def logout() -> Response:
+    session.pop("user", None)
+    return redirect(url_for("site.index"))

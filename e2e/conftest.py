@@ -1,0 +1,134 @@
+"""Fixtures that start the real stack: the demo under gunicorn, nginx in front,
+headless Chromium driven by Playwright. Started once per session, on free
+loopback ports, and always stopped."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import trustme
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from .servers import REPO, Running, free_port, render_template, require_binary, start
+
+STATIC = REPO / "apps" / "demo" / "demo" / "static"
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@dataclass(frozen=True)
+class Tls:
+    """A test CA and a server certificate for 127.0.0.1 and localhost."""
+
+    ca_file: str
+    cert_file: str
+    key_file: str
+    spki_sha256: str
+
+
+@dataclass(frozen=True)
+class Stack:
+    """The demo behind nginx: where to reach it and what backs it."""
+
+    port: int
+    app: Running
+    nginx: Running
+    data_dir: Path
+
+    @property
+    def origin(self) -> str:
+        return f"https://127.0.0.1:{self.port}"
+
+    @property
+    def cdn_origin(self) -> str:
+        # Same server, other host name: a different origin for the browser.
+        return f"https://localhost:{self.port}"
+
+
+@pytest.fixture(scope="session")
+def tls(tmp_path_factory: pytest.TempPathFactory) -> Tls:
+    folder = tmp_path_factory.mktemp("tls")
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1", "localhost")
+    ca.cert_pem.write_to_path(str(folder / "ca.pem"))
+    cert.private_key_pem.write_to_path(str(folder / "key.pem"))
+    cert.private_key_and_cert_chain_pem.write_to_path(str(folder / "chain.pem"))
+    leaf = x509.load_pem_x509_certificate(cert.cert_chain_pems[0].bytes())
+    spki = leaf.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+    return Tls(
+        str(folder / "ca.pem"),
+        str(folder / "chain.pem"),
+        str(folder / "key.pem"),
+        base64.b64encode(hashlib.sha256(spki).digest()).decode(),
+    )
+
+
+@pytest.fixture(scope="session")
+def push_stack(tls: Tls, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """gunicorn serving apps/demo over HTTP/1.1, behind nginx with
+    ``http2_push_preload on`` (infra/nginx/push.conf.template) over TLS+HTTP/2."""
+    nginx_bin = require_binary("nginx", "nginx-light")
+    run = tmp_path_factory.mktemp("push-stack")
+    app_port, nginx_port = free_port(), free_port()
+    app_env = {
+        "FIREHOSE_APP_BIND": f"127.0.0.1:{app_port}",
+        "FLASK_DEMO_DATA_DIR": str(run / "data"),
+        "FLASK_DEMO_CDN_ORIGIN": f"https://localhost:{nginx_port}",
+    }
+    values = {
+        "FIREHOSE_RUN_DIR": str(run),
+        "FIREHOSE_UPSTREAM": f"127.0.0.1:{app_port}",
+        "FIREHOSE_LISTEN": f"127.0.0.1:{nginx_port}",
+        "FIREHOSE_TLS_CERT": tls.cert_file,
+        "FIREHOSE_TLS_KEY": tls.key_file,
+    }
+    site = render_template(REPO / "infra/nginx/push.conf.template", run / "site.conf", values)
+    conf = render_template(
+        REPO / "infra/nginx/nginx.conf.template", run / "nginx.conf", {**values, "FIREHOSE_SITE_CONF": str(site)}
+    )
+    if os.geteuid() == 0:  # nginx's workers would otherwise drop to "nobody"
+        conf.write_text("user root;\n" + conf.read_text())
+    command = [nginx_bin, "-p", str(run), "-c", str(conf), "-e", "stderr"]
+    with (
+        start(["sh", str(REPO / "infra/run-app.sh")], app_port, run / "app.log", app_env) as app,
+        start(command, nginx_port, run / "nginx.log") as nginx,
+    ):
+        yield Stack(nginx_port, app, nginx, run / "data")
+
+
+@pytest.fixture(scope="session")
+def chromium(tls: Tls) -> Iterator[object]:
+    """Debian's Chromium, headless, trusting the test certificate by its key."""
+    executable = require_binary("chromium", "chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=executable,
+            args=[*CHROMIUM_FLAGS, f"--ignore-certificate-errors-spki-list={tls.spki_sha256}"],
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def static_file(url_path: str) -> bytes:
+    """The bytes on disk behind a demo ``/static/...?v=...`` URL."""
+    path = url_path.split("?", 1)[0]
+    assert path.startswith("/static/"), path
+    return (STATIC / path.removeprefix("/static/")).read_bytes()
