@@ -1,26 +1,35 @@
 """The :class:`Firehose` extension and the :func:`push` function.
 
-``init_app`` reads the configuration once, picks the tracker and registers one
-``after_request`` hook and the ``push`` Jinja global; ``push()`` only validates
-and collects, so all header work happens in one place after the view.
+``init_app`` reads the configuration once and registers two hooks: before the
+view, one 103 with the hints known for the endpoint (declared and learned);
+after it, one ``Link`` header with everything the request pushed, then the
+tracker, the learner and, in development, the lint. ``push()`` only validates
+and collects.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, Response, current_app, has_request_context
+from flask import Flask, Request, Response, current_app, has_request_context, request
 
-from .collection import current_collection, request_collection
+from . import budget, early_hints_103
+from .collection import LinkCollection, current_collection, request_collection
 from .config import Settings
-from .final_header import write_links
+from .declared import HintSpec, declared_on, resolve
+from .final_header import may_carry_links, write_links
+from .learning import HintStore, MemoryHintStore, learnable
 from .links import link_from_push
+from .lint import Linter
 from .tracking import Tracker, tracker_for
 
 __all__ = ["EXTENSION_KEY", "Firehose", "push"]
 
 #: Where ``init_app`` registers the extension in ``app.extensions``.
 EXTENSION_KEY = "firehose"
+
+_current_request: Callable[[], Request] = request._get_current_object  # type: ignore[attr-defined]
 
 
 def push(url: str, *args: object, **attrs: object) -> str:
@@ -54,20 +63,104 @@ def push(url: str, *args: object, **attrs: object) -> str:
     return url
 
 
+def _static_prefixes(app: Flask) -> tuple[str, ...]:
+    """URL prefixes of the app's and blueprints' static routes."""
+    return tuple(
+        rule.rule.split("<", 1)[0]
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint == "static" or rule.endpoint.endswith(".static")
+    )
+
+
 class _AppHooks:
-    """The per-app state behind the hook: settings and tracker, nothing else."""
+    """The per-app state behind the hooks; reads nothing from the extension."""
 
-    __slots__ = ("settings", "tracker")
-
-    def __init__(self, settings: Settings, tracker: Tracker[Any] | None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        tracker: Tracker[Any] | None,
+        declared: dict[str | None, list[HintSpec]],
+        store: HintStore | None,
+    ) -> None:
         self.settings = settings
         self.tracker = tracker
+        self.declared = declared
+        self.store = store
+        self.linter = Linter()
+        self._prefixes = settings.learn_prefixes
+
+    def _learn_prefixes(self) -> tuple[str, ...]:
+        if self._prefixes is None:  # blueprints register after init_app
+            self._prefixes = _static_prefixes(current_app)
+        return self._prefixes
+
+    def _declared_links(self, req: Request) -> LinkCollection | None:
+        specs = [*self.declared.get(None, ())]
+        for name in req.blueprints:
+            specs.extend(self.declared.get(name, ()))
+        view = current_app.view_functions.get(req.endpoint or "")
+        specs.extend(declared_on(view))
+        if not specs:
+            return None
+        links = request_collection()
+        for link in resolve(specs):
+            links.add(link)
+        return links
+
+    def before_request(self) -> None:
+        settings = self.settings
+        if not settings.enabled:
+            return
+        req = _current_request()
+        declared = self._declared_links(req)
+        environ = req.environ
+        if not (
+            settings.early_hints
+            and early_hints_103.can_send(environ, settings.early_hints_http1)
+            and early_hints_103.is_navigation(req.method, req.headers)
+        ):
+            return
+        hints = LinkCollection()
+        for link in declared or ():
+            hints.add(link.as_hint())
+        if self.store is not None and req.endpoint:
+            for link in self.store.learned(req.endpoint):
+                hints.add(link)
+        # Every 103 link is nopush: pushes come from the final header, where
+        # the tracker knows what this client already has.
+        chosen = budget.select(hints, settings.max_links, settings.max_header_bytes, 0)
+        early_hints_103.send(environ, chosen.kept)
 
     def after_request(self, response: Response) -> Response:
+        settings = self.settings
+        if not settings.enabled:
+            return response
+        lint = settings.lint if settings.lint is not None else current_app.debug
         links = current_collection()
-        if links is not None and self.settings.enabled:
-            write_links(response, links, self.settings, self.tracker)
+        if lint:
+            self._lint(response)
+        if links is None:
+            return response
+        sent = write_links(response, links, settings, self.tracker)
+        if lint:
+            self.linter.hinted(sent)
+        if self.store is not None and sent:
+            self._learn(self.store, response, links)
         return response
+
+    def _learn(self, store: HintStore, response: Response, links: LinkCollection) -> None:
+        req = _current_request()
+        if req.endpoint and response.mimetype == "text/html" and early_hints_103.is_navigation(req.method, req.headers):
+            prefixes = self._learn_prefixes()
+            store.observe(req.endpoint, [link.as_hint() for link in links if learnable(link, prefixes)])
+
+    def _lint(self, response: Response) -> None:
+        req = _current_request()
+        self.linter.view_links(response)
+        endpoint = req.endpoint or ""
+        if (endpoint == "static" or endpoint.endswith(".static")) and may_carry_links(req.method, response.status_code):
+            query = req.query_string.decode("latin-1")
+            self.linter.static_response(req.path + (f"?{query}" if query else ""), response)
 
 
 class Firehose:
@@ -77,16 +170,30 @@ class Firehose:
     :param connector: where pushed URLs are remembered per client. ``None``
         (the default) keeps them in the session under ``h2-pushed``; any
         object or class with ``get_pushed()``/``set_pushed(set)`` replaces it.
+    :param hint_store: where learned hints live; ``None`` keeps them in this
+        process (:class:`~flask_firehose.learning.MemoryHintStore`).
     """
 
-    def __init__(self, app: Flask | None = None, connector: object = None) -> None:
+    def __init__(self, app: Flask | None = None, connector: object = None, hint_store: HintStore | None = None) -> None:
         self.connector = connector
+        self.hint_store = hint_store
         self.app = app
+        self._declared: dict[str | None, list[HintSpec]] = {}
         if app is not None:
             self.init_app(app)
 
+    def declare_hints(self, *hints: HintSpec, blueprint: str | None = None) -> None:
+        """Declare hints for every page of the app, or of one *blueprint*.
+
+        They go in the 103 before the view runs and in the final ``Link``
+        header. Entries are URLs, :class:`~flask_firehose.Link` objects, or
+        callables returning either (or an iterable of them), called per request.
+        For one view, use the :func:`~flask_firehose.early_hints` decorator.
+        """
+        self._declared.setdefault(blueprint, []).extend(hints)
+
     def init_app(self, app: Flask) -> None:
-        """Read the ``FIREHOSE_*`` config, register the hook and ``push``.
+        """Read the ``FIREHOSE_*`` config, register the hooks and ``push``.
 
         :raises RuntimeError: when this app already has a Firehose.
         """
@@ -97,7 +204,12 @@ class Firehose:
             )
         settings = Settings.from_config(app.config)
         tracker = tracker_for(self.connector, settings.tracking_max_bytes) if settings.tracking else None
-        hooks = _AppHooks(settings, tracker)
+        store = None
+        if settings.learn:
+            store = self.hint_store or MemoryHintStore(min_seen=settings.learn_min_seen)
+        hooks = _AppHooks(settings, tracker, self._declared, store)
         app.extensions[EXTENSION_KEY] = self
+        # First, so the 103 leaves before other hooks (auth, database) do their work.
+        app.before_request_funcs.setdefault(None, []).insert(0, hooks.before_request)
         app.after_request(hooks.after_request)
         app.jinja_env.globals["push"] = push

@@ -31,10 +31,13 @@ def may_carry_links(method: str, status: int) -> bool:
     return method in ("GET", "HEAD") and 200 <= status < 300
 
 
-def write_links(response: Response, links: LinkCollection, settings: Settings, tracker: Tracker[Any] | None) -> None:
-    """Append this request's links to *response* and record the pushes."""
+def write_links(
+    response: Response, links: LinkCollection, settings: Settings, tracker: Tracker[Any] | None
+) -> tuple[Link, ...]:
+    """Append this request's links to *response*, record the pushes, and
+    return the links that went out."""
     if not may_carry_links(_current_request().method, response.status_code):
-        return
+        return ()
     candidates: list[Link] = list(links)
     state = None
     if tracker is not None and any(link.pushable for link in candidates):
@@ -50,3 +53,4 @@ def write_links(response: Response, links: LinkCollection, settings: Settings, t
         pushed = [tracking_key(link.target) for link in chosen.kept if link.pushable]
         if pushed:
             tracker.save(state, pushed)
+    return chosen.kept

@@ -1,0 +1,72 @@
+"""The 103 Early Hints channel (RFC 8297): one informational response per
+navigation, sent through the WSGI server's ``environ["wsgi.early_hints"]``
+(gunicorn 25+) before the view runs.
+
+RFC 8297 §2: "A server might send multiple 103 (Early Hints) responses", but
+Chromium acts on the first one of a navigation only, so Firehose sends one,
+holding every hint it knows before the view: declared and learned ones.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from werkzeug.datastructures import Headers
+
+from .budget import header_value
+from .links import Link
+
+__all__ = ["can_send", "is_navigation", "send"]
+
+logger = logging.getLogger("flask_firehose")
+
+
+def is_navigation(method: str, headers: Headers) -> bool:
+    """Whether the request loads a document a browser would act on hints for.
+
+    ``Sec-Fetch-Mode: navigate`` says so; without Fetch Metadata, an ``Accept``
+    naming ``text/html`` does. htmx (``HX-Request``), Turbo (``Turbo-Frame``)
+    and XHR (``X-Requested-With``) requests never are: they fetch fragments
+    and would only warn "preloaded but not used".
+    """
+    if method not in ("GET", "HEAD"):
+        return False
+    if "HX-Request" in headers or "Turbo-Frame" in headers or "X-Requested-With" in headers:
+        return False
+    mode = headers.get("Sec-Fetch-Mode")
+    if mode is not None:
+        return mode == "navigate"
+    return "text/html" in headers.get("Accept", "")
+
+
+def _speaks_http2(environ: Mapping[str, Any]) -> bool:
+    # gunicorn marks its HTTP/2 streams with HTTP_VERSION=2; others say so in
+    # SERVER_PROTOCOL ("HTTP/2", "HTTP/2.0", "HTTP/3").
+    protocol = str(environ.get("SERVER_PROTOCOL", ""))
+    return environ.get("HTTP_VERSION") == "2" or protocol.startswith(("HTTP/2", "HTTP/3"))
+
+
+def can_send(environ: Mapping[str, Any], allow_http1: bool) -> bool:
+    """Whether the server offers ``wsgi.early_hints`` and the client's protocol
+    is one we send 103s over (HTTP/2+, or HTTP/1.1 when *allow_http1*)."""
+    if not callable(environ.get("wsgi.early_hints")):
+        return False
+    return _speaks_http2(environ) or (allow_http1 and environ.get("SERVER_PROTOCOL") == "HTTP/1.1")
+
+
+def send(environ: Mapping[str, Any], links: Sequence[Link]) -> bool:
+    """Send one 103 holding *links*; return whether it went out.
+
+    A server callback that raises is logged and swallowed: the final response
+    still carries every link, so the page loses only the head start.
+    """
+    if not links:
+        return False
+    try:
+        environ["wsgi.early_hints"]([("Link", header_value(links))])
+    except Exception:
+        logger.warning("wsgi.early_hints failed; the request goes on without a 103", exc_info=True)
+        return False
+    return True

@@ -1,0 +1,284 @@
+from __future__ import annotations
+
+import logging
+
+import pytest
+from flask import Blueprint, Flask, jsonify, render_template_string, url_for
+from werkzeug.wrappers import Response
+
+from flask_firehose import InvalidURLError, early_hints, push
+from flask_firehose.testing import links_of, record_early_hints
+
+from .conftest import AppFactory
+
+PAGE = '{{ push("/static/app.css") }}{{ push("/static/app.js") }}'
+
+
+def _targets(links: list) -> list[str]:  # type: ignore[type-arg]
+    return [link.target for link in links]
+
+
+@pytest.fixture
+def app(make_app: AppFactory) -> Flask:
+    app, firehose = make_app()
+    order: list[str] = []
+    app.config["order"] = order
+
+    @app.get("/report")
+    @early_hints("/static/report.css", lambda: url_for("static", filename="chart.js"))
+    def report() -> str:
+        order.append("view")
+        return render_template_string(PAGE)
+
+    @app.get("/page/<name>")
+    def page(name: str) -> str:
+        return render_template_string(PAGE)
+
+    @app.get("/api")
+    def api() -> Response:
+        push("/static/app.css")
+        return jsonify(ok=True)
+
+    firehose.declare_hints("https://fonts.example", blueprint="shop")
+    shop = Blueprint("shop", __name__)
+
+    @shop.get("/")
+    def shop_index() -> str:
+        return "shop"
+
+    app.register_blueprint(shop, url_prefix="/shop")
+    return app
+
+
+def test_declared_hints_go_out_before_the_view(app: Flask) -> None:
+    client = app.test_client()
+    with record_early_hints(client) as hints:
+        original = hints.__call__
+
+        def spy(headers: list[tuple[str, str]]) -> None:
+            app.config["order"].append("103")
+            original(headers)
+
+        client.environ_base["wsgi.early_hints"] = spy  # type: ignore[assignment]
+        response = client.get("/report")
+    assert app.config["order"] == ["103", "view"]
+    assert len(hints.sent) == 1
+    (links,) = hints.links
+    assert _targets(links) == ["/static/report.css", "/static/chart.js"]
+    assert all(link.has("nopush") for link in links)
+    # The final header carries them too, pushable, with what the page pushed.
+    final = {link.target: link for link in links_of(response)}
+    assert set(final) == {"/static/report.css", "/static/chart.js", "/static/app.css", "/static/app.js"}
+    assert not final["/static/report.css"].has("nopush")
+
+
+def test_blueprint_declarations(app: Flask) -> None:
+    client = app.test_client()
+    with record_early_hints(client) as hints:
+        client.get("/shop/")
+        client.get("/page/x")
+    assert [_targets(links) for links in hints.links] == [["https://fonts.example"]]
+
+
+def test_learned_after_repeats_per_endpoint(app: Flask) -> None:
+    client = app.test_client()
+    with record_early_hints(client) as hints:
+        client.get("/page/a")
+        client.get("/page/b")
+        assert hints.sent == []
+        client.get("/page/c")
+    (links,) = hints.links
+    assert _targets(links) == ["/static/app.css", "/static/app.js"]
+    assert all(link.has("nopush") for link in links)
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Sec-Fetch-Mode": "cors"},
+        {"Sec-Fetch-Mode": "no-cors"},
+        {"HX-Request": "true"},
+        {"Turbo-Frame": "main"},
+        {"X-Requested-With": "XMLHttpRequest"},
+    ],
+)
+def test_no_103_for_fragment_requests(app: Flask, headers: dict[str, str]) -> None:
+    client = app.test_client()
+    with record_early_hints(client) as hints:
+        response = client.get("/report", headers=headers)
+    assert response.status_code == 200 and hints.sent == []
+
+
+def test_no_103_for_post(app: Flask) -> None:
+    @app.post("/form")
+    @early_hints("/static/form.css")
+    def form() -> str:
+        return "ok"
+
+    client = app.test_client()
+    with record_early_hints(client) as hints:
+        client.post("/form")
+    assert hints.sent == []
+
+
+def test_accept_html_counts_without_fetch_metadata(app: Flask) -> None:
+    client = app.test_client()
+    with record_early_hints(client, navigate=False) as hints:
+        client.get("/report", headers={"Accept": "application/json"})
+        client.get("/report", headers={"Accept": "text/html,application/xhtml+xml"})
+    assert len(hints.sent) == 1
+
+
+def test_http1_needs_the_setting(make_app: AppFactory) -> None:
+    for allow, expected in ((False, 0), (True, 1)):
+        app, _ = make_app(FIREHOSE_EARLY_HINTS_HTTP1=allow)
+
+        @app.get("/")
+        @early_hints("/static/a.css")
+        def index() -> str:
+            return "ok"
+
+        client = app.test_client()
+        with record_early_hints(client, http2=False) as hints:
+            client.get("/")
+        assert len(hints.sent) == expected
+
+
+@pytest.mark.parametrize("key", ["FIREHOSE_EARLY_HINTS", "FIREHOSE_ENABLED"])
+def test_off_switches(make_app: AppFactory, key: str) -> None:
+    app, _ = make_app(**{key: False})
+
+    @app.get("/")
+    @early_hints("/static/a.css")
+    def index() -> str:
+        return "ok"
+
+    client = app.test_client()
+    with record_early_hints(client) as hints:
+        client.get("/")
+    assert hints.sent == []
+
+
+def test_no_server_support_is_no_error(app: Flask) -> None:
+    response = app.test_client().get("/report", headers={"Sec-Fetch-Mode": "navigate"})
+    assert response.status_code == 200
+    assert "/static/report.css" in [link.target for link in links_of(response)]
+
+
+def test_a_failing_server_callback_is_logged(app: Flask, caplog: pytest.LogCaptureFixture) -> None:
+    def broken(headers: list[tuple[str, str]]) -> None:
+        raise OSError("connection reset")
+
+    client = app.test_client()
+    with record_early_hints(client):
+        client.environ_base["wsgi.early_hints"] = broken  # type: ignore[assignment]
+        with caplog.at_level(logging.WARNING, logger="flask_firehose"):
+            response = client.get("/report")
+    assert response.status_code == 200
+    assert "wsgi.early_hints failed" in caplog.text
+
+
+def test_103_obeys_the_budget(make_app: AppFactory) -> None:
+    app, _ = make_app(FIREHOSE_MAX_LINKS=3, FIREHOSE_MAX_HEADER_BYTES=4096)
+
+    @app.get("/")
+    @early_hints(*(f"/static/{i}.png" for i in range(10)), "/static/main.css")
+    def index() -> str:
+        return "ok"
+
+    client = app.test_client()
+    with record_early_hints(client) as hints:
+        client.get("/")
+    (links,) = hints.links
+    assert _targets(links) == ["/static/main.css", "/static/0.png", "/static/1.png"]
+
+
+def test_invalid_declaration_raises(make_app: AppFactory) -> None:
+    app, _ = make_app()
+
+    @app.get("/")
+    @early_hints("/static/a b.css")
+    def index() -> str:
+        return "ok"
+
+    with pytest.raises(InvalidURLError):
+        app.test_client().get("/")
+
+
+def test_learning_skips_private_and_foreign_urls(make_app: AppFactory) -> None:
+    app, _ = make_app()
+
+    @app.get("/profile")
+    def profile() -> str:
+        push("/media/avatars/ada.png")
+        push("https://cdn.example/lib.js")
+        push("/static/app.css")
+        return "<p>profile</p>"
+
+    client = app.test_client()
+    with record_early_hints(client) as hints:
+        for _ in range(3):
+            client.get("/profile")
+    assert [_targets(links) for links in hints.links] == [["/static/app.css"]]
+
+
+def test_learning_skips_json_and_fragments(app: Flask) -> None:
+    client = app.test_client()
+    with record_early_hints(client) as hints:
+        for _ in range(3):
+            client.get("/api")
+            client.get("/page/x", headers={"HX-Request": "true"})
+    assert hints.sent == []
+
+
+def test_configured_prefixes(make_app: AppFactory) -> None:
+    app, _ = make_app(FIREHOSE_LEARN_PREFIXES=["/assets/"])
+
+    @app.get("/")
+    def index() -> str:
+        push("/assets/app.css")
+        push("/static/app.js")
+        return "<p>home</p>"
+
+    client = app.test_client()
+    with record_early_hints(client) as hints:
+        for _ in range(3):
+            client.get("/")
+    assert [_targets(links) for links in hints.links] == [["/assets/app.css"]]
+
+
+def test_new_build_replaces_the_old_url(make_app: AppFactory) -> None:
+    app, _ = make_app()
+    build = {"v": "1"}
+
+    @app.get("/")
+    def index() -> str:
+        push(f"/static/app.css?v={build['v']}")
+        return "<p>home</p>"
+
+    client = app.test_client()
+    with record_early_hints(client) as hints:
+        client.get("/")
+        client.get("/")
+        build["v"] = "2"
+        client.get("/")  # 103 still has v=1: the view has not run yet
+        client.get("/")  # v=1 is gone, v=2 seen once only
+        client.get("/")
+    assert [_targets(links) for links in hints.links] == [["/static/app.css?v=1"], ["/static/app.css?v=2"]]
+
+
+def test_exactly_one_103_per_request(app: Flask) -> None:
+    client = app.test_client()
+    with record_early_hints(client) as hints:
+        for _ in range(4):
+            client.get("/report")
+    assert len(hints.sent) == 4
+    assert all(len(headers) == 1 and headers[0][0] == "Link" for headers in hints.sent)
+
+
+def test_recorder_restores_the_client(app: Flask) -> None:
+    client = app.test_client()
+    before = dict(client.environ_base)
+    with record_early_hints(client):
+        pass
+    assert client.environ_base == before
