@@ -110,6 +110,43 @@ def push_stack(tls: Tls, tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
         yield Stack(nginx_port, app, nginx, run / "data")
 
 
+@dataclass(frozen=True)
+class HintsServer:
+    """gunicorn serving the demo straight to clients over TLS + HTTP/2."""
+
+    port: int
+    app: Running
+    access_log: Path
+    slow_seconds: float
+
+    @property
+    def origin(self) -> str:
+        return f"https://127.0.0.1:{self.port}"
+
+    def access_lines(self) -> list[str]:
+        return self.access_log.read_text().splitlines() if self.access_log.exists() else []
+
+
+@pytest.fixture(scope="session")
+def hints_server(tls: Tls, tmp_path_factory: pytest.TempPathFactory) -> Iterator[HintsServer]:
+    """gunicorn 25+ with ``--http-protocols h2,h1`` and TLS, one worker (so the
+    in-process learned hints are one store), the demo's slow view at 0.5 s."""
+    run = tmp_path_factory.mktemp("hints-server")
+    port = free_port()
+    slow = 0.5
+    env = {
+        "FIREHOSE_APP_BIND": f"127.0.0.1:{port}",
+        "FIREHOSE_TLS_CERT": tls.cert_file,
+        "FIREHOSE_TLS_KEY": tls.key_file,
+        "FIREHOSE_WORKERS": "1",
+        "FIREHOSE_ACCESS_LOG": str(run / "access.log"),
+        "FLASK_DEMO_DATA_DIR": str(run / "data"),
+        "FLASK_DEMO_SLOW_SECONDS": str(slow),
+    }
+    with start(["sh", str(REPO / "infra/run-app.sh")], port, run / "app.log", env) as app:
+        yield HintsServer(port, app, run / "access.log", slow)
+
+
 @pytest.fixture(scope="session")
 def chromium(tls: Tls) -> Iterator[object]:
     """Debian's Chromium, headless, trusting the test certificate by its key."""

@@ -6,7 +6,8 @@ files cached for a year, and pushes from templates and views. The account area
 uses a custom connector that remembers pushes per user instead of per session.
 
 Configuration comes from ``FLASK_*`` environment variables
-(``FLASK_DEMO_DATA_DIR``, ``FLASK_DEMO_CDN_ORIGIN``, ``FLASK_FIREHOSE_TRACKING``...).
+(``FLASK_DEMO_DATA_DIR``, ``FLASK_DEMO_CDN_ORIGIN``, ``FLASK_DEMO_SLOW_SECONDS``,
+``FLASK_FIREHOSE_EARLY_HINTS_HTTP1``...).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         SECRET_KEY="demo-secret-change-me",
         DEMO_DATA_DIR=app.instance_path,
         DEMO_CDN_ORIGIN="",
+        DEMO_SLOW_SECONDS=0.3,
         # Versioned URLs change with the content, so they may be cached for a
         # year; a preload of a no-cache file would be downloaded twice.
         SEND_FILE_MAX_AGE_DEFAULT=31_536_000,

@@ -37,7 +37,8 @@ def main(argv: list[str] | None = None) -> None:
     cert = ensure_cert(args.data / "certs")
     url = f"https://127.0.0.1:{port}/"
     print(f"Flask-Firehose demo: {url}", flush=True)
-    print(f"See what it sends:   curl -s --http2 --cacert {cert.ca} -D - -o /dev/null {url}", flush=True)
+    curl = f"curl -s --http2 --cacert {cert.ca} -H 'Sec-Fetch-Mode: navigate' -D - -o /dev/null {url}report"
+    print(f"See the 103 it sends: {curl}", flush=True)
     env = {
         **os.environ,
         "FIREHOSE_APP_BIND": f"127.0.0.1:{port}",

@@ -6,7 +6,7 @@ import pytest
 from flask import Blueprint, Flask, jsonify, render_template_string, url_for
 from werkzeug.wrappers import Response
 
-from flask_firehose import InvalidURLError, early_hints, push
+from flask_firehose import InvalidURLError, Link, early_hints, push
 from flask_firehose.testing import links_of, record_early_hints
 
 from .conftest import AppFactory
@@ -65,7 +65,8 @@ def test_declared_hints_go_out_before_the_view(app: Flask) -> None:
     assert len(hints.sent) == 1
     (links,) = hints.links
     assert _targets(links) == ["/static/report.css", "/static/chart.js"]
-    assert all(link.has("nopush") for link in links)
+    # Chromium ignores a 103 link carrying nopush (or any parameter it does not know).
+    assert not any(link.has("nopush") for link in links)
     # The final header carries them too, pushable, with what the page pushed.
     final = {link.target: link for link in links_of(response)}
     assert set(final) == {"/static/report.css", "/static/chart.js", "/static/app.css", "/static/app.js"}
@@ -89,7 +90,7 @@ def test_learned_after_repeats_per_endpoint(app: Flask) -> None:
         client.get("/page/c")
     (links,) = hints.links
     assert _targets(links) == ["/static/app.css", "/static/app.js"]
-    assert all(link.has("nopush") for link in links)
+    assert not any(link.has("nopush") for link in links)
 
 
 @pytest.mark.parametrize(
@@ -282,3 +283,26 @@ def test_recorder_restores_the_client(app: Flask) -> None:
     with record_early_hints(client):
         pass
     assert client.environ_base == before
+
+
+def test_103_leaves_out_links_with_parameters_browsers_reject(make_app: AppFactory) -> None:
+    app, _ = make_app()
+
+    @app.get("/")
+    @early_hints(
+        Link("/static/a.css", as_="style", nopush=True),
+        Link("/static/b.css", as_="style", params=(("integrity", "sha384-abc"),)),
+        Link("/static/c.css", as_="style", params=(("x-team", "web"),)),
+    )
+    def index() -> str:
+        return "ok"
+
+    client = app.test_client()
+    with record_early_hints(client) as hints:
+        response = client.get("/")
+    (links,) = hints.links
+    assert [(link.target, link.params) for link in links] == [
+        ("/static/a.css", (("rel", "preload"), ("as", "style"))),
+        ("/static/b.css", (("rel", "preload"), ("as", "style"), ("integrity", "sha384-abc"))),
+    ]
+    assert "/static/c.css" in [link.target for link in links_of(response)]

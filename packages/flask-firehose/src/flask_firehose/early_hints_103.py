@@ -5,22 +5,47 @@ navigation, sent through the WSGI server's ``environ["wsgi.early_hints"]``
 RFC 8297 §2: "A server might send multiple 103 (Early Hints) responses", but
 Chromium acts on the first one of a navigation only, so Firehose sends one,
 holding every hint it knows before the view: declared and learned ones.
+
+By default 103s go to HTTP/2 clients only, that is to browsers talking to the
+app's server directly; a proxy in front speaks HTTP/1.1 to the app and sees
+none unless ``FIREHOSE_EARLY_HINTS_HTTP1`` is on.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Final
 
 from werkzeug.datastructures import Headers
 
 from .budget import header_value
 from .links import Link
 
-__all__ = ["can_send", "is_navigation", "send"]
+__all__ = ["HINT_PARAMS", "can_send", "hint_form", "is_navigation", "send"]
 
 logger = logging.getLogger("flask_firehose")
+
+#: Parameters a browser accepts on a 103 link besides ``rel``, ``as`` and
+#: ``crossorigin``. Chromium 156 ignores a 103 link with any other parameter,
+#: ``nopush`` included (seen in this project's e2e runs).
+HINT_PARAMS: Final = frozenset(
+    {"fetchpriority", "imagesizes", "imagesrcset", "integrity", "media", "referrerpolicy", "type"}
+)
+
+
+@functools.lru_cache(maxsize=2048)
+def hint_form(link: Link) -> Link | None:
+    """*link* as it may stand in a 103: without ``nopush``; ``None`` when it
+    has a parameter browsers reject there (removing it, ``integrity`` say,
+    would make the hint unusable, so the link stays in the final header only).
+    """
+    if any(name not in HINT_PARAMS for name, _ in link.params):
+        return None
+    if not link.nopush:
+        return link
+    return Link(link.target, link.rel, link.as_, link.crossorigin, False, link.params)
 
 
 def is_navigation(method: str, headers: Headers) -> bool:

@@ -88,31 +88,37 @@ class _AppHooks:
         self.store = store
         self.linter = Linter()
         self._prefixes = settings.learn_prefixes
+        self._lint = settings.lint
+        self._specs: dict[str | None, tuple[HintSpec, ...]] = {}
 
     def _learn_prefixes(self) -> tuple[str, ...]:
         if self._prefixes is None:  # blueprints register after init_app
             self._prefixes = _static_prefixes(current_app)
         return self._prefixes
 
-    def _declared_links(self, req: Request) -> LinkCollection | None:
-        specs = [*self.declared.get(None, ())]
-        for name in req.blueprints:
-            specs.extend(self.declared.get(name, ()))
-        view = current_app.view_functions.get(req.endpoint or "")
-        specs.extend(declared_on(view))
-        if not specs:
-            return None
-        links = request_collection()
-        for link in resolve(specs):
-            links.add(link)
-        return links
+    def _specs_for(self, req: Request) -> tuple[HintSpec, ...]:
+        """Declarations that apply to the endpoint: app-wide, its blueprints',
+        its view's. Worked out once per endpoint."""
+        specs = self._specs.get(req.endpoint)
+        if specs is None:
+            found = [*self.declared.get(None, ())]
+            for name in req.blueprints:
+                found.extend(self.declared.get(name, ()))
+            found.extend(declared_on(current_app.view_functions.get(req.endpoint or "")))
+            specs = self._specs[req.endpoint] = tuple(found)
+        return specs
 
     def before_request(self) -> None:
         settings = self.settings
         if not settings.enabled:
             return
         req = _current_request()
-        declared = self._declared_links(req)
+        specs = self._specs_for(req)
+        declared = None
+        if specs:
+            declared = request_collection()
+            for link in resolve(specs):
+                declared.add(link)
         environ = req.environ
         if not (
             settings.early_hints
@@ -122,23 +128,24 @@ class _AppHooks:
             return
         hints = LinkCollection()
         for link in declared or ():
-            hints.add(link.as_hint())
+            if (hint := early_hints_103.hint_form(link)) is not None:
+                hints.add(hint)
         if self.store is not None and req.endpoint:
             for link in self.store.learned(req.endpoint):
                 hints.add(link)
-        # Every 103 link is nopush: pushes come from the final header, where
-        # the tracker knows what this client already has.
-        chosen = budget.select(hints, settings.max_links, settings.max_header_bytes, 0)
+        chosen = budget.select(hints, settings.max_links, settings.max_header_bytes, settings.max_links)
         early_hints_103.send(environ, chosen.kept)
 
     def after_request(self, response: Response) -> Response:
         settings = self.settings
         if not settings.enabled:
             return response
-        lint = settings.lint if settings.lint is not None else current_app.debug
+        if self._lint is None:  # app.run(debug=True) sets debug after init_app
+            self._lint = current_app.debug
+        lint = self._lint
         links = current_collection()
         if lint:
-            self._lint(response)
+            self._check(response)
         if links is None:
             return response
         sent = write_links(response, links, settings, self.tracker)
@@ -152,9 +159,10 @@ class _AppHooks:
         req = _current_request()
         if req.endpoint and response.mimetype == "text/html" and early_hints_103.is_navigation(req.method, req.headers):
             prefixes = self._learn_prefixes()
-            store.observe(req.endpoint, [link.as_hint() for link in links if learnable(link, prefixes)])
+            hints = (early_hints_103.hint_form(link) for link in links if learnable(link, prefixes))
+            store.observe(req.endpoint, [hint for hint in hints if hint is not None])
 
-    def _lint(self, response: Response) -> None:
+    def _check(self, response: Response) -> None:
         req = _current_request()
         self.linter.view_links(response)
         endpoint = req.endpoint or ""
