@@ -18,8 +18,6 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-from werkzeug.datastructures import Headers
-
 from .budget import header_value
 from .links import Link
 
@@ -48,22 +46,23 @@ def hint_form(link: Link) -> Link | None:
     return Link(link.target, link.rel, link.as_, link.crossorigin, False, link.params)
 
 
-def is_navigation(method: str, headers: Headers) -> bool:
+def is_navigation(environ: Mapping[str, Any]) -> bool:
     """Whether the request loads a document a browser would act on hints for.
 
     ``Sec-Fetch-Mode: navigate`` says so; without Fetch Metadata, an ``Accept``
     naming ``text/html`` does. htmx (``HX-Request``), Turbo (``Turbo-Frame``)
     and XHR (``X-Requested-With``) requests never are: they fetch fragments
-    and would only warn "preloaded but not used".
+    and would only warn "preloaded but not used". Reads the WSGI environ
+    directly: this runs on every request.
     """
-    if method not in ("GET", "HEAD"):
+    if environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
         return False
-    if "HX-Request" in headers or "Turbo-Frame" in headers or "X-Requested-With" in headers:
+    if "HTTP_HX_REQUEST" in environ or "HTTP_TURBO_FRAME" in environ or "HTTP_X_REQUESTED_WITH" in environ:
         return False
-    mode = headers.get("Sec-Fetch-Mode")
+    mode = environ.get("HTTP_SEC_FETCH_MODE")
     if mode is not None:
-        return mode == "navigate"
-    return "text/html" in headers.get("Accept", "")
+        return bool(mode == "navigate")
+    return "text/html" in environ.get("HTTP_ACCEPT", "")
 
 
 def _speaks_http2(environ: Mapping[str, Any]) -> bool:

@@ -20,7 +20,7 @@ from .config import Settings
 from .declared import HintSpec, declared_on, resolve
 from .final_header import may_carry_links, write_links
 from .learning import HintStore, MemoryHintStore, learnable
-from .links import link_from_push
+from .links import Link, link_from_push
 from .lint import Linter
 from .tracking import Tracker, tracker_for
 
@@ -90,6 +90,7 @@ class _AppHooks:
         self._prefixes = settings.learn_prefixes
         self._lint = settings.lint
         self._specs: dict[str | None, tuple[HintSpec, ...]] = {}
+        self._learnable: dict[Link, Link | None] = {}
 
     def _learn_prefixes(self) -> tuple[str, ...]:
         if self._prefixes is None:  # blueprints register after init_app
@@ -123,7 +124,7 @@ class _AppHooks:
         if not (
             settings.early_hints
             and early_hints_103.can_send(environ, settings.early_hints_http1)
-            and early_hints_103.is_navigation(req.method, req.headers)
+            and early_hints_103.is_navigation(environ)
         ):
             return
         hints = LinkCollection()
@@ -157,10 +158,22 @@ class _AppHooks:
 
     def _learn(self, store: HintStore, response: Response, links: LinkCollection) -> None:
         req = _current_request()
-        if req.endpoint and response.mimetype == "text/html" and early_hints_103.is_navigation(req.method, req.headers):
-            prefixes = self._learn_prefixes()
-            hints = (early_hints_103.hint_form(link) for link in links if learnable(link, prefixes))
+        if req.endpoint and early_hints_103.is_navigation(req.environ) and response.mimetype == "text/html":
+            hints = (self._learnable_form(link) for link in links)
             store.observe(req.endpoint, [hint for hint in hints if hint is not None])
+
+    def _learnable_form(self, link: Link) -> Link | None:
+        """The 103 form of *link* if it may be learned, else ``None``; cached,
+        since pages push the same few links on every request."""
+        try:
+            return self._learnable[link]
+        except KeyError:
+            pass
+        if len(self._learnable) >= 4096:
+            self._learnable.clear()
+        form = early_hints_103.hint_form(link) if learnable(link, self._learn_prefixes()) else None
+        self._learnable[link] = form
+        return form
 
     def _check(self, response: Response) -> None:
         req = _current_request()

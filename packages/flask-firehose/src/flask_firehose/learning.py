@@ -20,6 +20,7 @@ a store shared by workers implements the same two methods.
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from collections import OrderedDict
@@ -36,6 +37,7 @@ __all__ = ["HintStore", "MemoryHintStore", "asset_identity", "learnable"]
 _BUILD_HASH = re.compile(r"[.\-_][0-9a-fA-F]{6,}(?=[.\-_]|$)")
 
 
+@functools.lru_cache(maxsize=4096)
 def asset_identity(target: str) -> str:
     """*target* without its build: no query, no fragment, no hex hash in the
     file name. Two builds of one asset share it."""

@@ -103,6 +103,8 @@ class Link:
     priority: int = field(init=False, repr=False, compare=False)
     """Sort key, lowest first: styles, scripts, fonts, data and connections,
     media, then everything else (``prefetch`` included)."""
+    rels: frozenset[str] = field(init=False, repr=False, compare=False)
+    """The relation types, as a set."""
 
     def __post_init__(self) -> None:
         if not self.target or not grammar.URI_REFERENCE_CHARS.fullmatch(self.target):
@@ -132,6 +134,7 @@ class Link:
             self, "pushable", not self.nopush and "preload" in rels and _is_same_origin_path(self.target)
         )
         object.__setattr__(self, "priority", _priority(self.as_, rels))
+        object.__setattr__(self, "rels", frozenset(rels))
 
     def _serialize(self) -> str:
         parts = [f"<{self.target}>", f"rel={grammar.quote(self.rel)}"]
@@ -143,11 +146,6 @@ class Link:
         if self.nopush:
             parts.append("nopush")
         return "; ".join(parts)
-
-    @property
-    def rels(self) -> frozenset[str]:
-        """The relation types, as a set."""
-        return frozenset(self.rel.split(" "))
 
     def as_hint(self) -> Link:
         """This link with ``nopush``: the browser still gets the hint, no
