@@ -130,24 +130,20 @@ def test_accept_html_counts_without_fetch_metadata(app: Flask) -> None:
     assert len(hints.sent) == 1
 
 
-def test_http1_needs_the_setting(make_app: AppFactory) -> None:
-    for allow, expected in ((False, 0), (True, 1)):
-        app, _ = make_app(FIREHOSE_EARLY_HINTS_HTTP1=allow)
-
-        @app.get("/")
-        @early_hints("/static/a.css")
-        def index() -> str:
-            return "ok"
-
-        client = app.test_client()
-        with record_early_hints(client, http2=False) as hints:
-            client.get("/")
-        assert len(hints.sent) == expected
-
-
-@pytest.mark.parametrize("key", ["FIREHOSE_EARLY_HINTS", "FIREHOSE_ENABLED"])
-def test_off_switches(make_app: AppFactory, key: str) -> None:
-    app, _ = make_app(**{key: False})
+@pytest.mark.parametrize(
+    ("config", "http2", "sent"),
+    [
+        ({}, True, 1),
+        ({"FIREHOSE_EARLY_HINTS_HTTP1": False}, False, 0),
+        ({"FIREHOSE_EARLY_HINTS_HTTP1": True}, False, 1),
+        ({"FIREHOSE_EARLY_HINTS": False}, True, 0),
+        ({"FIREHOSE_ENABLED": False}, True, 0),
+    ],
+)
+def test_settings_decide_when_a_103_goes_out(
+    make_app: AppFactory, config: dict[str, bool], http2: bool, sent: int
+) -> None:
+    app, _ = make_app(**config)
 
     @app.get("/")
     @early_hints("/static/a.css")
@@ -155,9 +151,9 @@ def test_off_switches(make_app: AppFactory, key: str) -> None:
         return "ok"
 
     client = app.test_client()
-    with record_early_hints(client) as hints:
+    with record_early_hints(client, http2=http2) as hints:
         client.get("/")
-    assert hints.sent == []
+    assert len(hints.sent) == sent
 
 
 def test_no_server_support_is_no_error(app: Flask) -> None:
