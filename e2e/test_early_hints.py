@@ -15,7 +15,7 @@ import pytest
 from flask_firehose import ParsedLink
 from flask_firehose.parsing import parse_link_header
 
-from .conftest import CHROMIUM_FLAGS, HintsServer, Tls
+from .conftest import HintsServer, Tls
 from .h2client import Exchange, fetch
 
 pytestmark = pytest.mark.integration
@@ -122,9 +122,3 @@ def test_chromium_uses_the_hints_and_downloads_once(chromium: Any, hints_server:
         if all(kind == "early-hints" for kind in attempts[-1].values()):
             return
     pytest.fail(f"Chromium never used the 103 in {len(attempts)} navigations: {attempts}")
-
-
-def test_chromium_flags_stay_in_one_place() -> None:
-    # The browser fixture and FACTS-tested flags: no certificate-error bypass,
-    # which would make Chromium fetch hinted files twice.
-    assert "--ignore-certificate-errors" not in CHROMIUM_FLAGS

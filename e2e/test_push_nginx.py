@@ -95,8 +95,8 @@ def test_custom_connector_remembers_per_user(push_stack: Stack, tls: Tls) -> Non
 def test_what_the_connector_reports_is_never_promised(push_stack: Stack, tls: Tls) -> None:
     user = "u" + uuid.uuid4().hex[:12]
     cookie = _sign_in(push_stack, tls, user)
-    probe = fetch(push_stack.port, "/api/stats", ca_file=tls.ca_file)  # learn nothing; just a sanity call
-    assert probe.status == 200 and not probe.header_values("link")
+    api = fetch(push_stack.port, "/api/stats", ca_file=tls.ca_file)  # a JSON API never carries links
+    assert api.status == 200 and not api.header_values("link") and not api.pushes
     # Seed the running app's per-user store, as another device of this user would have.
     page = fetch(push_stack.port, "/account/", ca_file=tls.ca_file, cookie=_sign_in(push_stack, tls, "seed" + user))
     account_css = next(link.target for link in _links(page) if "/account.css" in link.target)

@@ -13,7 +13,6 @@ none unless ``FIREHOSE_EARLY_HINTS_HTTP1`` is on.
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
@@ -33,7 +32,6 @@ HINT_PARAMS: Final = frozenset(
 )
 
 
-@functools.lru_cache(maxsize=2048)
 def hint_form(link: Link) -> Link | None:
     """*link* as it may stand in a 103: without ``nopush``; ``None`` when it
     has a parameter browsers reject there (removing it, ``integrity`` say,
@@ -41,9 +39,7 @@ def hint_form(link: Link) -> Link | None:
     """
     if any(name not in HINT_PARAMS for name, _ in link.params):
         return None
-    if not link.nopush:
-        return link
-    return Link(link.target, link.rel, link.as_, link.crossorigin, False, link.params)
+    return link.without_nopush()
 
 
 def is_navigation(environ: Mapping[str, Any]) -> bool:

@@ -9,6 +9,7 @@ extension, ``crossorigin`` on fonts) and marking links a proxy cannot push.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 from collections.abc import Mapping
@@ -150,13 +151,17 @@ class Link:
     def as_hint(self) -> Link:
         """This link with ``nopush``: the browser still gets the hint, no
         proxy pushes it."""
-        return self if self.nopush else _hint_of(self)
+        return self if self.nopush else _with_nopush(self, True)
+
+    def without_nopush(self) -> Link:
+        """This link without ``nopush``."""
+        return _with_nopush(self, False) if self.nopush else self
 
 
 @functools.lru_cache(maxsize=2048)
-def _hint_of(link: Link) -> Link:
+def _with_nopush(link: Link, nopush: bool) -> Link:
     # Cached: a returning visitor gets the same hints on every page.
-    return Link(link.target, link.rel, link.as_, link.crossorigin, True, link.params)
+    return dataclasses.replace(link, nopush=nopush)
 
 
 def _priority(as_: str | None, rels: list[str]) -> int:
