@@ -202,21 +202,30 @@ def test_invalid_declaration_raises(make_app: AppFactory) -> None:
         app.test_client().get("/")
 
 
-def test_learning_skips_private_and_foreign_urls(make_app: AppFactory) -> None:
-    app, _ = make_app()
+@pytest.mark.parametrize(
+    ("config", "pushed", "learned"),
+    [
+        # Default prefixes: the static URL path. Private and foreign URLs never.
+        ({}, ["/media/avatars/ada.png", "https://cdn.example/lib.js", "/static/app.css"], ["/static/app.css"]),
+        ({"FIREHOSE_LEARN_PREFIXES": ["/assets/"]}, ["/assets/app.css", "/static/app.js"], ["/assets/app.css"]),
+    ],
+)
+def test_what_may_be_learned(
+    make_app: AppFactory, config: dict[str, object], pushed: list[str], learned: list[str]
+) -> None:
+    app, _ = make_app(**config)
 
-    @app.get("/profile")
-    def profile() -> str:
-        push("/media/avatars/ada.png")
-        push("https://cdn.example/lib.js")
-        push("/static/app.css")
-        return "<p>profile</p>"
+    @app.get("/")
+    def index() -> str:
+        for url in pushed:
+            push(url)
+        return "<p>home</p>"
 
     client = app.test_client()
     with record_early_hints(client) as hints:
         for _ in range(3):
-            client.get("/profile")
-    assert [_targets(links) for links in hints.links] == [["/static/app.css"]]
+            client.get("/")
+    assert [_targets(links) for links in hints.links] == [learned]
 
 
 def test_learning_skips_json_and_fragments(app: Flask) -> None:
@@ -226,22 +235,6 @@ def test_learning_skips_json_and_fragments(app: Flask) -> None:
             client.get("/api")
             client.get("/page/x", headers={"HX-Request": "true"})
     assert hints.sent == []
-
-
-def test_configured_prefixes(make_app: AppFactory) -> None:
-    app, _ = make_app(FIREHOSE_LEARN_PREFIXES=["/assets/"])
-
-    @app.get("/")
-    def index() -> str:
-        push("/assets/app.css")
-        push("/static/app.js")
-        return "<p>home</p>"
-
-    client = app.test_client()
-    with record_early_hints(client) as hints:
-        for _ in range(3):
-            client.get("/")
-    assert [_targets(links) for links in hints.links] == [["/assets/app.css"]]
 
 
 def test_new_build_replaces_the_old_url(make_app: AppFactory) -> None:
