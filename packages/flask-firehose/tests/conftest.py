@@ -7,7 +7,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from flask_firehose import Firehose, ParsedLink, parse_link_header
+from flask_firehose import Firehose
+from flask_firehose.testing import links_of
 
 AppFactory = Callable[..., tuple[Flask, Firehose]]
 
@@ -35,11 +36,6 @@ def app(make_app: AppFactory) -> Flask:
 def client(app: Flask) -> Iterator[FlaskClient]:
     with app.test_client() as client:
         yield client
-
-
-def links_of(response: Any) -> list[ParsedLink]:
-    """Every link of every ``Link`` field of *response*, parsed strictly."""
-    return [link for value in response.headers.getlist("Link") for link in parse_link_header(value)]
 
 
 def targets(response: Any, *, pushable: bool | None = None) -> list[str]:

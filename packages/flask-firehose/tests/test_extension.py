@@ -6,8 +6,9 @@ import pytest
 from flask import Flask, Response, jsonify, render_template_string, session
 
 from flask_firehose import Connector, Firehose, push
+from flask_firehose.testing import links_of
 
-from .conftest import AppFactory, links_of, targets
+from .conftest import AppFactory, targets
 
 
 def test_direct_and_factory_initialisation() -> None:

@@ -8,8 +8,7 @@ from hypothesis import strategies as st
 
 from flask_firehose import Firehose, InvalidLinkError, Link, ParsedLink, push
 from flask_firehose.links import link_from_push
-
-from .conftest import links_of
+from flask_firehose.testing import links_of
 
 # Printable ASCII and beyond, with the characters that break headers weighted in.
 _TEXT = st.text(

@@ -145,19 +145,21 @@ class _AppHooks:
             self._lint = current_app.debug
         lint = self._lint
         links = current_collection()
+        if links is None and not lint:
+            return response
+        req = _current_request()
         if lint:
-            self._check(response)
+            self._check(req, response)
         if links is None:
             return response
-        sent = write_links(response, links, settings, self.tracker)
+        sent = write_links(req.method, response, links, settings, self.tracker)
         if lint:
             self.linter.hinted(sent)
         if self.store is not None and sent:
-            self._learn(self.store, response, links)
+            self._learn(self.store, req, response, links)
         return response
 
-    def _learn(self, store: HintStore, response: Response, links: LinkCollection) -> None:
-        req = _current_request()
+    def _learn(self, store: HintStore, req: Request, response: Response, links: LinkCollection) -> None:
         if req.endpoint and early_hints_103.is_navigation(req.environ) and response.mimetype == "text/html":
             hints = (self._learnable_form(link) for link in links)
             store.observe(req.endpoint, [hint for hint in hints if hint is not None])
@@ -175,8 +177,7 @@ class _AppHooks:
         self._learnable[link] = form
         return form
 
-    def _check(self, response: Response) -> None:
-        req = _current_request()
+    def _check(self, req: Request, response: Response) -> None:
         self.linter.view_links(response)
         endpoint = req.endpoint or ""
         if (endpoint == "static" or endpoint.endswith(".static")) and may_carry_links(req.method, response.status_code):

@@ -8,10 +8,9 @@ whatever the view set, and records what was really sent.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-from flask import Request, Response, request
+from flask import Response
 
 from . import budget
 from .collection import LinkCollection
@@ -21,9 +20,6 @@ from .tracking import Tracker, tracking_key
 
 __all__ = ["may_carry_links", "write_links"]
 
-# The proxy resolved once per call, cheaper than attribute access through it.
-_current_request: Callable[[], Request] = request._get_current_object  # type: ignore[attr-defined]
-
 
 def may_carry_links(method: str, status: int) -> bool:
     """Only a successful GET or HEAD carries links: a proxy pushes nothing for
@@ -32,11 +28,11 @@ def may_carry_links(method: str, status: int) -> bool:
 
 
 def write_links(
-    response: Response, links: LinkCollection, settings: Settings, tracker: Tracker[Any] | None
+    method: str, response: Response, links: LinkCollection, settings: Settings, tracker: Tracker[Any] | None
 ) -> tuple[Link, ...]:
-    """Append this request's links to *response*, record the pushes, and
-    return the links that went out."""
-    if not may_carry_links(_current_request().method, response.status_code):
+    """Append the links of a *method* request to *response*, record the
+    pushes, and return the links that went out."""
+    if not may_carry_links(method, response.status_code):
         return ()
     candidates: list[Link] = list(links)
     state = None

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import re
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
 
 from werkzeug.wrappers import Response
 
@@ -35,23 +35,19 @@ class Linter:
 
     def __init__(self, memory: int = 1024) -> None:
         self.memory = memory
-        self._hinted: OrderedDict[str, None] = OrderedDict()
-        self._reported: OrderedDict[tuple[str, str], None] = OrderedDict()
+        self._hinted: OrderedDict[Hashable, None] = OrderedDict()
+        self._reported: OrderedDict[Hashable, None] = OrderedDict()
 
-    def _remember(self, store: OrderedDict[str, None], key: str) -> None:
+    def _remember(self, store: OrderedDict[Hashable, None], key: Hashable) -> None:
         store[key] = None
         store.move_to_end(key)
         while len(store) > self.memory:
             store.popitem(last=False)
 
     def _warn(self, problem: str, url: str, message: str) -> None:
-        key = (problem, url)
-        if key in self._reported:
-            return
-        self._reported[key] = None
-        while len(self._reported) > self.memory:
-            self._reported.popitem(last=False)
-        logger.warning(message)
+        if (problem, url) not in self._reported:
+            self._remember(self._reported, (problem, url))
+            logger.warning(message)
 
     def hinted(self, links: Iterable[Link]) -> None:
         """Note the links that went out, and check them."""
