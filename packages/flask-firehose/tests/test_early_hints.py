@@ -82,7 +82,8 @@ def test_blueprint_declarations(app: Flask) -> None:
 
 
 def test_learned_after_repeats_per_endpoint(app: Flask) -> None:
-    client = app.test_client()
+    # Learning counts anonymous visits: a client without a cookie jar is one.
+    client = app.test_client(use_cookies=False)
     with record_early_hints(client) as hints:
         client.get("/page/a")
         client.get("/page/b")
@@ -162,17 +163,29 @@ def test_no_server_support_is_no_error(app: Flask) -> None:
     assert "/static/report.css" in [link.target for link in links_of(response)]
 
 
-def test_a_failing_server_callback_is_logged(app: Flask, caplog: pytest.LogCaptureFixture) -> None:
-    def broken(headers: list[tuple[str, str]]) -> None:
-        raise OSError("connection reset")
+def _broken(headers: list[tuple[str, str]]) -> None:
+    raise OSError("connection reset")
 
+
+def test_a_failing_server_callback_is_logged(app: Flask, caplog: pytest.LogCaptureFixture) -> None:
+    app.config["TESTING"] = False
     client = app.test_client()
     with record_early_hints(client):
-        client.environ_base["wsgi.early_hints"] = broken  # type: ignore[assignment]
+        client.environ_base["wsgi.early_hints"] = _broken  # type: ignore[assignment]
         with caplog.at_level(logging.WARNING, logger="flask_firehose"):
             response = client.get("/report")
     assert response.status_code == 200
-    assert "wsgi.early_hints failed" in caplog.text
+    assert "/static/report.css" in [link.target for link in links_of(response)]
+    assert "wsgi.early_hints (the 103) failed" in caplog.text
+    assert "connection reset" in caplog.text
+
+
+def test_a_failing_server_callback_raises_in_testing(app: Flask) -> None:
+    client = app.test_client()
+    with record_early_hints(client):
+        client.environ_base["wsgi.early_hints"] = _broken  # type: ignore[assignment]
+        with pytest.raises(OSError, match="connection reset"):
+            client.get("/report")
 
 
 def test_103_obeys_the_budget(make_app: AppFactory) -> None:
@@ -190,16 +203,14 @@ def test_103_obeys_the_budget(make_app: AppFactory) -> None:
     assert _targets(links) == ["/static/main.css", "/static/0.png", "/static/1.png"]
 
 
-def test_invalid_declaration_raises(make_app: AppFactory) -> None:
-    app, _ = make_app()
-
-    @app.get("/")
-    @early_hints("/static/a b.css")
-    def index() -> str:
-        return "ok"
-
-    with pytest.raises(InvalidURLError):
-        app.test_client().get("/")
+def test_invalid_declaration_raises_when_declared(make_app: AppFactory) -> None:
+    _, firehose = make_app()
+    with pytest.raises(InvalidURLError, match="a b.css"):
+        early_hints("/static/a b.css")
+    with pytest.raises(InvalidURLError, match="javascript"):
+        firehose.declare_hints("javascript:alert(1)")
+    with pytest.raises(TypeError, match="42"):
+        firehose.declare_hints(42)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
@@ -221,7 +232,7 @@ def test_what_may_be_learned(
             push(url)
         return "<p>home</p>"
 
-    client = app.test_client()
+    client = app.test_client(use_cookies=False)
     with record_early_hints(client) as hints:
         for _ in range(3):
             client.get("/")
@@ -246,7 +257,7 @@ def test_new_build_replaces_the_old_url(make_app: AppFactory) -> None:
         push(f"/static/app.css?v={build['v']}")
         return "<p>home</p>"
 
-    client = app.test_client()
+    client = app.test_client(use_cookies=False)
     with record_early_hints(client) as hints:
         client.get("/")
         client.get("/")

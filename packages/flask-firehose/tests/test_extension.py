@@ -13,12 +13,14 @@ from .conftest import AppFactory, targets
 
 def test_direct_and_factory_initialisation() -> None:
     direct = Flask(__name__)
+    direct.secret_key = "k"
     firehose = Firehose(direct)
     assert direct.extensions["firehose"] is firehose and firehose.app is direct
 
     shared = Firehose()
     for _ in range(2):
         app = Flask(__name__)
+        app.secret_key = "k"
         shared.init_app(app)
         assert app.extensions["firehose"] is shared
         assert app.jinja_env.globals["push"] is push

@@ -5,7 +5,7 @@ import threading
 import pytest
 
 from flask_firehose import Link, MemoryHintStore
-from flask_firehose.learning import asset_identity, learnable
+from flask_firehose.learning import asset_identity, is_public_asset_target
 
 
 @pytest.mark.parametrize(
@@ -18,6 +18,15 @@ from flask_firehose.learning import asset_identity, learnable
         ("/static/deadbeef/app.css", "/static/deadbeef/app.css"),
         ("/static/logo.svg#icon", "/static/logo.svg"),
         ("/static/face.woff2", "/static/face.woff2"),
+        # Names that merely look like builds are names.
+        ("/static/photo.decade.png", "/static/photo.decade.png"),
+        ("/static/img/facade.png", "/static/img/facade.png"),
+        ("/static/report-20240101.pdf", "/static/report-20240101.pdf"),
+        ("/static/hero.jpg?w=400", "/static/hero.jpg"),
+        # Real hashes: hex with digits and letters, long hex, Vite's mixed case.
+        ("/static/app.3F9A1C22.css", "/static/app.css"),
+        ("/static/app.deadbeefcafe.css", "/static/app.css"),
+        ("/assets/index-BXdo2h8c.js", "/assets/index.js"),
     ],
 )
 def test_asset_identity(target: str, identity: str) -> None:
@@ -25,18 +34,34 @@ def test_asset_identity(target: str, identity: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("link", "expected"),
+    ("target", "expected"),
     [
-        (Link("/static/a.css", as_="style"), True),
-        (Link("/static/m.js", "modulepreload"), True),
-        (Link("/static/next.html", "prefetch"), False),
-        (Link("/media/a.png", as_="image"), False),
-        (Link("//cdn.example/static/a.css", as_="style", nopush=True), False),
-        (Link("https://x.example/static/a.css", as_="style", nopush=True), False),
+        ("/static/a.css", True),
+        ("/static/css/a.3f9a1c2b.css", True),
+        ("/static/a.css?v=3f9a1c", True),
+        ("/static/a.css?version=1.2.3", True),
+        ("/media/a.png", False),
+        ("/staticky/a.png", False),
+        ("//cdn.example/static/a.css", False),
+        ("https://x.example/static/a.css", False),
+        ("/static/../media/private/alice.png", False),
+        ("/static/./a.css", False),
+        ("/static//a.css", False),
+        ("/static/", False),
+        ("/static/%2e%2e/media/x.png", False),
+        ("/static/..%2Fmedia/x.png", False),
+        ("/static/a%5c..%5cb.png", False),
+        ("/static/a%00.png", False),
+        ("/static/a.css;jsessionid=abc", False),
+        ("/static/avatar.png?token=abc", False),
+        ("/static/hero.jpg?w=400", False),
+        ("/static/a.css?v=1&user=alice", False),
+        ("/static/a.css#user=alice", False),
+        ("/static/caf%C3%A9.css", True),
     ],
 )
-def test_learnable(link: Link, expected: bool) -> None:
-    assert learnable(link, ("/static/",)) is expected
+def test_public_asset_targets(target: str, expected: bool) -> None:
+    assert is_public_asset_target(target, ("/static/",)) is expected
 
 
 def _link(n: int) -> Link:

@@ -11,7 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from flask_firehose import Firehose, SessionConnector, push
-from flask_firehose.tracking import ConnectorTracker, _trim, tracking_key
+from flask_firehose.failure import FailurePolicy
+from flask_firehose.tracking import ConnectorTracker, _trim
 
 from .conftest import AppFactory, targets
 
@@ -65,7 +66,7 @@ def test_reads_the_023_value(make_app: AppFactory) -> None:
     _with_stored(client, "/static/app.css,/static/app.js")
     assert targets(client.get("/"), pushable=True) == ["/static/a,b.png"]
     with client.session_transaction() as state:
-        assert state["h2-pushed"] == "/static/app.css,/static/app.js,/static/a%2Cb.png"
+        assert state["h2-pushed"] == "/static/app.css,/static/app.js,/static/a|b.png"
 
 
 @pytest.mark.parametrize("value", [42, ["/static/app.css"], {"a": 1}, None, "", ",,,", "\x00garbage"])
@@ -121,8 +122,16 @@ def test_session_connector_keeps_the_023_calls(app: Flask) -> None:
         assert connector.get_pushed() == {"/a.css", "/c.png"}
 
 
-def test_tracking_key_escapes_commas() -> None:
-    assert tracking_key("/a,b.css") == "/a%2Cb.css"
+def test_a_comma_and_its_escape_are_two_urls(app: Flask) -> None:
+    @app.get("/<int:n>")
+    def page(n: int) -> str:
+        return push(["/static/a,b.css", "/static/a%2Cb.css"][n])
+
+    client = app.test_client()
+    assert targets(client.get("/0"), pushable=True) == ["/static/a,b.css"]
+    assert targets(client.get("/1"), pushable=True) == ["/static/a%2Cb.css"]
+    assert targets(client.get("/0"), pushable=True) == []
+    assert targets(client.get("/1"), pushable=True) == []
 
 
 @pytest.mark.parametrize("returned", [None, "/a.css", 42])
@@ -134,4 +143,4 @@ def test_connector_returning_garbage_is_empty(returned: object) -> None:
         def set_pushed(self, inset: set[str]) -> None:
             pass
 
-    assert ConnectorTracker(Odd()).load() == set()  # type: ignore[arg-type]
+    assert ConnectorTracker(Odd(), FailurePolicy(strict=False)).load() == set()

@@ -31,13 +31,15 @@ class Selection:
     dropped: tuple[Link, ...]
 
 
-def select(links: Iterable[Link], max_links: int, max_bytes: int, max_pushes: int) -> Selection:
+def select(links: Iterable[Link], max_links: int, max_bytes: int, max_pushes: int | None) -> Selection:
     """Order *links* by priority (stable) and keep what fits.
 
     A link that would take the field past *max_bytes*, or the list past
     *max_links*, is dropped; lower-priority links that still fit go in.
     Past *max_pushes* pushable links, the rest go out as ``nopush`` hints,
     since a proxy pushes only so many per connection (nginx: 10).
+    ``max_pushes=None`` means no push cap: the 103, whose links never carry
+    ``nopush`` (browsers reject it there).
     """
     kept: list[Link] = []
     dropped: list[Link] = []
@@ -48,7 +50,7 @@ def select(links: Iterable[Link], max_links: int, max_bytes: int, max_pushes: in
         if len(kept) >= max_links or size + extra > max_bytes:
             dropped.append(link)
             continue
-        if link.pushable:
+        if link.pushable and max_pushes is not None:
             if pushes >= max_pushes:
                 link = link.as_hint()
                 extra = len(link.text) + len(SEPARATOR)

@@ -1,8 +1,11 @@
-"""What ``push()`` appends to: the links of one request, in order, deduplicated.
+"""What one request hinted: the links ``push()`` added, the links declared
+for its endpoint, and whether the response has already been written.
 
-The collection lives on :data:`flask.g` under a private name and is created by
-the first ``push()`` of a request, so a request that never pushes allocates
-nothing and the after-request hook can tell at a glance there is no work.
+The state lives on :data:`flask.g` under a private name and is created by the
+first ``push()`` of a request (or by a declaration), so a request that never
+pushes allocates nothing and the after-request hook can tell at a glance there
+is no work. Once the hook has written the ``Link`` header the state is closed:
+a ``push()`` from a streamed response's generator comes too late, and says so.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from flask import g
 
 from .links import Link
 
-__all__ = ["LinkCollection", "current_collection", "request_collection"]
+__all__ = ["CLOSED", "LinkCollection", "RequestLinks", "close_request", "current_links", "request_links"]
 
 _G_KEY = "_firehose_links"
 
@@ -38,21 +41,45 @@ class LinkCollection:
         return len(self._links)
 
 
+class RequestLinks:
+    """The hints of one request: declared for its endpoint, and pushed."""
+
+    __slots__ = ("closed", "declared", "pushed")
+
+    def __init__(self) -> None:
+        self.declared: tuple[Link, ...] = ()
+        self.pushed = LinkCollection()
+        self.closed = False
+
+
+#: Put in place of the state of a request that pushed nothing, once its
+#: response is written: never added to (``push()`` checks ``closed`` first).
+CLOSED = RequestLinks()
+CLOSED.closed = True
+
 # Resolving the proxy once is several times cheaper than ``g.get`` through it,
 # and push() runs this for every link of every page.
 _current_g = g._get_current_object
 
 
-def request_collection() -> LinkCollection:
-    """The current request's collection, created on first use."""
+def request_links() -> RequestLinks:
+    """The current request's state, created on first use."""
     namespace = _current_g()
-    links: LinkCollection | None = getattr(namespace, _G_KEY, None)
+    links: RequestLinks | None = getattr(namespace, _G_KEY, None)
     if links is None:
-        links = LinkCollection()
+        links = RequestLinks()
         setattr(namespace, _G_KEY, links)
     return links
 
 
-def current_collection() -> LinkCollection | None:
-    """The current request's collection, or ``None`` if nothing was pushed."""
+def current_links() -> RequestLinks | None:
+    """The current request's state, or ``None`` if nothing was hinted."""
     return getattr(_current_g(), _G_KEY, None)
+
+
+def close_request(links: RequestLinks | None) -> None:
+    """Mark the current request's links as written."""
+    if links is None:
+        setattr(_current_g(), _G_KEY, CLOSED)
+    else:
+        links.closed = True

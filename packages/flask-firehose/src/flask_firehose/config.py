@@ -18,17 +18,30 @@ Key                             Default Meaning
                                         proxy that forwards 103s: Apache, nginx >= 1.29).
 ``FIREHOSE_LEARN``              True    Learn each endpoint's hints from its responses.
 ``FIREHOSE_LEARN_PREFIXES``     None    Path prefixes that may be learned; None: the app's
-                                        and blueprints' static URL paths.
+                                        and blueprints' static URL paths (not ``/``).
 ``FIREHOSE_LEARN_MIN_SEEN``     2       Responses a link must appear in before it is learned.
 ``FIREHOSE_LINT``               None    Log development warnings; None: when ``app.debug``.
+``FIREHOSE_STRICT``             None    Raise failures of connectors, stores, declared
+                                        callables and invalid ``push()`` arguments instead of
+                                        logging them; None: when ``app.debug`` or
+                                        ``app.testing``.
 =============================== ======= =====================================================
+
+Every value is checked once, in ``init_app``; a bad one raises
+:class:`~flask_firehose.ConfigurationError` naming its key. A ``FIREHOSE_*`` key
+that is not in this table gives a :class:`~flask_firehose.FirehoseWarning`
+naming the closest known key.
 """
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
+import difflib
+import warnings
+from collections.abc import Iterable, MutableMapping
 from dataclasses import dataclass
 from typing import Any, Final
+
+from .errors import ConfigurationError, FirehoseWarning
 
 __all__ = ["DEFAULTS", "Settings"]
 
@@ -45,37 +58,70 @@ DEFAULTS: Final[dict[str, object]] = {
     "FIREHOSE_LEARN_PREFIXES": None,
     "FIREHOSE_LEARN_MIN_SEEN": 2,
     "FIREHOSE_LINT": None,
+    "FIREHOSE_STRICT": None,
 }
+
+_PREFIX = "FIREHOSE_"
 
 
 def _flag(config: MutableMapping[str, Any], key: str) -> bool:
     value = config.setdefault(key, DEFAULTS[key])
     if not isinstance(value, bool):
-        raise TypeError(f"{key} must be True or False, not {value!r}")
+        raise ConfigurationError(f"{key} must be True or False, not {value!r}", key, value)
     return value
 
 
 def _optional_flag(config: MutableMapping[str, Any], key: str) -> bool | None:
     value = config.setdefault(key, DEFAULTS[key])
     if value is not None and not isinstance(value, bool):
-        raise TypeError(f"{key} must be True, False or None, not {value!r}")
+        raise ConfigurationError(f"{key} must be True, False or None, not {value!r}", key, value)
     return value
 
 
 def _prefixes(config: MutableMapping[str, Any], key: str) -> tuple[str, ...] | None:
+    """Read the prefixes once (a generator is consumed here, and the tuple
+    written back), check them, and end each with ``/`` so that ``/static``
+    does not also cover ``/static-private/``."""
     value = config.setdefault(key, DEFAULTS[key])
     if value is None:
         return None
-    if isinstance(value, str) or not all(isinstance(p, str) and p.startswith("/") for p in value):
-        raise ValueError(f"{key} must be a list of paths starting with '/', not {value!r}")
-    return tuple(value)
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise ConfigurationError(f"{key} must be a list of paths such as ['/static/'], not {value!r}", key, value)
+    items = tuple(value)
+    config[key] = items
+    prefixes = []
+    for item in items:
+        if not isinstance(item, str) or not item.startswith("/") or item.startswith("//"):
+            raise ConfigurationError(f"{key} holds {item!r}: each prefix must be a path starting with '/'", key, item)
+        if "?" in item or "#" in item or any(segment in (".", "..") for segment in item.split("/")):
+            raise ConfigurationError(f"{key} holds {item!r}: a prefix is a plain path, no query or dot segment", key, item)
+        prefix = item if item.endswith("/") else item + "/"
+        if prefix == "/":
+            raise ConfigurationError(
+                f"{key} holds '/': the site root would make every URL of the site learnable, "
+                "per-user ones included; name the folders that hold public assets",
+                key,
+                item,
+            )
+        prefixes.append(prefix)
+    return tuple(prefixes)
 
 
 def _count(config: MutableMapping[str, Any], key: str, minimum: int) -> int:
     value = config.setdefault(key, DEFAULTS[key])
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{key} must be an int >= {minimum}, not {value!r}")
+        raise ConfigurationError(f"{key} must be an int >= {minimum}, not {value!r}", key, value)
     return value
+
+
+def _warn_unknown(config: MutableMapping[str, Any]) -> None:
+    for key in config:
+        if isinstance(key, str) and key.startswith(_PREFIX) and key not in DEFAULTS:
+            # Compared without the shared prefix, which would make every key look close.
+            known = {name[len(_PREFIX) :]: name for name in DEFAULTS}
+            close = difflib.get_close_matches(key[len(_PREFIX) :], known, n=1, cutoff=0.75)
+            hint = f"; did you mean {known[close[0]]}?" if close else ""
+            warnings.warn(f"unknown config key {key} is ignored{hint}", FirehoseWarning, stacklevel=4)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,14 +140,17 @@ class Settings:
     learn_prefixes: tuple[str, ...] | None
     learn_min_seen: int
     lint: bool | None
+    strict: bool | None
 
     @classmethod
     def from_config(cls, config: MutableMapping[str, Any]) -> Settings:
         """Read every key, writing its default into *config* when missing.
 
-        :raises TypeError: a flag that is not a bool.
-        :raises ValueError: a count that is not a big enough int.
+        :raises ConfigurationError: a value of the wrong type or range,
+            naming its key.
+        :warns FirehoseWarning: for each unknown ``FIREHOSE_*`` key.
         """
+        _warn_unknown(config)
         return cls(
             enabled=_flag(config, "FIREHOSE_ENABLED"),
             tracking=_flag(config, "FIREHOSE_TRACKING"),
@@ -115,4 +164,5 @@ class Settings:
             learn_prefixes=_prefixes(config, "FIREHOSE_LEARN_PREFIXES"),
             learn_min_seen=_count(config, "FIREHOSE_LEARN_MIN_SEEN", 1),
             lint=_optional_flag(config, "FIREHOSE_LINT"),
+            strict=_optional_flag(config, "FIREHOSE_STRICT"),
         )

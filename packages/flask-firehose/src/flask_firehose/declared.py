@@ -2,8 +2,12 @@
 per-app or per-blueprint declarations on the extension.
 
 A declaration is a URL, a :class:`~flask_firehose.Link`, or a callable
-returning one or an iterable of them. Callables run in the request, so they
-may use ``url_for`` and versioned asset helpers.
+returning one or an iterable of them. URLs are checked when declared, so a
+typo fails at import; callables run in the request, so they may use
+``url_for`` and versioned asset helpers, and their failures follow the
+failure policy. Declarations apply to HTML navigations answered by a view
+only: static files, JSON, fetch/XHR requests, redirects and errors are left
+as they are.
 """
 
 from __future__ import annotations
@@ -11,9 +15,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TypeVar
 
+from .failure import FailurePolicy
 from .links import Link, link_from_push
 
-__all__ = ["HintSpec", "declared_on", "early_hints", "resolve"]
+__all__ = ["HintSpec", "check_specs", "declared_on", "early_hints", "resolve"]
 
 HintValue = str | Link
 HintSpec = str | Link | Callable[[], HintValue | Iterable[HintValue]]
@@ -23,6 +28,21 @@ F = TypeVar("F", bound=Callable[..., object])
 _ATTRIBUTE = "_firehose_early_hints"
 
 
+def check_specs(specs: Iterable[HintSpec]) -> tuple[HintSpec, ...]:
+    """Check declarations when they are made: URLs must make valid links.
+
+    :raises InvalidLinkError: for a URL that cannot be a link.
+    :raises TypeError: for an entry that is none of URL, Link or callable.
+    """
+    checked = tuple(specs)
+    for spec in checked:
+        if isinstance(spec, str):
+            link_from_push(spec)
+        elif not isinstance(spec, Link) and not callable(spec):
+            raise TypeError(f"a hint declaration is a URL, a Link or a callable, not {spec!r}")
+    return checked
+
+
 def early_hints(*hints: HintSpec) -> Callable[[F], F]:
     """Declare what a view's page needs, so it goes in the 103 before the view
     runs; stack with the route decorator in either order::
@@ -30,10 +50,13 @@ def early_hints(*hints: HintSpec) -> Callable[[F], F]:
         @app.get("/report")
         @early_hints("/static/report.css", lambda: url_for("static", filename="chart.js"))
         def report(): ...
+
+    :raises InvalidLinkError: at once, for a URL that cannot be a link.
     """
+    checked = check_specs(hints)
 
     def decorate(view: F) -> F:
-        setattr(view, _ATTRIBUTE, (*declared_on(view), *hints))
+        setattr(view, _ATTRIBUTE, (*declared_on(view), *checked))
         return view
 
     return decorate
@@ -45,20 +68,35 @@ def declared_on(view: object) -> tuple[HintSpec, ...]:
     return hints
 
 
-def _as_link(value: HintValue) -> Link:
+def _as_link(value: object) -> Link:
     return value if isinstance(value, Link) else link_from_push(value)
 
 
-def resolve(specs: Iterable[HintSpec]) -> list[Link]:
+def _call(spec: Callable[[], object]) -> list[Link]:
+    value = spec()
+    if isinstance(value, (str, Link)):
+        return [_as_link(value)]
+    if value is None or isinstance(value, bytes) or not isinstance(value, Iterable):
+        raise TypeError(f"declared hint callable {spec!r} returned {value!r}, not a URL, a Link or a list of them")
+    return [_as_link(item) for item in value]
+
+
+def resolve(specs: Iterable[HintSpec], failures: FailurePolicy) -> list[Link]:
     """Turn declarations into links, calling the callables.
 
-    :raises InvalidLinkError: for a URL that cannot be a link, as ``push()``.
+    A callable that raises, returns nothing usable or a bad URL loses its
+    links only, as the failure policy says (raised when strict).
     """
     links: list[Link] = []
     for spec in specs:
-        value = spec() if callable(spec) else spec
-        if isinstance(value, (str, Link)):
-            links.append(_as_link(value))
+        if isinstance(spec, Link):
+            links.append(spec)
+        elif isinstance(spec, str):
+            links.append(link_from_push(spec))
         else:
-            links.extend(_as_link(item) for item in value)
+            name = getattr(spec, "__qualname__", None) or repr(spec)
+            try:
+                links.extend(_call(spec))
+            except Exception as exc:  # InvalidLinkError included: one policy
+                failures.failed(f"declared hint {name}()", exc)
     return links

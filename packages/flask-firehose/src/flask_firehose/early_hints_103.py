@@ -13,16 +13,14 @@ none unless ``FIREHOSE_EARLY_HINTS_HTTP1`` is on.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from .budget import header_value
+from .failure import FailurePolicy
 from .links import Link
 
 __all__ = ["HINT_PARAMS", "can_send", "hint_form", "is_navigation", "send"]
-
-logger = logging.getLogger("flask_firehose")
 
 #: Parameters a browser accepts on a 103 link besides ``rel``, ``as`` and
 #: ``crossorigin``. Chromium 156 ignores a 103 link with any other parameter,
@@ -76,17 +74,18 @@ def can_send(environ: Mapping[str, Any], allow_http1: bool) -> bool:
     return _speaks_http2(environ) or (allow_http1 and environ.get("SERVER_PROTOCOL") == "HTTP/1.1")
 
 
-def send(environ: Mapping[str, Any], links: Sequence[Link]) -> bool:
+def send(environ: Mapping[str, Any], links: Sequence[Link], failures: FailurePolicy) -> bool:
     """Send one 103 holding *links*; return whether it went out.
 
-    A server callback that raises is logged and swallowed: the final response
-    still carries every link, so the page loses only the head start.
+    A server callback that raises follows the failure policy: when lenient the
+    request goes on without a 103 (the final response still carries every
+    link, so the page loses only the head start).
     """
     if not links:
         return False
-    try:
-        environ["wsgi.early_hints"]([("Link", header_value(links))])
-    except Exception:
-        logger.warning("wsgi.early_hints failed; the request goes on without a 103", exc_info=True)
-        return False
+    return failures.call("wsgi.early_hints (the 103)", False, _send, environ["wsgi.early_hints"], links)
+
+
+def _send(callback: Any, links: Sequence[Link]) -> bool:
+    callback([("Link", header_value(links))])
     return True

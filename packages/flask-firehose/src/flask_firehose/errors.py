@@ -1,12 +1,19 @@
-"""Exceptions raised for input Flask-Firehose cannot turn into a valid header.
+"""Exceptions and warnings Flask-Firehose raises.
 
-All of them are :class:`ValueError` subclasses that carry the offending value,
-so callers can catch the whole family with ``except InvalidLinkError``.
+* :class:`InvalidLinkError` and its subclasses: input that cannot become a
+  valid header. They are :class:`ValueError` subclasses that carry the
+  offending value, so ``except InvalidLinkError`` catches the whole family.
+* :class:`ConfigurationError`: a bad ``FIREHOSE_*`` value, a connector or a
+  hint store that breaks its contract; raised by ``init_app``.
+* :class:`FirehoseWarning`: set-up problems that do not stop the app (an
+  unknown ``FIREHOSE_*`` key, tracking without a ``SECRET_KEY``).
 """
 
 from __future__ import annotations
 
 __all__ = [
+    "ConfigurationError",
+    "FirehoseWarning",
     "InvalidAsError",
     "InvalidAttributeError",
     "InvalidLinkError",
@@ -49,3 +56,25 @@ class InvalidAsError(InvalidAttributeError):
 
     def __init__(self, message: str, value: object) -> None:
         super().__init__(message, value, "as")
+
+
+class ConfigurationError(TypeError, ValueError):
+    """A ``FIREHOSE_*`` value, connector or hint store that Flask-Firehose
+    cannot use, found by ``init_app``. Both a :class:`TypeError` and a
+    :class:`ValueError`, so code written for either keeps catching it.
+
+    :param key: the config key or argument at fault (``"FIREHOSE_MAX_LINKS"``,
+        ``"connector"``).
+    :param value: the offending value.
+    """
+
+    def __init__(self, message: str, key: str, value: object) -> None:
+        super().__init__(message)
+        self.key = key
+        self.value = value
+
+
+class FirehoseWarning(UserWarning):
+    """A set-up problem Flask-Firehose works around: an unknown
+    ``FIREHOSE_*`` key (probably a typo), or tracking in an app whose
+    session cannot be written."""

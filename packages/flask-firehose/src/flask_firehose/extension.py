@@ -1,28 +1,35 @@
 """The :class:`Firehose` extension and the :func:`push` function.
 
-``init_app`` reads the configuration once and registers two hooks: before the
-view, one 103 with the hints known for the endpoint (declared and learned);
-after it, one ``Link`` header with everything the request pushed, then the
-tracker, the learner and, in development, the lint. ``push()`` only validates
-and collects.
+``init_app`` reads the configuration once, checks the connector and the hint
+store, and registers two hooks: before the view, for an HTML navigation
+answered by a view, one 103 with the hints known for the endpoint (declared
+and learned); after it, one ``Link`` header with everything the request
+hinted, then the tracker, the learner and, in development, the lint.
+``push()`` only validates and collects. Every call into user code or a
+backend goes through the app's :class:`~flask_firehose.failure.FailurePolicy`.
 """
 
 from __future__ import annotations
 
+import warnings
+import weakref
 from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, Request, Response, current_app, has_request_context, request
+from flask.sessions import SecureCookieSessionInterface
 
 from . import budget, early_hints_103
-from .collection import LinkCollection, current_collection, request_collection
+from .collection import LinkCollection, RequestLinks, close_request, current_links, request_links
 from .config import Settings
-from .declared import HintSpec, declared_on, resolve
+from .declared import HintSpec, check_specs, declared_on, resolve
+from .errors import ConfigurationError, FirehoseWarning, InvalidLinkError
+from .failure import FailurePolicy
 from .final_header import may_carry_links, write_links
-from .learning import HintStore, MemoryHintStore, learnable
-from .links import Link, link_from_push
+from .learning import HintStore, Learner, MemoryHintStore
+from .links import link_from_push
 from .lint import Linter
-from .tracking import Tracker, tracker_for
+from .tracking import SessionConnector, Tracker, tracker_for
 
 __all__ = ["EXTENSION_KEY", "Firehose", "push"]
 
@@ -30,6 +37,13 @@ __all__ = ["EXTENSION_KEY", "Firehose", "push"]
 EXTENSION_KEY = "firehose"
 
 _current_request: Callable[[], Request] = request._get_current_object  # type: ignore[attr-defined]
+_current_app: Callable[[], Flask] = current_app._get_current_object  # type: ignore[attr-defined]
+
+
+def _describe_call(url: object, args: tuple[object, ...], attrs: dict[str, object]) -> str:
+    parts = [repr(url), *map(repr, args), *(f"{key}={value!r}" for key, value in attrs.items())]
+    text = f"push({', '.join(parts)})"
+    return text if len(text) <= 200 else text[:197] + "..."
 
 
 def push(url: str, *args: object, **attrs: object) -> str:
@@ -41,8 +55,13 @@ def push(url: str, *args: object, **attrs: object) -> str:
     (``as_`` and ``**{'as': ...}`` mean the same). ``rel`` defaults to
     ``preload`` and ``as`` to what the extension says.
 
+    Invalid arguments follow the failure policy: in debug and testing (or with
+    ``FIREHOSE_STRICT = True``) they raise; otherwise the link is dropped and a
+    warning naming the call is logged, and the page is served as it is.
+
     :raises InvalidLinkError: (a ``ValueError``) for a URL or attribute that
-        cannot be written into a header, naming the bad value.
+        cannot be written into a header, naming the bad value, when strict.
+        It is the only error bad arguments can raise.
     :raises RuntimeError: outside a request, or in an app where Firehose was
         never initialised.
     """
@@ -51,25 +70,51 @@ def push(url: str, *args: object, **attrs: object) -> str:
             "push() needs an active request: call it from a view or a template rendered by one "
             "(in tests, inside app.test_request_context())."
         )
-    links = current_collection()
+    links = current_links()
     if links is None:
-        if EXTENSION_KEY not in current_app.extensions:
+        app = _current_app()
+        if EXTENSION_KEY not in app.extensions:
             raise RuntimeError(
-                f"Firehose is not initialised on app {current_app.name!r}: "
+                f"Firehose is not initialised on app {app.name!r}: "
                 "call Firehose(app) or firehose.init_app(app) before using push()."
             )
-        links = request_collection()
-    links.add(link_from_push(url, args, attrs))
+        links = request_links()
+    try:
+        link = link_from_push(url, args, attrs)
+    except InvalidLinkError as exc:
+        _hooks_of(_current_app()).failures.invalid_push(_describe_call(url, args, attrs), exc)
+        return url
+    if links.closed:
+        _hooks_of(_current_app()).failures.warn_once_in_a_while(
+            ("push-after-response", _current_request().endpoint),
+            "%s came after the response headers were written (a streamed response?) and is dropped: "
+            "push before returning the response",
+            _describe_call(url, args, attrs),
+        )
+        return url
+    links.pushed.add(link)
     return url
 
 
-def _static_prefixes(app: Flask) -> tuple[str, ...]:
-    """URL prefixes of the app's and blueprints' static routes."""
-    return tuple(
-        rule.rule.split("<", 1)[0]
-        for rule in app.url_map.iter_rules()
-        if rule.endpoint == "static" or rule.endpoint.endswith(".static")
-    )
+def _is_static(endpoint: str | None) -> bool:
+    return endpoint is not None and (endpoint == "static" or endpoint.endswith(".static"))
+
+
+def _check_store(store: object) -> None:
+    if isinstance(store, type):
+        raise ConfigurationError(
+            f"hint_store must be an instance, not the class {store.__qualname__}: pass {store.__qualname__}()",
+            "hint_store",
+            store,
+        )
+    for name in ("learned", "observe"):
+        if not callable(getattr(store, name, None)):
+            raise ConfigurationError(
+                f"hint_store {store!r} has no {name}() method: a hint store provides learned(endpoint) and "
+                "observe(endpoint, links)",
+                "hint_store",
+                store,
+            )
 
 
 class _AppHooks:
@@ -78,24 +123,19 @@ class _AppHooks:
     def __init__(
         self,
         settings: Settings,
+        failures: FailurePolicy,
         tracker: Tracker[Any] | None,
         declared: dict[str | None, list[HintSpec]],
-        store: HintStore | None,
+        learner: Learner | None,
     ) -> None:
         self.settings = settings
+        self.failures = failures
         self.tracker = tracker
         self.declared = declared
-        self.store = store
+        self.learner = learner
         self.linter = Linter()
-        self._prefixes = settings.learn_prefixes
         self._lint = settings.lint
         self._specs: dict[str | None, tuple[HintSpec, ...]] = {}
-        self._learnable: dict[Link, Link | None] = {}
-
-    def _learn_prefixes(self) -> tuple[str, ...]:
-        if self._prefixes is None:  # blueprints register after init_app
-            self._prefixes = _static_prefixes(current_app)
-        return self._prefixes
 
     def _specs_for(self, req: Request) -> tuple[HintSpec, ...]:
         """Declarations that apply to the endpoint: app-wide, its blueprints',
@@ -105,7 +145,7 @@ class _AppHooks:
             found = [*self.declared.get(None, ())]
             for name in req.blueprints:
                 found.extend(self.declared.get(name, ()))
-            found.extend(declared_on(current_app.view_functions.get(req.endpoint or "")))
+            found.extend(declared_on(_current_app().view_functions.get(req.endpoint or "")))
             specs = self._specs[req.endpoint] = tuple(found)
         return specs
 
@@ -114,75 +154,81 @@ class _AppHooks:
         if not settings.enabled:
             return
         req = _current_request()
-        specs = self._specs_for(req)
-        declared = None
-        if specs:
-            declared = request_collection()
-            for link in resolve(specs):
-                declared.add(link)
         environ = req.environ
-        if not (
-            settings.early_hints
-            and early_hints_103.can_send(environ, settings.early_hints_http1)
-            and early_hints_103.is_navigation(environ)
+        # Only an HTML navigation answered by a view gets declared and learned
+        # hints: static files, fetch/XHR, POSTs and 404s are left alone.
+        if (
+            not early_hints_103.is_navigation(environ)
+            or req.routing_exception is not None
+            or not req.endpoint
+            or _is_static(req.endpoint)
         ):
             return
+        specs = self._specs_for(req)
+        declared = resolve(specs, self.failures) if specs else []
+        if declared:
+            request_links().declared = tuple(declared)
+        if not (settings.early_hints and early_hints_103.can_send(environ, settings.early_hints_http1)):
+            return
         hints = LinkCollection()
-        for link in declared or ():
+        for link in declared:
             if (hint := early_hints_103.hint_form(link)) is not None:
                 hints.add(hint)
-        if self.store is not None and req.endpoint:
-            for link in self.store.learned(req.endpoint):
+        if self.learner is not None:
+            for link in self.learner.hints(_current_app(), req):
                 hints.add(link)
-        chosen = budget.select(hints, settings.max_links, settings.max_header_bytes, settings.max_links)
-        early_hints_103.send(environ, chosen.kept)
+        chosen = budget.select(hints, settings.max_links, settings.max_header_bytes, None)
+        early_hints_103.send(environ, chosen.kept, self.failures)
 
     def after_request(self, response: Response) -> Response:
         settings = self.settings
         if not settings.enabled:
             return response
         if self._lint is None:  # app.run(debug=True) sets debug after init_app
-            self._lint = current_app.debug
+            self._lint = _current_app().debug
         lint = self._lint
-        links = current_collection()
-        if links is None and not lint:
+        state = current_links()
+        close_request(state)
+        if state is None and not lint:
             return response
         req = _current_request()
         if lint:
-            self._check(req, response)
-        if links is None:
+            self.failures.call("lint", None, self._check, req, response)
+        if state is None:
             return response
-        sent = write_links(req.method, response, links, settings, self.tracker)
+        links = self._links_for(state, response)
+        sent = write_links(req.method, response, links, settings, self.tracker, self.failures)
         if lint:
-            self.linter.hinted(sent)
-        if self.store is not None and sent:
-            self._learn(self.store, req, response, links)
+            self.failures.call("lint", None, self.linter.hinted, sent)
+        if self.learner is not None and sent:
+            self.learner.observe(_current_app(), req, response, links)
         return response
 
-    def _learn(self, store: HintStore, req: Request, response: Response, links: LinkCollection) -> None:
-        if req.endpoint and early_hints_103.is_navigation(req.environ) and response.mimetype == "text/html":
-            hints = (self._learnable_form(link) for link in links)
-            store.observe(req.endpoint, [hint for hint in hints if hint is not None])
-
-    def _learnable_form(self, link: Link) -> Link | None:
-        """The 103 form of *link* if it may be learned, else ``None``; cached,
-        since pages push the same few links on every request."""
-        try:
-            return self._learnable[link]
-        except KeyError:
-            pass
-        if len(self._learnable) >= 4096:
-            self._learnable.clear()
-        form = early_hints_103.hint_form(link) if learnable(link, self._learn_prefixes()) else None
-        self._learnable[link] = form
-        return form
+    @staticmethod
+    def _links_for(state: RequestLinks, response: Response) -> LinkCollection:
+        """Declared links go on HTML responses only (a view answering a
+        navigation with JSON or a file gets none); pushed ones always."""
+        if not state.declared or response.mimetype != "text/html":
+            return state.pushed
+        merged = LinkCollection()
+        for link in state.declared:
+            merged.add(link)
+        for link in state.pushed:
+            merged.add(link)
+        return merged
 
     def _check(self, req: Request, response: Response) -> None:
         self.linter.view_links(response)
-        endpoint = req.endpoint or ""
-        if (endpoint == "static" or endpoint.endswith(".static")) and may_carry_links(req.method, response.status_code):
+        if _is_static(req.endpoint) and may_carry_links(req.method, response.status_code):
             query = req.query_string.decode("latin-1")
             self.linter.static_response(req.path + (f"?{query}" if query else ""), response)
+
+
+_HOOKS: weakref.WeakKeyDictionary[Flask, _AppHooks] = weakref.WeakKeyDictionary()
+
+
+def _hooks_of(app: Flask) -> _AppHooks:
+    return _HOOKS[app]
 
 
 class Firehose:
@@ -191,7 +237,8 @@ class Firehose:
     :param app: the app to initialise now; or call :meth:`init_app` later.
     :param connector: where pushed URLs are remembered per client. ``None``
         (the default) keeps them in the session under ``h2-pushed``; any
-        object or class with ``get_pushed()``/``set_pushed(set)`` replaces it.
+        object with ``get_pushed()``/``set_pushed(set)``, or a class whose two
+        methods are static, replaces it.
     :param hint_store: where learned hints live; ``None`` keeps them in this
         process (:class:`~flask_firehose.learning.MemoryHintStore`).
     """
@@ -208,16 +255,23 @@ class Firehose:
         """Declare hints for every page of the app, or of one *blueprint*.
 
         They go in the 103 before the view runs and in the final ``Link``
-        header. Entries are URLs, :class:`~flask_firehose.Link` objects, or
-        callables returning either (or an iterable of them), called per request.
-        For one view, use the :func:`~flask_firehose.early_hints` decorator.
+        header of HTML navigations answered by a view (never on static files,
+        JSON, fetch/XHR requests, redirects or errors). Entries are URLs,
+        :class:`~flask_firehose.Link` objects, or callables returning either
+        (or an iterable of them), called per request. For one view, use the
+        :func:`~flask_firehose.early_hints` decorator.
+
+        :raises InvalidLinkError: at once, for a URL that cannot be a link.
         """
-        self._declared.setdefault(blueprint, []).extend(hints)
+        self._declared.setdefault(blueprint, []).extend(check_specs(hints))
 
     def init_app(self, app: Flask) -> None:
-        """Read the ``FIREHOSE_*`` config, register the hooks and ``push``.
+        """Read the ``FIREHOSE_*`` config, check the connector and the hint
+        store, register the hooks and ``push``.
 
         :raises RuntimeError: when this app already has a Firehose.
+        :raises ConfigurationError: for a bad config value, connector or
+            hint store, naming it.
         """
         if EXTENSION_KEY in app.extensions:
             raise RuntimeError(
@@ -225,13 +279,34 @@ class Firehose:
                 "call Firehose(app) or init_app(app) once per app."
             )
         settings = Settings.from_config(app.config)
-        tracker = tracker_for(self.connector, settings.tracking_max_bytes) if settings.tracking else None
-        store = None
+        failures = FailurePolicy(settings.strict)
+        tracker: Tracker[Any] | None = tracker_for(self.connector, settings.tracking_max_bytes, failures)
+        if not settings.tracking:
+            tracker = None
+        elif isinstance(tracker, SessionConnector) and not tracker.warned_no_secret and _session_needs_secret(app):
+            tracker.warned_no_secret = True
+            warnings.warn(
+                f"app {app.name!r} has no SECRET_KEY, so its session cannot be written and pushes are not "
+                "tracked: each page's links are pushed on every visit. Set SECRET_KEY (or "
+                "FIREHOSE_TRACKING = False to silence this).",
+                FirehoseWarning,
+                stacklevel=2,
+            )
+        if self.hint_store is not None:
+            _check_store(self.hint_store)
+        learner = None
         if settings.learn:
             store = self.hint_store or MemoryHintStore(min_seen=settings.learn_min_seen)
-        hooks = _AppHooks(settings, tracker, self._declared, store)
+            learner = Learner(store, settings.learn_prefixes, failures)
+        hooks = _AppHooks(settings, failures, tracker, self._declared, learner)
         app.extensions[EXTENSION_KEY] = self
+        _HOOKS[app] = hooks
         # First, so the 103 leaves before other hooks (auth, database) do their work.
         app.before_request_funcs.setdefault(None, []).insert(0, hooks.before_request)
         app.after_request(hooks.after_request)
         app.jinja_env.globals["push"] = push
+
+
+def _session_needs_secret(app: Flask) -> bool:
+    """Whether the app's session is Flask's signed cookie without a key."""
+    return not app.secret_key and type(app.session_interface) is SecureCookieSessionInterface

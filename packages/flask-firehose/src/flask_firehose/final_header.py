@@ -2,23 +2,29 @@
 
 One function, :func:`write_links`, runs after the view: it decides whether the
 response may carry links, asks the tracker which pushable links the client
-already had, fits the rest to the budget, appends one ``Link`` field next to
-whatever the view set, and records what was really sent.
+already had and which new ones it can remember, fits the rest to the budget,
+appends one ``Link`` field next to whatever the view set, and records what was
+really pushed. Tracker calls go through the failure policy: if one fails, the
+links go out as they would with tracking off.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+from operator import attrgetter
 from typing import Any
 
 from flask import Response
 
 from . import budget
-from .collection import LinkCollection
 from .config import Settings
+from .failure import FailurePolicy
 from .links import Link
-from .tracking import Tracker, tracking_key
+from .tracking import Tracker
 
 __all__ = ["may_carry_links", "write_links"]
+
+_by_priority = attrgetter("priority")
 
 
 def may_carry_links(method: str, status: int) -> bool:
@@ -28,25 +34,34 @@ def may_carry_links(method: str, status: int) -> bool:
 
 
 def write_links(
-    method: str, response: Response, links: LinkCollection, settings: Settings, tracker: Tracker[Any] | None
+    method: str,
+    response: Response,
+    links: Iterable[Link],
+    settings: Settings,
+    tracker: Tracker[Any] | None,
+    failures: FailurePolicy,
 ) -> tuple[Link, ...]:
     """Append the links of a *method* request to *response*, record the
     pushes, and return the links that went out."""
     if not may_carry_links(method, response.status_code):
         return ()
-    candidates: list[Link] = list(links)
+    candidates: list[Link] = sorted(links, key=_by_priority)
     state = None
     if tracker is not None and any(link.pushable for link in candidates):
-        state = tracker.load()
-        candidates = [
-            link.as_hint() if link.pushable and tracking_key(link.target) in state else link for link in candidates
-        ]
+        state = failures.call(f"{tracker.name} load", None, tracker.load)
+        if state is not None:
+            seen = [link.target for link in candidates if link.pushable and link.target in state]
+            new: Sequence[str] = [link.target for link in candidates if link.pushable and link.target not in state]
+            admitted = set(failures.call(f"{tracker.name} admit", new, tracker.admit, state, seen, new))
+            candidates = [
+                link.as_hint() if link.pushable and link.target not in admitted else link for link in candidates
+            ]
     own = sum(len(value) + len(budget.SEPARATOR) for value in response.headers.getlist("Link"))
     chosen = budget.select(candidates, settings.max_links, settings.max_header_bytes - own, settings.max_pushes)
     if chosen.kept:
         response.headers.add("Link", budget.header_value(chosen.kept))
     if state is not None and tracker is not None:
-        pushed = [tracking_key(link.target) for link in chosen.kept if link.pushable]
+        pushed = [link.target for link in chosen.kept if link.pushable]
         if pushed:
-            tracker.save(state, pushed)
+            failures.call(f"{tracker.name} save", None, tracker.save, state, seen, pushed)
     return chosen.kept

@@ -1,67 +1,157 @@
 """Learning each endpoint's hints from its own successful HTML responses.
 
-What may be learned is narrow on purpose, so that nothing one user's page
-holds can reach another user's 103:
+A learned hint goes into the 103 of *every* client that asks for the
+endpoint, so what may be learned is narrow by construction: only public static
+assets of this app, so that nothing one user's page holds reaches another's.
+:class:`Learner` owns that policy; a :class:`HintStore` only keeps counts.
 
-* only links the page itself pushed, of a same-origin path under a public
-  prefix (the app's and blueprints' static URL paths, or the configured ones);
-* only ``preload`` and ``modulepreload`` links;
-* only after the link appeared in ``min_seen`` responses of the endpoint.
+A link is learned only when all of this holds:
+
+* it is a ``preload`` or ``modulepreload`` of a same-origin path;
+* the path is normalised (no ``.``/``..`` or empty segments, no encoded
+  ``/``, ``\\``, ``.`` or control character, no ``;`` parameters, no fragment)
+  and has no query other than one cache-busting version (``?v=3f9a1c``, also
+  ``ver``, ``version``, ``h``, ``hash``, ``rev``, ``build``);
+* it lies under a public prefix: by default the URL path of the app's and
+  blueprints' static routes, and the app's URL map routes it to one of them;
+  or under one of ``FIREHOSE_LEARN_PREFIXES`` (taken on trust: they may be
+  served by a front server). A static route at the site root
+  (``static_url_path=""``) is never a prefix: every URL would pass;
+* the page that pushed it was asked for without credentials (no ``Cookie``,
+  no ``Authorization``), or answered as publicly cacheable
+  (``Cache-Control: public`` or ``s-maxage``, without ``private``,
+  ``no-store`` or a ``Vary`` on ``Cookie``/``Authorization``);
+* it appeared in ``min_seen`` such responses of the endpoint.
 
 Learning is per endpoint (``site.article``), never per URL with its arguments.
-A newly built asset replaces the old one at once: ``main.3f9a1c.css`` and
-``main.css?v=77e0`` share an identity with their earlier builds. Links not seen
-for ``window`` responses are forgotten; endpoints and links per endpoint are
-capped, so memory is bounded whatever the traffic.
-
-The store is an interface: :class:`MemoryHintStore` keeps state per process;
-a store shared by workers implements the same two methods.
+A newly built asset replaces the old one at once: ``main.3f9a1c2b.css`` and
+``main.css?v=77e0`` share an identity with their earlier builds. Only a real
+content hash (8+ hex digits with a digit and a letter, 12+ hex digits, or 8+
+letters and digits of both cases with a digit, as Vite writes them) counts as a
+build; ``photo.decade.png`` is a name. Links not seen for ``window`` responses
+are forgotten; endpoints and links per endpoint are capped, and when a page has
+more candidates than the cap the highest-priority ones are kept, stably.
 """
 
 from __future__ import annotations
 
 import functools
+import heapq
+import itertools
 import re
 import threading
-from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections import Counter, OrderedDict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Final, Protocol, runtime_checkable
+from urllib.parse import unquote
 
+from flask import Flask, Request, Response
+from werkzeug.datastructures import ResponseCacheControl
+from werkzeug.http import parse_cache_control_header, parse_set_header
+
+from .early_hints_103 import hint_form, is_navigation
+from .failure import FailurePolicy, logger
 from .links import Link
 
-__all__ = ["HintStore", "MemoryHintStore", "asset_identity", "learnable"]
+__all__ = [
+    "HintStore",
+    "Learner",
+    "MemoryHintStore",
+    "asset_identity",
+    "is_public_asset_target",
+    "static_prefixes",
+]
 
-# A build hash in a file name: 6+ hex digits after a separator (app.3f9a1c.css,
-# chunk-5feceb66.js); the query string is dropped separately.
-_BUILD_HASH = re.compile(r"[.\-_][0-9a-fA-F]{6,}(?=[.\-_]|$)")
+# One cache-busting version and nothing else: "v=3f9a1c", "version=1.2.3".
+_VERSION_QUERY: Final = re.compile(r"(?:v|ver|version|h|hash|rev|build)=[A-Za-z0-9._\-]{1,64}")
+# Encoded "/", "\", "." and control characters: a path holding one may be
+# normalised by the server into another path than it reads as.
+_ENCODED_TRICK: Final = re.compile(r"%(?:2[fFeE]|5[cC]|[01][0-9a-fA-F]|7[fF])")
+# A separator, then a token that may be a content hash, up to the next
+# separator or the end of the file name.
+_HASH_CANDIDATE: Final = re.compile(r"[.\-_]([0-9A-Za-z]{8,})(?=[.\-_]|$)")
+_HEX_LOWER: Final = re.compile(r"[0-9a-f]+")
+_HEX_UPPER: Final = re.compile(r"[0-9A-F]+")
+
+#: Links one page may contribute to learning: the highest-priority ones.
+MAX_LINKS_PER_PAGE: Final = 32
+
+
+def _is_content_hash(token: str) -> bool:
+    has_digit = any(c.isdigit() for c in token)
+    if _HEX_LOWER.fullmatch(token) or _HEX_UPPER.fullmatch(token):
+        return len(token) >= 12 or (has_digit and not token.isdigit())
+    return has_digit and any(c.islower() for c in token) and any(c.isupper() for c in token)
 
 
 @functools.lru_cache(maxsize=4096)
 def asset_identity(target: str) -> str:
-    """*target* without its build: no query, no fragment, no hex hash in the
-    file name. Two builds of one asset share it."""
+    """*target* without its build: no query, no fragment, no content hash in
+    the file name. Two builds of one asset share it; two files do not."""
     path = target.split("#", 1)[0].split("?", 1)[0]
     folder, _, name = path.rpartition("/")
-    return f"{folder}/{_BUILD_HASH.sub('', name)}"
+    bare = _HASH_CANDIDATE.sub(lambda m: "" if _is_content_hash(m.group(1)) else m.group(), name)
+    return f"{folder}/{bare}"
 
 
-def learnable(link: Link, prefixes: Sequence[str]) -> bool:
-    """Whether *link* may be learned: a preload of a path under *prefixes*."""
-    rels = link.rels
-    return (
-        ("preload" in rels or "modulepreload" in rels)
-        and link.target.startswith("/")
-        and not link.target.startswith("//")
-        and any(link.target.startswith(prefix) for prefix in prefixes)
-    )
+def is_public_asset_target(target: str, prefixes: Sequence[str]) -> bool:
+    """Whether *target* is a normalised same-origin path under one of
+    *prefixes* (each ending in ``/``), with no query but a version."""
+    if not target.startswith("/") or target.startswith("//") or "#" in target:
+        return False
+    path, _, query = target.partition("?")
+    if query and not _VERSION_QUERY.fullmatch(query):
+        return False
+    if ";" in path or _ENCODED_TRICK.search(path):
+        return False
+    if any(segment in ("", ".", "..") for segment in path[1:].split("/")):
+        return False
+    return any(path.startswith(prefix) for prefix in prefixes)
 
 
+def static_prefixes(app: Flask) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The URL prefixes of *app*'s static routes (the app's and the
+    blueprints'), each ending in ``/``; and the endpoints of those left out
+    because they sit at the site root."""
+    kept: list[str] = []
+    refused: list[str] = []
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static" or rule.endpoint.endswith(".static"):
+            prefix = rule.rule.split("<", 1)[0]
+            if prefix in ("", "/"):
+                refused.append(rule.endpoint)
+            elif prefix not in kept:
+                kept.append(prefix if prefix.endswith("/") else prefix + "/")
+    return tuple(kept), tuple(refused)
+
+
+def _is_static_endpoint(endpoint: str | None) -> bool:
+    return endpoint is not None and (endpoint == "static" or endpoint.endswith(".static"))
+
+
+def _carries_credentials(environ: Mapping[str, Any]) -> bool:
+    return bool(environ.get("HTTP_COOKIE") or environ.get("HTTP_AUTHORIZATION"))
+
+
+def _publicly_cacheable(response: Response) -> bool:
+    control = parse_cache_control_header(response.headers.get("Cache-Control"), cls=ResponseCacheControl)
+    if control.private or control.no_store or not (control.public or control.s_maxage is not None):
+        return False
+    vary = {name.lower() for name in parse_set_header(response.headers.get("Vary"))}
+    return not vary & {"cookie", "authorization", "*"}
+
+
+@runtime_checkable
 class HintStore(Protocol):
-    """Where learned hints live. Both calls must be safe from many threads."""
+    """Where learned hints live. Both calls must be safe from many threads.
+
+    The :class:`Learner` checks what goes in and what comes out, so a store
+    only counts; a store that raises is handled by the failure policy.
+    """
 
     def learned(self, endpoint: str) -> list[Link]:
-        """The hints learned for *endpoint*, oldest first."""
+        """The hints learned for *endpoint*."""
         ...
 
     def observe(self, endpoint: str, links: Sequence[Link]) -> None:
@@ -69,17 +159,126 @@ class HintStore(Protocol):
         ...
 
 
+class Learner:
+    """The learning policy: which links may be learned from which responses,
+    and which learned links may go into a 103. Calls into the store go
+    through the failure policy.
+
+    :param store: where the counts live.
+    :param prefixes: ``FIREHOSE_LEARN_PREFIXES``, or ``None`` for the app's
+        static routes (worked out at the first request, once blueprints are in).
+    :param failures: the app's failure policy.
+    """
+
+    def __init__(self, store: HintStore, prefixes: tuple[str, ...] | None, failures: FailurePolicy) -> None:
+        self.store = store
+        self.failures = failures
+        self._explicit = prefixes is not None
+        self._prefixes = prefixes
+        self._forms: dict[Link, Link | None] = {}
+        self._lock = threading.Lock()
+
+    def prefixes(self, app: Flask) -> tuple[str, ...]:
+        """The prefixes in force; an empty tuple means learning is off."""
+        if self._prefixes is None:
+            with self._lock:
+                if self._prefixes is None:
+                    kept, refused = static_prefixes(app)
+                    if refused:
+                        logger.warning(
+                            "Learning skips the static route%s %s: at the site root (static_url_path=''), every "
+                            "URL of the site would look like a static file, per-user ones included. Set "
+                            "FIREHOSE_LEARN_PREFIXES to the folders that hold public assets.%s",
+                            "s" if len(refused) > 1 else "",
+                            ", ".join(repr(name) for name in refused),
+                            "" if kept else " Learning is off.",
+                        )
+                    self._prefixes = kept
+        return self._prefixes
+
+    def hints(self, app: Flask, request: Request) -> list[Link]:
+        """The learned hints for *request*'s endpoint, in their 103 form,
+        each checked again (a shared store may hold anything)."""
+        endpoint = request.endpoint
+        if not endpoint or not self.prefixes(app):
+            return []
+        found = self.failures.call("hint store learned()", None, self.store.learned, endpoint)
+        if found is None:
+            return []
+        if isinstance(found, (str, bytes)) or not isinstance(found, Iterable):
+            self.failures.warn_once_in_a_while(
+                ("learned", type(found)), "hint store learned() returned %r, not a list of Link; ignored", found
+            )
+            return []
+        hints = []
+        for link in found:
+            form = self._form(app, request, link) if isinstance(link, Link) else None
+            if form is not None:
+                hints.append(form)
+        return hints
+
+    def observe(self, app: Flask, request: Request, response: Response, links: Iterable[Link]) -> None:
+        """Count *links*, pushed by *response*, if the response may teach."""
+        endpoint = request.endpoint
+        if (
+            not endpoint
+            or _is_static_endpoint(endpoint)
+            or response.mimetype != "text/html"
+            or not 200 <= response.status_code < 300
+            or not is_navigation(request.environ)
+            or (_carries_credentials(request.environ) and not _publicly_cacheable(response))
+            or not self.prefixes(app)
+        ):
+            return
+        forms = [form for link in links if (form := self._form(app, request, link)) is not None]
+        if len(forms) > MAX_LINKS_PER_PAGE:
+            forms = heapq.nsmallest(MAX_LINKS_PER_PAGE, forms, key=lambda link: link.priority)
+        if forms:
+            self.failures.call("hint store observe()", None, self.store.observe, endpoint, forms)
+
+    def _form(self, app: Flask, request: Request, link: Link) -> Link | None:
+        """The 103 form of *link* if it may be learned, else ``None``;
+        cached, since pages push the same few links on every request."""
+        try:
+            return self._forms[link]
+        except KeyError:
+            pass
+        form = None
+        if ("preload" in link.rels or "modulepreload" in link.rels) and is_public_asset_target(
+            link.target, self.prefixes(app)
+        ):
+            if self._explicit or self._routes_to_static(app, request, link.target):
+                form = hint_form(link)
+        if len(self._forms) >= 4096:
+            self._forms.clear()
+        self._forms[link] = form
+        return form
+
+    @staticmethod
+    def _routes_to_static(app: Flask, request: Request, target: str) -> bool:
+        adapter = app.create_url_adapter(request)
+        if adapter is None:
+            return False
+        try:
+            endpoint, _ = adapter.match(unquote(target.partition("?")[0]), method="GET")
+        except Exception:  # not found, a redirect, a converter's own error: not a static file
+            return False
+        return _is_static_endpoint(str(endpoint))
+
+
 @dataclass
 class _Candidate:
     link: Link
     seen: int
     last: int
+    order: int
+    """When it first entered: among equal priorities, earlier ones stay."""
 
 
 @dataclass
 class _Endpoint:
     responses: int = 0
-    candidates: OrderedDict[str, _Candidate] = field(default_factory=OrderedDict)
+    candidates: dict[str, _Candidate] = field(default_factory=dict)
 
 
 class MemoryHintStore:
@@ -88,7 +287,8 @@ class MemoryHintStore:
     :param min_seen: responses a link must appear in to be learned.
     :param window: responses after which an unseen link is forgotten.
     :param max_endpoints: endpoints remembered (least recently seen go first).
-    :param max_links: links remembered per endpoint.
+    :param max_links: links remembered per endpoint; when more compete, the
+        highest-priority ones stay, and among equals the ones seen first.
     """
 
     def __init__(self, min_seen: int = 2, window: int = 50, max_endpoints: int = 256, max_links: int = 32) -> None:
@@ -98,6 +298,7 @@ class MemoryHintStore:
         self.max_links = max_links
         self._endpoints: OrderedDict[str, _Endpoint] = OrderedDict()
         self._lock = threading.Lock()
+        self._order = itertools.count()
 
     def learned(self, endpoint: str) -> list[Link]:
         with self._lock:
@@ -107,6 +308,14 @@ class MemoryHintStore:
             return [c.link for c in state.candidates.values() if c.seen >= self.min_seen]
 
     def observe(self, endpoint: str, links: Sequence[Link]) -> None:
+        # Outside the lock: the keys. Targets that share an identity within
+        # one response are distinct files (lazy chunks named alike), so each
+        # keeps its own key; a single target replaces an earlier build.
+        if len(links) > self.max_links:
+            links = heapq.nsmallest(self.max_links, links, key=lambda link: link.priority)
+        identities = [asset_identity(link.target) for link in links]
+        counts = Counter(identities)
+        keyed = [(link.target if counts[key] > 1 else key, link) for key, link in zip(identities, links)]
         with self._lock:
             state = self._endpoints.pop(endpoint, None) or _Endpoint()
             self._endpoints[endpoint] = state  # most recently seen last
@@ -114,25 +323,30 @@ class MemoryHintStore:
                 self._endpoints.popitem(last=False)
             state.responses += 1
             now = state.responses
-            for link in links:
-                self._count(state, link, now)
-            stale = [key for key, c in state.candidates.items() if now - c.last >= self.window]
-            for key in stale:
-                del state.candidates[key]
-            while len(state.candidates) > self.max_links:
-                oldest = min(state.candidates, key=lambda key: state.candidates[key].last)
-                del state.candidates[oldest]
+            candidates = state.candidates
+            for key, link in keyed:
+                self._count(candidates, key, link, now)
+            for key in [key for key, c in candidates.items() if now - c.last >= self.window]:
+                del candidates[key]
 
-    @staticmethod
-    def _count(state: _Endpoint, link: Link, now: int) -> None:
-        key = asset_identity(link.target)
-        candidate = state.candidates.get(key)
-        if candidate is None or candidate.link.target != link.target:
-            # New, or a new build of a known asset: start over, old one gone.
-            state.candidates[key] = _Candidate(link, 1, now)
-        elif candidate.last != now:
-            candidate.seen += 1
-            candidate.last = now
+    def _count(self, candidates: dict[str, _Candidate], key: str, link: Link, now: int) -> None:
+        candidate = candidates.get(key)
+        if candidate is not None:
+            if candidate.link.target != link.target:
+                # A new build of a known asset: start over, old one gone.
+                candidates[key] = _Candidate(link, 1, now, candidate.order)
+            elif candidate.last != now:
+                candidate.seen += 1
+                candidate.last = now
+            return
+        order = next(self._order)
+        if len(candidates) >= self.max_links:
+            worst_key = max(candidates, key=lambda k: (candidates[k].link.priority, candidates[k].order))
+            worst = candidates[worst_key]
+            if (link.priority, order) >= (worst.link.priority, worst.order):
+                return  # the kept set is better: stay stable
+            del candidates[worst_key]
+        candidates[key] = _Candidate(link, 1, now, order)
 
     def endpoints(self) -> Iterable[str]:
         """The endpoints with state, for inspection."""

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from . import grammar
-from .errors import InvalidAsError, InvalidAttributeError, InvalidURLError
+from .errors import InvalidAsError, InvalidAttributeError, InvalidLinkError, InvalidURLError
 
 __all__ = ["DESTINATIONS", "Link", "encode_target", "infer_as", "link_from_push"]
 
@@ -108,8 +108,22 @@ class Link:
     """The relation types, as a set."""
 
     def __post_init__(self) -> None:
-        if not self.target or not grammar.URI_REFERENCE_CHARS.fullmatch(self.target):
+        if not isinstance(self.target, str) or not self.target or not grammar.URI_REFERENCE_CHARS.fullmatch(self.target):
             raise InvalidURLError(f"link target is not a URI-reference: {self.target!r}", self.target)
+        scheme = _SCHEME.match(self.target)
+        if scheme and scheme.group(1).lower() not in ("http", "https"):
+            raise InvalidURLError(f"URL scheme {scheme.group(1)!r} cannot be preloaded: {self.target!r}", self.target)
+        if not isinstance(self.rel, str):
+            raise InvalidAttributeError(f"rel must be a str, not {self.rel!r}", self.rel, "rel")
+        if not isinstance(self.nopush, bool):
+            raise InvalidAttributeError(f"nopush must be True or False, not {self.nopush!r}", self.nopush, "nopush")
+        if not isinstance(self.params, tuple) or not all(
+            isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str) and isinstance(item[1], (str, type(None)))
+            for item in self.params
+        ):
+            raise InvalidAttributeError(
+                f"params must be a tuple of (name, str or None) pairs, not {self.params!r}", self.params, "params"
+            )
         rels = self.rel.split(" ")
         if not all(grammar.REG_REL_TYPE.fullmatch(r) or _SCHEME.match(r) for r in rels) or not all(
             grammar.URI_REFERENCE_CHARS.fullmatch(r) for r in rels
@@ -117,11 +131,13 @@ class Link:
             raise InvalidAttributeError(
                 f"invalid rel {self.rel!r}: expected lower-case relation types", self.rel, "rel"
             )
-        if self.as_ is not None and self.as_ not in DESTINATIONS:
+        if self.as_ is not None and (not isinstance(self.as_, str) or self.as_ not in DESTINATIONS):
             raise InvalidAsError(
                 f"invalid as {self.as_!r}: expected one of {', '.join(sorted(DESTINATIONS))}", self.as_
             )
-        if self.crossorigin is not None and self.crossorigin not in _CROSSORIGIN_VALUES:
+        if self.crossorigin is not None and (
+            not isinstance(self.crossorigin, str) or self.crossorigin not in _CROSSORIGIN_VALUES
+        ):
             raise InvalidAttributeError(
                 f"invalid crossorigin {self.crossorigin!r}: expected 'anonymous' or 'use-credentials'",
                 self.crossorigin,
@@ -196,6 +212,11 @@ def encode_target(url: object) -> str:
     bad = _FORBIDDEN.search(url)
     if bad:
         raise InvalidURLError(f"URL holds {bad.group()!r}, which no URL may hold: {url!r}", url)
+    if not url.isascii():
+        try:
+            url.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidURLError(f"URL holds a character that is not valid Unicode: {url!r}", url) from None
     if _BAD_PERCENT.search(url):
         raise InvalidURLError(f"URL holds a '%' that starts no %XX escape: {url!r}", url)
     scheme = _SCHEME.match(url)
@@ -266,14 +287,22 @@ def link_from_push(url: object, args: tuple[object, ...] = (), attrs: Mapping[st
     the extension when missing; fonts and ``fetch`` preloads get
     ``crossorigin``; anything but a same-origin path gets ``nopush``.
     Results are cached: templates push the same few URLs on every request.
+
+    :raises InvalidLinkError: for any input that cannot become a link, and
+        only that: an unexpected error on odd input is wrapped in one.
     """
-    items = tuple((key, type(value), value) for key, value in attrs.items()) if attrs else ()
     try:
-        return _cached_build(url, args, items)
-    except TypeError as exc:  # an unhashable argument: build without the cache
-        if "unhashable" not in str(exc):
-            raise
-        return _build(url, args, dict(attrs or {}))
+        items = tuple((key, type(value), value) for key, value in attrs.items()) if attrs else ()
+        try:
+            return _cached_build(url, args, items)
+        except TypeError as exc:  # an unhashable argument: build without the cache
+            if "unhashable" not in str(exc):
+                raise
+            return _build(url, args, dict(attrs or {}))
+    except InvalidLinkError:
+        raise
+    except Exception as exc:
+        raise InvalidLinkError(f"cannot build a link from {url!r}: {exc}", url) from exc
 
 
 @functools.lru_cache(maxsize=2048)

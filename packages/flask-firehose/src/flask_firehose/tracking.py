@@ -4,25 +4,34 @@ Two interfaces meet here:
 
 * the **connector** protocol users have written against since 0.2.3:
   ``get_pushed() -> set[str]`` and ``set_pushed(set[str])``, given the whole
-  set each time; an instance or a class with static methods both work;
+  set each time; an instance, or a class whose two methods are static or
+  class methods, both work (checked by ``init_app``);
 * the internal **tracker** protocol the response hook calls once per request:
-  :meth:`Tracker.load` returns a container answering ``target in state``, and
-  :meth:`Tracker.save` is given that state back with the targets just pushed.
+  :meth:`Tracker.load` returns a container answering ``target in state`` (or
+  ``None`` when nothing can be tracked for this request),
+  :meth:`Tracker.admit` says which new targets it can record without
+  forgetting the ones the page uses, and :meth:`Tracker.save` records them.
   A compact digest only needs to answer membership, so it can slot in here
   without ever producing the full set.
 
 Tracking only ever concerns links a proxy would push: ``nopush`` hints and
 cross-origin links are sent every time, since a hint for a file the browser
-already has costs it nothing.
+already has costs it nothing. A pushable link the tracker cannot record goes
+out as a ``nopush`` hint: pushing what cannot be remembered would push it
+again on every visit.
 """
 
 from __future__ import annotations
 
-import logging
+import inspect
 from collections.abc import Collection, Container, Iterable, Sequence
-from typing import Any, Protocol, TypeVar, runtime_checkable
+from typing import Any, Final, Protocol, TypeVar, runtime_checkable
 
 from flask import session
+from flask.sessions import NullSession
+
+from .errors import ConfigurationError
+from .failure import FailurePolicy, logger
 
 __all__ = [
     "DEFAULT_SESSION_KEY",
@@ -30,14 +39,16 @@ __all__ = [
     "PushConnector",
     "SessionConnector",
     "Tracker",
+    "check_connector",
     "tracker_for",
-    "tracking_key",
 ]
-
-logger = logging.getLogger("flask_firehose")
 
 #: The session key 0.2.3 documented, kept so upgraded apps keep their state.
 DEFAULT_SESSION_KEY = "h2-pushed"
+
+#: A stored value longer than this many times the budget was not written by
+#: Flask-Firehose (0.2.3 state is rarely a tenth of it): it counts as empty.
+_OVERSIZE_FACTOR: Final = 16
 
 S = TypeVar("S", bound=Container[str])
 
@@ -58,19 +69,32 @@ class PushConnector(Protocol):
 class Tracker(Protocol[S]):
     """The per-request interface the response hook uses."""
 
-    def load(self) -> S:
-        """Read the current client's state; must not fail on bad stored data."""
+    name: str
+    """How the log names this tracker when one of its calls fails."""
+
+    def load(self) -> S | None:
+        """Read the current client's state; ``None`` when there is nowhere to
+        keep one. Must not fail on bad stored data."""
         ...
 
-    def save(self, state: S, added: Sequence[str]) -> None:
+    def admit(self, state: S, seen: Sequence[str], new: Sequence[str]) -> Sequence[str]:
+        """Which of *new* (highest priority first) can be recorded on top of
+        *state* without forgetting *seen*, the known targets the page uses."""
+        ...
+
+    def save(self, state: S, seen: Sequence[str], added: Sequence[str]) -> None:
         """Record *added* on top of *state*, as returned by :meth:`load`."""
         ...
 
 
-def tracking_key(target: str) -> str:
-    """The key a target is tracked under: the target itself, with ``,``
-    escaped because the 0.2.3 session format joins keys with commas."""
-    return target.replace(",", "%2C")
+# In the session value targets are joined with ",", which a target may hold;
+# "|" never appears in one (it is percent-encoded), so it stands in for ",".
+def _encode_key(target: str) -> str:
+    return target.replace(",", "|")
+
+
+def _decode_key(key: str) -> str:
+    return key.replace("|", ",")
 
 
 def _trim(keys: list[str], max_bytes: int) -> list[str]:
@@ -84,44 +108,86 @@ def _trim(keys: list[str], max_bytes: int) -> list[str]:
 
 
 class SessionConnector:
-    """The default tracker: pushed targets in the session, oldest first.
+    """The default tracker: pushed targets in the session, least recently
+    used first.
 
     The value is the 0.2.3 format, targets joined with ``,``, so state written
-    by 0.2.3 is read as is. It never grows past *max_bytes*: the oldest entries
-    are forgotten first (and pushed again at worst). Anything that is not a
-    string is treated as empty. Works with Flask's signed-cookie session and
-    with server-side sessions (Flask-Session) alike.
+    by 0.2.3 is read as is (a ``,`` inside a target is stored as ``|``). It
+    never grows past *max_bytes* characters: when new targets are recorded,
+    the targets the page still uses move to the newest end and the least
+    recently used are forgotten; a target that does not fit beside the ones
+    the page uses is hinted with ``nopush`` instead of pushed, so no visit
+    pushes the same file twice because the budget is small. Anything that is
+    not a string, or is far larger than the budget, is treated as empty.
+    Works with Flask's signed-cookie session (which needs ``SECRET_KEY``:
+    without one nothing is tracked) and with server-side sessions
+    (Flask-Session) alike.
 
     :param max_bytes: the most characters the stored value may hold.
     :param key: the session key.
     """
 
+    name = "session tracking"
+
     def __init__(self, max_bytes: int = 1024, key: str = DEFAULT_SESSION_KEY) -> None:
         self.max_bytes = max_bytes
         self.key = key
+        self.warned_no_secret = False
 
-    def load(self) -> dict[str, None]:
-        """The stored keys as an ordered set (a dict with no values)."""
+    def _writable(self) -> bool:
+        if isinstance(session._get_current_object(), NullSession):  # type: ignore[attr-defined]
+            if not self.warned_no_secret:
+                self.warned_no_secret = True
+                logger.warning(
+                    "Pushes are not tracked: the session cannot be written (set SECRET_KEY, or use a "
+                    "server-side session). Each page's links are pushed on every visit."
+                )
+            return False
+        return True
+
+    def load(self) -> dict[str, None] | None:
+        """The stored targets as an ordered set (a dict with no values), or
+        ``None`` when the session cannot be written."""
+        if not self._writable():
+            return None
         raw = session.get(self.key)
-        if not isinstance(raw, str) or not raw:
+        if not isinstance(raw, str) or not raw or len(raw) > self.max_bytes * _OVERSIZE_FACTOR + 4096:
             return {}
-        return dict.fromkeys(key for key in raw.split(",") if key)
+        return dict.fromkeys(_decode_key(key) for key in raw.split(",") if key)
 
-    def save(self, state: dict[str, None], added: Sequence[str]) -> None:
-        """Append *added* to *state*, trim to the budget, store."""
-        merged = dict(state)
-        merged.update(dict.fromkeys(added))
-        session[self.key] = ",".join(_trim(list(merged), self.max_bytes))
+    def admit(self, state: dict[str, None], seen: Sequence[str], new: Sequence[str]) -> list[str]:
+        """The leading targets of *new* that fit in the budget beside *seen*."""
+        size = sum(len(_encode_key(key)) + 1 for key in seen) - 1
+        admitted = []
+        for target in new:
+            extra = len(_encode_key(target)) + 1
+            if size + extra <= self.max_bytes:
+                admitted.append(target)
+                size += extra
+        return admitted
+
+    def save(self, state: dict[str, None], seen: Sequence[str], added: Sequence[str]) -> None:
+        """Move *seen* to the newest end, append *added*, trim, store."""
+        if not added:
+            return
+        fresh = dict.fromkeys([*seen, *added])
+        merged = [key for key in state if key not in fresh]
+        merged.extend(fresh)
+        keys = _trim([_encode_key(key) for key in merged], self.max_bytes)
+        session[self.key] = ",".join(keys)
 
     def get_pushed(self) -> set[str]:
         """The 0.2.3 connector call: the stored targets as a set."""
-        return set(self.load())
+        return set(self.load() or ())
 
     def set_pushed(self, inset: set[str]) -> None:
         """The 0.2.3 connector call: store *inset*, keeping the known order."""
         state = self.load()
-        kept = {key: None for key in state if key in inset}
-        self.save(kept, sorted(inset.difference(kept)))
+        if state is None:
+            return
+        kept = [key for key in state if key in inset]
+        added = sorted(key for key in inset if isinstance(key, str) and key not in state)
+        session[self.key] = ",".join(_trim([_encode_key(key) for key in kept + added], self.max_bytes))
 
 
 #: 0.2.3 exported its default connector under this name.
@@ -130,39 +196,106 @@ Connector = SessionConnector
 
 class ConnectorTracker:
     """Adapts a user's :class:`PushConnector` to the :class:`Tracker` calls:
-    ``get_pushed()`` once per request, ``set_pushed()`` with the union."""
+    ``get_pushed()`` once per request, ``set_pushed()`` with the union.
 
-    def __init__(self, connector: PushConnector | type[Any]) -> None:
+    :param connector: the checked connector (see :func:`check_connector`).
+    :param failures: where odd return values are reported.
+    """
+
+    def __init__(self, connector: PushConnector | type[Any], failures: FailurePolicy) -> None:
         self.connector = connector
+        self.failures = failures
+        label = connector.__qualname__ if isinstance(connector, type) else type(connector).__qualname__
+        self.name = f"connector {label}"
 
     def load(self) -> set[str]:
-        """Call ``get_pushed()``; anything but an iterable of strings is empty."""
+        """Call ``get_pushed()``; ``bytes`` items are decoded as UTF-8 (as
+        redis-py returns them); anything but an iterable of strings is empty."""
         pushed = self.connector.get_pushed()
-        if isinstance(pushed, str) or not isinstance(pushed, Iterable):
-            if pushed is not None:
-                logger.warning("get_pushed() returned %r, not a set of URLs; treating it as empty", pushed)
+        if pushed is None:
             return set()
-        return {item for item in pushed if isinstance(item, str)}
+        if isinstance(pushed, (str, bytes, bytearray)) or not isinstance(pushed, Iterable):
+            self.failures.warn_once_in_a_while(
+                (self.name, "get_pushed", type(pushed)),
+                "%s.get_pushed() returned %r, not a set of URLs; treating it as empty",
+                self.name,
+                pushed,
+            )
+            return set()
+        found = set()
+        for item in pushed:
+            if isinstance(item, (bytes, bytearray)):
+                try:
+                    item = item.decode("utf-8")
+                except UnicodeDecodeError:
+                    continue
+            if isinstance(item, str):
+                found.add(item)
+        return found
 
-    def save(self, state: set[str], added: Sequence[str]) -> None:
+    def admit(self, state: set[str], seen: Sequence[str], new: Sequence[str]) -> Sequence[str]:
+        """Every new target: the connector's storage is its own business."""
+        return new
+
+    def save(self, state: set[str], seen: Sequence[str], added: Sequence[str]) -> None:
         """Call ``set_pushed()`` with everything now pushed."""
-        self.connector.set_pushed(state.union(added))
+        if added:
+            self.connector.set_pushed(state.union(added))
 
 
-def tracker_for(connector: object, max_bytes: int) -> Tracker[Any]:
-    """The tracker for a ``Firehose(connector=...)`` argument.
+def _is_instance_method(cls: type, name: str) -> bool:
+    return not isinstance(inspect.getattr_static(cls, name, None), (staticmethod, classmethod))
+
+
+def check_connector(connector: object) -> None:
+    """Check a ``Firehose(connector=...)`` argument at ``init_app``.
+
+    :raises ConfigurationError: naming what is missing or how to fix it.
+    """
+    if connector is None or connector is SessionConnector or isinstance(connector, SessionConnector):
+        return
+    label = connector.__qualname__ if isinstance(connector, type) else repr(connector)
+    for name, args in (("get_pushed", ()), ("set_pushed", (set(),))):
+        method = getattr(connector, name, None)
+        if not callable(method):
+            raise ConfigurationError(
+                f"connector {label} has no {name}() method: a connector provides get_pushed() and "
+                "set_pushed(urls)",
+                "connector",
+                connector,
+            )
+        if isinstance(connector, type) and _is_instance_method(connector, name):
+            raise ConfigurationError(
+                f"connector class {label} defines {name}() as an instance method: pass an instance "
+                f"(Firehose(connector={label}())), or make get_pushed() and set_pushed() static methods",
+                "connector",
+                connector,
+            )
+        try:
+            inspect.signature(method).bind(*args)
+        except TypeError as exc:
+            raise ConfigurationError(
+                f"connector {label}: {name}() cannot be called as {name}({'urls' if args else ''}): {exc}",
+                "connector",
+                connector,
+            ) from None
+        except ValueError:  # no signature to read (a builtin): trust it
+            pass
+
+
+def tracker_for(connector: object, max_bytes: int, failures: FailurePolicy) -> Tracker[Any]:
+    """The tracker for a ``Firehose(connector=...)`` argument, checked.
 
     ``None`` and the :class:`SessionConnector` class itself (0.2.3's default,
     passed explicitly) give a :class:`SessionConnector` bounded by *max_bytes*;
-    an object with ``load``/``save`` is used as it is; anything with
+    a :class:`SessionConnector` instance is used as it is; anything else with
     ``get_pushed``/``set_pushed`` is adapted.
 
-    :raises TypeError: when *connector* has neither.
+    :raises ConfigurationError: when *connector* breaks the contract.
     """
+    check_connector(connector)
     if connector is None or connector is SessionConnector:
         return SessionConnector(max_bytes)
     if isinstance(connector, SessionConnector):
         return connector
-    if callable(getattr(connector, "get_pushed", None)) and callable(getattr(connector, "set_pushed", None)):
-        return ConnectorTracker(connector)  # type: ignore[arg-type]
-    raise TypeError(f"connector must have get_pushed() and set_pushed(): {connector!r}")
+    return ConnectorTracker(connector, failures)  # type: ignore[arg-type]
