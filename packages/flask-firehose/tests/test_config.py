@@ -4,8 +4,8 @@ import pytest
 from flask import Flask
 
 from flask_firehose import Firehose
-from flask_firehose.errors import ConfigurationError, FirehoseWarning
 from flask_firehose.config import DEFAULTS
+from flask_firehose.errors import ConfigurationError, FirehoseWarning
 
 
 def test_defaults_are_written_into_config() -> None:
@@ -36,7 +36,18 @@ def test_bad_values_fail_at_init(key: str, value: object, error: type[Exception]
 
 @pytest.mark.parametrize(
     "value",
-    [5, "/static/", b"/static/", ["static/"], [None], ["//cdn.example/"], ["/"], [""], ["/static/../media/"], ["/a?x=1"]],
+    [
+        5,
+        "/static/",
+        b"/static/",
+        ["static/"],
+        [None],
+        ["//cdn.example/"],
+        ["/"],
+        [""],
+        ["/static/../media/"],
+        ["/a?x=1"],
+    ],
 )
 def test_bad_learn_prefixes_name_the_key(value: object) -> None:
     app = Flask(__name__)

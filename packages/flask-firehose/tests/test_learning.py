@@ -106,3 +106,50 @@ def test_concurrent_observers() -> None:
     for thread in threads:
         thread.join()
     assert 0 < len(store.learned("page")) <= 8
+
+
+def test_more_candidates_than_the_cap_keeps_the_best_stably() -> None:
+    store = MemoryHintStore(min_seen=1, max_links=3)
+    page = [Link(f"/static/{n}.png", as_="image") for n in range(6)] + [
+        Link("/static/main.css", as_="style"),
+        Link("/static/app.js", as_="script"),
+    ]
+    learned_sets = set()
+    for round_ in range(20):
+        rotated = page[round_ % len(page) :] + page[: round_ % len(page)]
+        store.observe("page", rotated)
+        learned_sets.add(frozenset(link.target for link in store.learned("page")))
+    assert learned_sets == {frozenset({"/static/main.css", "/static/app.js", "/static/0.png"})}
+
+
+def test_files_named_alike_on_one_page_are_distinct() -> None:
+    store = MemoryHintStore(min_seen=2)
+    chunks = [Link("/assets/index-A1b2C3d4.js", as_="script"), Link("/assets/index-E5f6G7h8.js", as_="script")]
+    for _ in range(2):
+        store.observe("page", chunks)
+    assert store.learned("page") == chunks
+
+
+def test_a_new_build_replaces_the_old_one() -> None:
+    store = MemoryHintStore(min_seen=1)
+    store.observe("page", [Link("/static/app.3f9a1c2b.css", as_="style")])
+    store.observe("page", [Link("/static/app.77e0aa11.css", as_="style")])
+    assert [link.target for link in store.learned("page")] == ["/static/app.77e0aa11.css"]
+
+
+def test_observe_bounds_a_huge_page_and_works_outside_the_lock(monkeypatch: pytest.MonkeyPatch) -> None:
+    import flask_firehose.learning as learning
+
+    store = MemoryHintStore(min_seen=1, max_links=8)
+    held: list[bool] = []
+    original = learning.asset_identity
+
+    def spy(target: str) -> str:
+        held.append(store._lock.locked())
+        return original(target)
+
+    monkeypatch.setattr(learning, "asset_identity", spy)
+    store.observe("page", [Link(f"/static/{n}.png", as_="image") for n in range(10_000)])
+    assert len(store.learned("page")) == 8
+    assert held and not any(held)
+    assert len(held) == 8  # only the kept links are even looked at

@@ -45,7 +45,9 @@ _PARAM_NAME = st.from_regex(r"[!#$%&'*+\-.^`|~0-9a-z]{1,10}", fullmatch=True).fi
     lambda name: name not in {"rel", "as", "crossorigin", "nopush"} and not name.endswith("_")
 )
 # What a quoted-string may hold: HTAB, SP, VCHAR.
-_PARAM_VALUE = st.one_of(st.none(), st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=12))
+_PARAM_VALUE = st.one_of(
+    st.none(), st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=12)
+)
 _PARAMS = st.dictionaries(_PARAM_NAME, _PARAM_VALUE, max_size=3).map(lambda d: tuple(d.items()))
 
 _LINKS = st.builds(

@@ -143,4 +143,4 @@ def test_connector_returning_garbage_is_empty(returned: object) -> None:
         def set_pushed(self, inset: set[str]) -> None:
             pass
 
-    assert ConnectorTracker(Odd(), FailurePolicy(strict=False)).load() == set()
+    assert ConnectorTracker(Odd(), FailurePolicy(strict=False)).load() == set()  # type: ignore[arg-type]

@@ -94,7 +94,9 @@ def _prefixes(config: MutableMapping[str, Any], key: str) -> tuple[str, ...] | N
         if not isinstance(item, str) or not item.startswith("/") or item.startswith("//"):
             raise ConfigurationError(f"{key} holds {item!r}: each prefix must be a path starting with '/'", key, item)
         if "?" in item or "#" in item or any(segment in (".", "..") for segment in item.split("/")):
-            raise ConfigurationError(f"{key} holds {item!r}: a prefix is a plain path, no query or dot segment", key, item)
+            raise ConfigurationError(
+                f"{key} holds {item!r}: a prefix is a plain path, no query or dot segment", key, item
+            )
         prefix = item if item.endswith("/") else item + "/"
         if prefix == "/":
             raise ConfigurationError(

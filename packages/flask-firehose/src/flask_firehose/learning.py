@@ -14,8 +14,8 @@ A link is learned only when all of this holds:
   ``ver``, ``version``, ``h``, ``hash``, ``rev``, ``build``);
 * it lies under a public prefix: by default the URL path of the app's and
   blueprints' static routes, and the app's URL map routes it to one of them;
-  or under one of ``FIREHOSE_LEARN_PREFIXES`` (taken on trust: they may be
-  served by a front server). A static route at the site root
+  or under one of ``FIREHOSE_LEARN_PREFIXES`` (which a front server may serve:
+  the URL map must not route it to one of the app's views). A static route at the site root
   (``static_url_path=""``) is never a prefix: every URL would pass;
 * the page that pushed it was asked for without credentials (no ``Cookie``,
   no ``Authorization``), or answered as publicly cacheable
@@ -244,25 +244,28 @@ class Learner:
         except KeyError:
             pass
         form = None
-        if ("preload" in link.rels or "modulepreload" in link.rels) and is_public_asset_target(
-            link.target, self.prefixes(app)
+        if (
+            ("preload" in link.rels or "modulepreload" in link.rels)
+            and is_public_asset_target(link.target, self.prefixes(app))
+            and self._may_route(app, request, link.target)
         ):
-            if self._explicit or self._routes_to_static(app, request, link.target):
-                form = hint_form(link)
+            form = hint_form(link)
         if len(self._forms) >= 4096:
             self._forms.clear()
         self._forms[link] = form
         return form
 
-    @staticmethod
-    def _routes_to_static(app: Flask, request: Request, target: str) -> bool:
+    def _may_route(self, app: Flask, request: Request, target: str) -> bool:
+        """Whether the app's URL map agrees *target* is a public file: routed
+        to a static endpoint, or, under explicit prefixes (which a front
+        server may serve), at least not routed to one of the app's views."""
         adapter = app.create_url_adapter(request)
         if adapter is None:
-            return False
+            return self._explicit
         try:
             endpoint, _ = adapter.match(unquote(target.partition("?")[0]), method="GET")
-        except Exception:  # not found, a redirect, a converter's own error: not a static file
-            return False
+        except Exception:  # not found, a redirect, a converter's own error
+            return self._explicit
         return _is_static_endpoint(str(endpoint))
 
 
@@ -315,7 +318,7 @@ class MemoryHintStore:
             links = heapq.nsmallest(self.max_links, links, key=lambda link: link.priority)
         identities = [asset_identity(link.target) for link in links]
         counts = Counter(identities)
-        keyed = [(link.target if counts[key] > 1 else key, link) for key, link in zip(identities, links)]
+        keyed = [(link.target if counts[key] > 1 else key, link) for key, link in zip(identities, links, strict=True)]
         with self._lock:
             state = self._endpoints.pop(endpoint, None) or _Endpoint()
             self._endpoints[endpoint] = state  # most recently seen last

@@ -108,7 +108,11 @@ class Link:
     """The relation types, as a set."""
 
     def __post_init__(self) -> None:
-        if not isinstance(self.target, str) or not self.target or not grammar.URI_REFERENCE_CHARS.fullmatch(self.target):
+        if (
+            not isinstance(self.target, str)
+            or not self.target
+            or not grammar.URI_REFERENCE_CHARS.fullmatch(self.target)
+        ):
             raise InvalidURLError(f"link target is not a URI-reference: {self.target!r}", self.target)
         scheme = _SCHEME.match(self.target)
         if scheme and scheme.group(1).lower() not in ("http", "https"):
@@ -118,7 +122,10 @@ class Link:
         if not isinstance(self.nopush, bool):
             raise InvalidAttributeError(f"nopush must be True or False, not {self.nopush!r}", self.nopush, "nopush")
         if not isinstance(self.params, tuple) or not all(
-            isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str) and isinstance(item[1], (str, type(None)))
+            isinstance(item, tuple)
+            and len(item) == 2
+            and isinstance(item[0], str)
+            and isinstance(item[1], (str, type(None)))
             for item in self.params
         ):
             raise InvalidAttributeError(

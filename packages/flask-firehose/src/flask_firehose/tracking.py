@@ -259,8 +259,7 @@ def check_connector(connector: object) -> None:
         method = getattr(connector, name, None)
         if not callable(method):
             raise ConfigurationError(
-                f"connector {label} has no {name}() method: a connector provides get_pushed() and "
-                "set_pushed(urls)",
+                f"connector {label} has no {name}() method: a connector provides get_pushed() and set_pushed(urls)",
                 "connector",
                 connector,
             )

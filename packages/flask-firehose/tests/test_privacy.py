@@ -1,0 +1,242 @@
+"""Nothing one client's response holds may reach another client.
+
+Learned hints go into every client's 103, so each layout below is tried with
+two signed-in users whose pages push per-user URLs, and with a stranger who
+then asks for every page: the stranger's 103s must hold public static assets
+only. Each layout also shows that learning does happen for public assets, so
+the absence of a leak is not the absence of learning.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cachelib import FileSystemCache
+from flask import Blueprint, Flask, redirect, render_template_string, request, session, url_for
+from flask_session import Session
+from werkzeug.wrappers import Response
+
+from flask_firehose import Firehose, push
+from flask_firehose.testing import record_early_hints
+
+USERS = ("alice", "bob")
+
+
+def _private_urls(name: str, static: str) -> list[str]:
+    """URLs a page for *name* pushes that must never reach anyone else."""
+    return [
+        f"/media/private/{name}/avatar.png?token=t-{name}",
+        f"{static}../media/{name}.png",
+        f"{static}%2e%2e/media/{name}.png",
+        f"{static}..%2Fmedia/{name}.png",
+        f"{static}users/{name}.png?token=t-{name}",
+        f"{static}app.css;session={name}",
+        f"{static}app.css?v=1&user={name}",
+        f"{static}app.css#{name}",
+        f"{static}u/{name}/avatar.png",  # under the static prefix, but answered by a view
+        f"//{name}.example/app.css",
+    ]
+
+
+def _site(app: Flask, static: str, public_css: str, *, cache_public: bool) -> None:
+    """A home page, a login, and a per-user dashboard on *app*."""
+
+    def page(*urls: str) -> str:
+        return render_template_string(
+            "<html>{% for url in urls %}<link rel=preload href='{{ push(url) }}'>{% endfor %}</html>", urls=urls
+        )
+
+    def finish(body: str) -> Any:
+        response = app.make_response(body)
+        if cache_public:  # an app that (wrongly) marks per-user pages public
+            response.headers["Cache-Control"] = "public, max-age=60"
+        return response
+
+    @app.get("/")
+    def home() -> Any:
+        return finish(page(public_css))
+
+    @app.post("/login")
+    def login() -> Response:
+        session["user"] = request.form["user"]
+        return redirect(url_for("dashboard"))
+
+    @app.get("/dashboard")
+    def dashboard() -> Any:
+        user = session.get("user")
+        if user not in USERS:
+            return redirect("/")
+        return finish(page(public_css, *_private_urls(user, static)))
+
+    @app.get(static + "u/<name>/avatar.png")
+    def avatar(name: str) -> str:
+        return f"avatar of {name}"
+
+    @app.get("/u/<name>")
+    def profile(name: str) -> Any:  # per-user pages anyone may visit
+        return finish(page(public_css, *_private_urls(name, static)))
+
+
+def _default(tmp_path: Path) -> tuple[Flask, str, str]:
+    return Flask(__name__), "/static/", "/static/app.css"
+
+
+def _root_static_with_prefixes(tmp_path: Path) -> tuple[Flask, str, str]:
+    app = Flask(__name__, static_url_path="")
+    app.config["FIREHOSE_LEARN_PREFIXES"] = ["/assets"]
+    return app, "/assets/", "/assets/app.css"
+
+
+def _blueprint_static(tmp_path: Path) -> tuple[Flask, str, str]:
+    app = Flask(__name__, static_folder=None)
+    theme = Blueprint("theme", __name__, static_folder="theme-files", static_url_path="/theme/static")
+    app.register_blueprint(theme)
+    return app, "/theme/static/", "/theme/static/app.css"
+
+
+def _custom_folder(tmp_path: Path) -> tuple[Flask, str, str]:
+    return Flask(__name__, static_folder=str(tmp_path), static_url_path="/public"), "/public/", "/public/app.css"
+
+
+def _flask_session(tmp_path: Path) -> tuple[Flask, str, str]:
+    app = Flask(__name__)
+    app.config.update(
+        SESSION_TYPE="cachelib", SESSION_CACHELIB=FileSystemCache(str(tmp_path / "s")), SESSION_PERMANENT=False
+    )
+    Session(app)
+    return app, "/static/", "/static/app.css"
+
+
+LAYOUTS: dict[str, Callable[[Path], tuple[Flask, str, str]]] = {
+    "default": _default,
+    "root-static-with-prefixes": _root_static_with_prefixes,
+    "blueprint-static": _blueprint_static,
+    "custom-static-folder": _custom_folder,
+    "flask-session": _flask_session,
+}
+
+
+def _build(layout: str, tmp_path: Path, *, cache_public: bool) -> tuple[Flask, str]:
+    app, static, public_css = LAYOUTS[layout](tmp_path)
+    app.config.update(SECRET_KEY="k", FIREHOSE_STRICT=False)
+    Firehose(app)
+    _site(app, static, public_css, cache_public=cache_public)
+    return app, public_css
+
+
+def _signed_in(app: Flask, name: str) -> Any:
+    client = app.test_client()
+    client.post("/login", data={"user": name})
+    return client
+
+
+def _stranger_hints(app: Flask) -> set[str]:
+    stranger = app.test_client(use_cookies=False)
+    seen: set[str] = set()
+    with record_early_hints(stranger) as hints:
+        for path in ("/", "/dashboard", "/u/alice", "/u/bob", "/u/carol"):
+            stranger.get(path)
+    for links in hints.links:
+        seen.update(link.target for link in links)
+    return seen
+
+
+@pytest.mark.parametrize("cache_public", [False, True], ids=["private-pages", "pages-marked-public"])
+@pytest.mark.parametrize("layout", sorted(LAYOUTS))
+def test_no_user_url_reaches_a_stranger(layout: str, cache_public: bool, tmp_path: Path) -> None:
+    app, public_css = _build(layout, tmp_path, cache_public=cache_public)
+    clients = {name: _signed_in(app, name) for name in USERS}
+    anonymous = app.test_client(use_cookies=False)
+    for _ in range(3):
+        for client in clients.values():
+            with record_early_hints(client):
+                assert client.get("/dashboard").status_code == 200
+        for name in USERS:  # per-user pages visited without credentials
+            with record_early_hints(anonymous):
+                assert anonymous.get(f"/u/{name}").status_code == 200
+                assert anonymous.get("/").status_code == 200
+    seen = _stranger_hints(app)
+    assert public_css in seen  # learning works: the public stylesheet was learned
+    assert seen <= {public_css}, f"leaked: {seen - {public_css}}"
+
+
+def test_two_users_at_once(tmp_path: Path) -> None:
+    app, public_css = _build("flask-session", tmp_path, cache_public=True)
+    errors: list[BaseException] = []
+
+    def visit(name: str) -> None:
+        try:
+            client = _signed_in(app, name)
+            for _ in range(30):
+                with record_early_hints(client):
+                    assert client.get("/dashboard").status_code == 200
+                    assert client.get(f"/u/{name}").status_code == 200
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=visit, args=(name,)) for name in USERS]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors
+    assert _stranger_hints(app) <= {public_css}
+
+
+def test_learning_refuses_a_static_route_at_the_root(caplog: pytest.LogCaptureFixture) -> None:
+    app = Flask(__name__, static_url_path="")
+    app.config.update(SECRET_KEY="k")
+    Firehose(app)
+
+    @app.get("/")
+    def home() -> str:
+        push("/app.css")
+        push("/media/private/alice/avatar.png?token=secret")
+        return "<p>home</p>"
+
+    client = app.test_client(use_cookies=False)
+    with caplog.at_level(logging.WARNING, logger="flask_firehose"), record_early_hints(client) as hints:
+        for _ in range(4):
+            client.get("/")
+    assert hints.sent == []
+    assert "static_url_path=''" in caplog.text and "Learning is off" in caplog.text
+    assert caplog.text.count("Learning skips") == 1
+
+
+def test_credentialed_requests_teach_nothing_unless_public(tmp_path: Path) -> None:
+    app = Flask(__name__)
+    app.config.update(SECRET_KEY="k", FIREHOSE_LEARN_MIN_SEEN=1)
+    Firehose(app)
+
+    @app.get("/")
+    def home() -> Any:
+        push("/static/app.css")
+        response = app.make_response("<p>home</p>")
+        if request.args.get("public"):
+            response.headers["Cache-Control"] = "public, max-age=60"
+        if request.args.get("vary"):
+            response.headers["Vary"] = "Cookie"
+        return response
+
+    def learned_after(query: str, headers: dict[str, str]) -> bool:
+        fresh = Flask(__name__)
+        fresh.config.update(SECRET_KEY="k", FIREHOSE_LEARN_MIN_SEEN=1)
+        Firehose(fresh)
+        fresh.add_url_rule("/", "home", app.view_functions["home"])
+        client = fresh.test_client(use_cookies=False)
+        with record_early_hints(client) as hints:
+            client.get("/" + query, headers=headers)
+            assert hints.sent == []
+            client.get("/")
+        return bool(hints.sent)
+
+    assert learned_after("", {}) is True
+    assert learned_after("", {"Cookie": "session=abc"}) is False
+    assert learned_after("", {"Authorization": "Bearer x"}) is False
+    assert learned_after("?public=1", {"Cookie": "session=abc"}) is True
+    assert learned_after("?public=1&vary=1", {"Cookie": "session=abc"}) is False
