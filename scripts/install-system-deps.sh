@@ -1,14 +1,26 @@
 #!/bin/sh
 # Installs the Debian packages the end-to-end tests run: nginx 1.22 (HTTP/2
-# push), Chromium (driven by Playwright) and Redis. Does nothing when all are
-# there; uses sudo when not run as root.
+# push) and Chromium (driven by Playwright). Does nothing when all are there;
+# uses sudo when not run as root. Package scripts are kept from starting
+# daemons (Debian's policy-rc.d): the tests start their own servers on free
+# ports, and nothing has to be stopped afterwards.
 set -eu
 missing=""
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing="$missing nginx-light"
 command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
+command -v make >/dev/null 2>&1 || missing="$missing make"
 [ -z "$missing" ] && exit 0
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
 echo "installing:$missing"
+policy=/usr/sbin/policy-rc.d
+own_policy=""
+if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null
+    $sudo chmod 755 "$policy"
+    own_policy=1
+fi
+cleanup() { [ -z "$own_policy" ] || $sudo rm -f "$policy"; }
+trap cleanup EXIT
 $sudo apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $missing

@@ -10,7 +10,14 @@ a 103 Early Hints response before the view runs, where the server can send one.
 from __future__ import annotations
 
 from .declared import early_hints
-from .errors import InvalidAsError, InvalidAttributeError, InvalidLinkError, InvalidURLError
+from .errors import (
+    ConfigurationError,
+    FirehoseWarning,
+    InvalidAsError,
+    InvalidAttributeError,
+    InvalidLinkError,
+    InvalidURLError,
+)
 from .extension import Firehose, push
 from .learning import HintStore, MemoryHintStore
 from .links import Link
@@ -20,8 +27,10 @@ from .tracking import Connector, PushConnector, SessionConnector
 __version__ = "1.0.0.dev0"
 
 __all__ = [
+    "ConfigurationError",
     "Connector",
     "Firehose",
+    "FirehoseWarning",
     "HintStore",
     "InvalidAsError",
     "InvalidAttributeError",
