@@ -191,7 +191,10 @@ def test_two_users_at_once(tmp_path: Path) -> None:
 def test_learning_refuses_a_static_route_at_the_root(caplog: pytest.LogCaptureFixture) -> None:
     app = Flask(__name__, static_url_path="")
     app.config.update(SECRET_KEY="k")
-    Firehose(app)
+    with caplog.at_level(logging.WARNING, logger="flask_firehose"):
+        Firehose(app)
+    assert "static_url_path=''" in caplog.text  # said at start-up
+    caplog.clear()
 
     @app.get("/")
     def home() -> str:
@@ -204,8 +207,27 @@ def test_learning_refuses_a_static_route_at_the_root(caplog: pytest.LogCaptureFi
         for _ in range(4):
             client.get("/")
     assert hints.sent == []
-    assert "static_url_path=''" in caplog.text and "Learning is off" in caplog.text
-    assert caplog.text.count("Learning skips") == 1
+    assert caplog.text.count("Learning is off") == 1 and "Learning skips" not in caplog.text
+
+
+def test_blueprint_statics_still_learn_beside_a_root_static(caplog: pytest.LogCaptureFixture) -> None:
+    app = Flask(__name__, static_url_path="")
+    app.config.update(SECRET_KEY="k")
+    Firehose(app)
+    app.register_blueprint(Blueprint("theme", __name__, static_folder="theme", static_url_path="/theme/static"))
+
+    @app.get("/")
+    def home() -> str:
+        push("/theme/static/app.css")
+        push("/app.css")
+        return "<p>home</p>"
+
+    client = app.test_client(use_cookies=False)
+    with caplog.at_level(logging.WARNING, logger="flask_firehose"), record_early_hints(client) as hints:
+        for _ in range(3):
+            client.get("/")
+    assert [[link.target for link in links] for links in hints.links] == [["/theme/static/app.css"]]
+    assert "Learning is off" not in caplog.text
 
 
 def test_credentialed_requests_teach_nothing_unless_public(tmp_path: Path) -> None:

@@ -27,7 +27,7 @@ from .errors import ConfigurationError, FirehoseWarning, InvalidLinkError
 from .failure import FailurePolicy
 from .final_header import may_carry_links, write_links
 from .learning import HintStore, Learner, MemoryHintStore
-from .links import link_from_push
+from .links import link_from_push, safe_repr
 from .lint import Linter
 from .tracking import SessionConnector, Tracker, tracker_for
 
@@ -41,9 +41,9 @@ _current_app: Callable[[], Flask] = current_app._get_current_object  # type: ign
 
 
 def _describe_call(url: object, args: tuple[object, ...], attrs: dict[str, object]) -> str:
-    parts = [repr(url), *map(repr, args), *(f"{key}={value!r}" for key, value in attrs.items())]
-    text = f"push({', '.join(parts)})"
-    return text if len(text) <= 200 else text[:197] + "..."
+    parts = [safe_repr(url, 80), *(safe_repr(arg, 40) for arg in args)]
+    parts.extend(f"{key}={safe_repr(value, 40)}" for key, value in attrs.items())
+    return safe_repr(f"push({', '.join(parts)})", 240)[1:-1]
 
 
 def push(url: str, *args: object, **attrs: object) -> str:
@@ -82,7 +82,8 @@ def push(url: str, *args: object, **attrs: object) -> str:
     try:
         link = link_from_push(url, args, attrs)
     except InvalidLinkError as exc:
-        _hooks_of(_current_app()).failures.invalid_push(_describe_call(url, args, attrs), exc)
+        where = _current_request().endpoint
+        _hooks_of(_current_app()).failures.invalid_push(_describe_call(url, args, attrs), exc, where)
         return url
     if links.closed:
         _hooks_of(_current_app()).failures.warn_once_in_a_while(
@@ -298,6 +299,7 @@ class Firehose:
         if settings.learn:
             store = self.hint_store or MemoryHintStore(min_seen=settings.learn_min_seen)
             learner = Learner(store, settings.learn_prefixes, failures)
+            learner.check_setup(app)
         hooks = _AppHooks(settings, failures, tracker, self._declared, learner)
         app.extensions[EXTENSION_KEY] = self
         _HOOKS[app] = hooks

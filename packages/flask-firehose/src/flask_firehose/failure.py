@@ -96,12 +96,14 @@ class FailurePolicy:
                 exc_info=exc,
             )
 
-    def invalid_push(self, call: str, exc: InvalidLinkError) -> None:
+    def invalid_push(self, call: str, exc: InvalidLinkError, where: str | None) -> None:
         """Report an invalid ``push()``: raise *exc* when strict, else log a
-        warning naming *call* and let the link be dropped."""
+        warning naming *call* and let the link be dropped. Repeats are counted
+        per endpoint *where* and error type, not per URL: a URL built from
+        user input must not be a way to flood the log."""
         if self.is_strict():
             raise exc
-        suppressed = self._admit(("push", call, type(exc)))
+        suppressed = self._admit(("push", where, type(exc)))
         if suppressed is not None:
             logger.warning(
                 "%s dropped: %s%s", call, exc, f" ({suppressed} more since the last report)" if suppressed else ""

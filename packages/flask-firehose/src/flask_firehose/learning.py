@@ -177,6 +177,22 @@ class Learner:
         self._prefixes = prefixes
         self._forms: dict[Link, Link | None] = {}
         self._lock = threading.Lock()
+        self._reported: set[str] = set()
+
+    def check_setup(self, app: Flask) -> None:
+        """Say at start-up when the app's own static route cannot be learned
+        from (blueprints registered later are judged at the first request)."""
+        if self._explicit:
+            return
+        _, refused = static_prefixes(app)
+        if refused:
+            self._reported.update(refused)
+            logger.warning(
+                "Learning skips the app's static route: at the site root (static_url_path=''), every URL of "
+                "the site would look like a static file, per-user ones included. Set FIREHOSE_LEARN_PREFIXES "
+                "to the folders that hold public assets; until then only blueprints' static routes are learned "
+                "from, and learning is off if there are none."
+            )
 
     def prefixes(self, app: Flask) -> tuple[str, ...]:
         """The prefixes in force; an empty tuple means learning is off."""
@@ -184,14 +200,18 @@ class Learner:
             with self._lock:
                 if self._prefixes is None:
                     kept, refused = static_prefixes(app)
-                    if refused:
+                    unreported = [name for name in refused if name not in self._reported]
+                    if unreported:
                         logger.warning(
-                            "Learning skips the static route%s %s: at the site root (static_url_path=''), every "
-                            "URL of the site would look like a static file, per-user ones included. Set "
-                            "FIREHOSE_LEARN_PREFIXES to the folders that hold public assets.%s",
-                            "s" if len(refused) > 1 else "",
-                            ", ".join(repr(name) for name in refused),
-                            "" if kept else " Learning is off.",
+                            "Learning skips the static route%s %s: at the site root, every URL of the site "
+                            "would look like a static file, per-user ones included. Set "
+                            "FIREHOSE_LEARN_PREFIXES to the folders that hold public assets.",
+                            "s" if len(unreported) > 1 else "",
+                            ", ".join(repr(name) for name in unreported),
+                        )
+                    if not kept:
+                        logger.warning(
+                            "Learning is off: no static route outside the site root, and no FIREHOSE_LEARN_PREFIXES."
                         )
                     self._prefixes = kept
         return self._prefixes

@@ -19,7 +19,7 @@ from typing import Final
 from . import grammar
 from .errors import InvalidAsError, InvalidAttributeError, InvalidLinkError, InvalidURLError
 
-__all__ = ["DESTINATIONS", "Link", "encode_target", "infer_as", "link_from_push"]
+__all__ = ["DESTINATIONS", "Link", "encode_target", "infer_as", "link_from_push", "safe_repr"]
 
 #: ``as`` values a browser acts on in a preload: the HTML standard's
 #: "potential destinations" minus the ones that never come from a ``<link>``.
@@ -309,7 +309,16 @@ def link_from_push(url: object, args: tuple[object, ...] = (), attrs: Mapping[st
     except InvalidLinkError:
         raise
     except Exception as exc:
-        raise InvalidLinkError(f"cannot build a link from {url!r}: {exc}", url) from exc
+        raise InvalidLinkError(f"cannot build a link from {safe_repr(url)}: {type(exc).__name__}", url) from exc
+
+
+def safe_repr(value: object, limit: int = 200) -> str:
+    """``repr(value)``, shortened, and never raising (the value may be hostile)."""
+    try:
+        text = repr(value)
+    except Exception:
+        text = f"<{type(value).__name__} object>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 @functools.lru_cache(maxsize=2048)
