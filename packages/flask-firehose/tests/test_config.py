@@ -64,6 +64,20 @@ def test_learn_prefixes_are_read_once() -> None:
     assert firehose is app.extensions["firehose"]
 
 
+def test_prefixes_are_written_as_links_are() -> None:
+    app = Flask(__name__)
+    app.config.update(SECRET_KEY="k", FIREHOSE_LEARN_PREFIXES=["/st\u00e4tic"])
+    Firehose(app)
+    assert app.extensions["firehose"] is not None
+
+
+def test_a_key_in_the_wrong_case_is_caught() -> None:
+    app = Flask(__name__)
+    app.config.update(SECRET_KEY="k", FIREHOSE_learn=False)
+    with pytest.warns(FirehoseWarning, match="did you mean FIREHOSE_LEARN"):
+        Firehose(app)
+
+
 def test_unknown_key_warns_with_the_closest_one() -> None:
     app = Flask(__name__)
     app.config.update(SECRET_KEY="k", FIREHOSE_EARLY_HINT=False, FIREHOSE_WHATEVER=1)

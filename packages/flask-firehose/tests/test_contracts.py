@@ -18,7 +18,7 @@ PAGE = ["/static/app.css", "/static/app.js", "/static/logo.png"]
 
 def _app(connector: object = None, **config: Any) -> Flask:
     app = Flask(__name__)
-    app.config.update(SECRET_KEY="k", FIREHOSE_STRICT=False, **config)
+    app.config.update({"SECRET_KEY": "k", "FIREHOSE_STRICT": False, **config})
     Firehose(app, connector=connector)
 
     @app.get("/")
@@ -289,3 +289,62 @@ def test_custom_store_links_pass_the_103_filter() -> None:
         client.get("/")
     (links,) = hints.links
     assert [(link.target, link.has("nopush")) for link in links] == [("/static/a.css", False)]
+
+
+def test_a_public_response_gets_no_session_cookie() -> None:
+    app = Flask(__name__)
+    app.config.update(SECRET_KEY="k")
+    Firehose(app)
+
+    @app.get("/")
+    def index() -> Any:
+        push("/static/app.css")
+        response = app.make_response("<p>cached by the CDN</p>")
+        response.headers["Cache-Control"] = "public, max-age=600"
+        return response
+
+    response = app.test_client().get("/")
+    assert _pushed(response) == ["/static/app.css"]
+    assert "Set-Cookie" not in response.headers and "Vary" not in response.headers
+
+
+def test_head_requests_touch_no_session() -> None:
+    response = _app().test_client().head("/")
+    assert response.status_code == 200 and _pushed(response) == PAGE
+    assert "Set-Cookie" not in response.headers
+
+
+def test_a_class_of_partials_is_a_connector() -> None:
+    import functools
+
+    store: dict[str, set[str]] = {"pushed": set()}
+
+    def get(key: str) -> set[str]:
+        return set(store[key])
+
+    def put(key: str, inset: set[str]) -> None:
+        store[key] = set(inset)
+
+    class Partials:
+        get_pushed = functools.partial(get, "pushed")
+        set_pushed = functools.partial(put, "pushed")
+
+    client = _app(Partials).test_client()
+    assert _pushed(client.get("/")) == PAGE
+    assert _pushed(client.get("/")) == []
+
+
+@pytest.mark.parametrize("returned", ["/static/app.css", 42, [None, 3]])
+def test_a_connector_returning_junk_raises_when_strict(returned: object) -> None:
+    class Junk:
+        def get_pushed(self) -> object:
+            return returned
+
+        def set_pushed(self, inset: set[str]) -> None:
+            pass
+
+    app = _app(Junk(), FIREHOSE_STRICT=True, PROPAGATE_EXCEPTIONS=True)
+    with pytest.raises(TypeError, match="get_pushed"):
+        app.test_client().get("/")
+    lenient = _app(Junk())
+    assert _pushed(lenient.test_client().get("/")) == PAGE

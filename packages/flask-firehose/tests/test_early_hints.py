@@ -85,10 +85,12 @@ def test_learned_after_repeats_per_endpoint(app: Flask) -> None:
     # Learning counts anonymous visits: a client without a cookie jar is one.
     client = app.test_client(use_cookies=False)
     with record_early_hints(client) as hints:
+        client.get("/page/a")  # seen under one URL: might belong to that URL only
         client.get("/page/a")
-        client.get("/page/b")
+        client.get("/page/b")  # now common to the endpoint: counted once
+        client.get("/page/c")  # counted twice: learned
         assert hints.sent == []
-        client.get("/page/c")
+        client.get("/page/d")
     (links,) = hints.links
     assert _targets(links) == ["/static/app.css", "/static/app.js"]
     assert not any(link.has("nopush") for link in links)

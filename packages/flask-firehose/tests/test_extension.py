@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
 from typing import ClassVar
 
 import pytest
@@ -31,9 +33,34 @@ def test_second_init_is_refused(app: Flask) -> None:
         Firehose(app)
 
 
-def test_push_outside_a_request() -> None:
-    with pytest.raises(RuntimeError, match="active request"):
-        push("/a.css")
+def test_push_outside_a_request(app: Flask, caplog: pytest.LogCaptureFixture) -> None:
+    with app.app_context(), pytest.raises(RuntimeError, match="active request"):
+        push("/a.css")  # the app is strict (testing)
+    app.config["TESTING"] = False
+    with app.app_context(), caplog.at_level(logging.WARNING, logger="flask_firehose"):
+        assert push("/a.css") == "/a.css"
+    # No app at all: a generator streamed after its request ended. Nobody to
+    # ask whether to raise, and a page must not be cut short.
+    assert push("/b.css") == "/b.css"
+    assert "active request" in caplog.text
+
+
+def test_push_late_in_a_plain_stream_never_cuts_the_page() -> None:
+    app = Flask(__name__)
+    app.config.update(SECRET_KEY="k", TESTING=True)
+    Firehose(app)
+
+    @app.get("/")
+    def index() -> Response:
+        def body() -> Iterator[str]:
+            yield "<p>"
+            yield push("/static/late.css")
+            yield "</p>"
+
+        return Response(body(), mimetype="text/html")
+
+    response = app.test_client().get("/")
+    assert response.status_code == 200 and response.data == b"<p>/static/late.css</p>"
 
 
 def test_push_without_firehose() -> None:

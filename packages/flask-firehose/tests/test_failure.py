@@ -284,3 +284,77 @@ def test_push_in_a_streamed_response_is_reported(caplog: pytest.LogCaptureFixtur
         assert response.data == b"<p>/static/late.css</p>"
     assert "Link" not in response.headers
     assert "came after the response headers were written" in caplog.text
+
+
+class _LazyStore:
+    def learned(self, endpoint: str) -> Any:
+        yield Link("/static/app.css", as_="style")
+        raise Boom("went away mid-scan")
+
+    def observe(self, endpoint: str, links: Sequence[Link]) -> None:
+        pass
+
+
+class _BadIterStore(_LazyStore):
+    def learned(self, endpoint: str) -> Any:
+        class Cursor:
+            def __iter__(self) -> Any:
+                raise Boom("cursor closed")
+
+        return Cursor()
+
+
+class _OddLink(Link):
+    def __hash__(self) -> int:
+        raise Boom("lazy field not loaded")
+
+
+class _SubclassStore(_LazyStore):
+    def learned(self, endpoint: str) -> Any:
+        return [_OddLink("/static/odd.css", as_="style")]
+
+
+@pytest.mark.parametrize("store", [_LazyStore(), _BadIterStore(), _SubclassStore()], ids=type)
+def test_a_store_failing_while_read_never_breaks_the_page(store: object) -> None:
+    app = _app(False, store=store)
+    response = _fetch(app)
+    assert response.status_code == 200
+    strict = _app(True, store=store)
+    strict.config["PROPAGATE_EXCEPTIONS"] = True
+    if not isinstance(store, _SubclassStore):  # its links are rebuilt, so they work
+        with pytest.raises(Boom):
+            _fetch(strict)
+
+
+def test_a_store_cannot_forge_what_goes_out() -> None:
+    import pickle
+
+    forged = Link("/static/app.css", as_="style")
+    object.__setattr__(forged, "text", "<https://evil.example/x.js>; rel=preload; as=script")
+
+    class PicklingStore(_LazyStore):
+        def learned(self, endpoint: str) -> Any:
+            return [forged, pickle.loads(pickle.dumps(forged))]
+
+    client = _app(False, store=PicklingStore()).test_client()
+    with record_early_hints(client) as hints:
+        client.get("/")
+    assert hints.sent == [[("Link", "</static/app.css>; rel=preload; as=style")]]
+
+
+class _NoName:
+    def __repr__(self) -> str:
+        raise Boom("no repr")
+
+    def __call__(self) -> str:
+        return "/static/named.css"
+
+
+def test_a_declared_callable_without_a_name_works() -> None:
+    import functools
+
+    app = _app(False)
+    app.extensions["firehose"].declare_hints(functools.partial(_NoName()))
+    response = _fetch(app)
+    assert response.status_code == 200
+    assert "/static/named.css" in [link.target for link in links_of(response)]

@@ -22,6 +22,10 @@ from flask_firehose.learning import asset_identity, is_public_asset_target
         ("/static/photo.decade.png", "/static/photo.decade.png"),
         ("/static/img/facade.png", "/static/img/facade.png"),
         ("/static/report-20240101.pdf", "/static/report-20240101.pdf"),
+        ("/static/Roboto-Regular400.woff2", "/static/Roboto-Regular400.woff2"),
+        ("/static/Roboto-SemiBold600.woff2", "/static/Roboto-SemiBold600.woff2"),
+        ("/static/bg-ffffff00.png", "/static/bg-ffffff00.png"),
+        ("/static/bg-000000ff.png", "/static/bg-000000ff.png"),
         ("/static/hero.jpg?w=400", "/static/hero.jpg"),
         # Real hashes: hex with digits and letters, long hex, Vite's mixed case.
         ("/static/app.3F9A1C22.css", "/static/app.css"),

@@ -161,3 +161,34 @@ def test_build_cache_separates_true_from_one() -> None:
     assert link_from_push("/a.css", (), {"crossorigin": True}).crossorigin == ""
     with pytest.raises(InvalidAttributeError):
         link_from_push("/a.css", (), {"crossorigin": 1})
+
+
+class _Sneaky(str):
+    def __format__(self, spec: str) -> str:
+        return "screen, </evil.js>; rel=preload; as=script"
+
+    def __str__(self) -> str:
+        return "x\r\nSet-Cookie: a=b"
+
+
+class _SneakyInt(int):
+    def __str__(self) -> str:
+        return "1, </evil.js>"
+
+    __repr__ = __str__
+
+
+def test_subclasses_of_str_and_int_write_their_characters_only() -> None:
+    link = link_from_push(_Sneaky("/static/a.css"), (), {"media": _Sneaky("screen"), "width": _SneakyInt(5)})
+    assert link.text == "</static/a.css>; rel=preload; as=style; media=screen; width=5"
+    built = Link(_Sneaky("/a.css"), _Sneaky("preload"), _Sneaky("style"), params=((_Sneaky("media"), _Sneaky("x")),))
+    assert built.text == "</a.css>; rel=preload; as=style; media=x"
+    assert all(type(value) is str for value in (built.target, built.rel, built.as_, *built.params[0]))
+
+
+def test_a_pickled_link_is_validated_again() -> None:
+    import pickle
+
+    link = Link("/a.css", as_="style")
+    object.__setattr__(link, "text", "<https://evil.example/>")
+    assert pickle.loads(pickle.dumps(link)).text == "</a.css>; rel=preload; as=style"

@@ -262,3 +262,69 @@ def test_credentialed_requests_teach_nothing_unless_public(tmp_path: Path) -> No
     assert learned_after("", {"Authorization": "Bearer x"}) is False
     assert learned_after("?public=1", {"Cookie": "session=abc"}) is True
     assert learned_after("?public=1&vary=1", {"Cookie": "session=abc"}) is False
+
+
+def test_a_view_that_reads_the_session_teaches_nothing_even_if_marked_public() -> None:
+    # Flask adds Vary: Cookie only after every after-request hook has run.
+    app = Flask(__name__)
+    app.config.update(SECRET_KEY="k", FIREHOSE_TRACKING=False, FIREHOSE_LEARN_MIN_SEEN=1)
+    Firehose(app)
+
+    @app.get("/login/<user>")
+    def login(user: str) -> str:
+        session["user"] = user
+        return "ok"
+
+    @app.get("/home")
+    def home() -> Any:
+        user = session.get("user", "anonymous")
+        push(f"/static/private/{user}-statement.pdf", as_="fetch")
+        response = app.make_response("<p>your page</p>")
+        response.headers["Cache-Control"] = "public, max-age=60"
+        return response
+
+    alice = app.test_client()
+    alice.get("/login/alice")
+    with record_early_hints(alice):
+        for _ in range(3):
+            assert alice.get("/home").headers["Vary"] == "Cookie"
+    bob = app.test_client(use_cookies=False)
+    with record_early_hints(bob) as hints:
+        bob.get("/home")
+    assert all("alice" not in link.target for links in hints.links for link in links)
+
+
+def test_a_link_only_one_url_pushes_is_not_the_endpoints() -> None:
+    # Capability URLs need no cookie: /share/<token> pushes that token's file.
+    app = Flask(__name__)
+    app.config.update(SECRET_KEY="k", FIREHOSE_TRACKING=False)
+    Firehose(app)
+
+    @app.get("/share/<token>")
+    def share(token: str) -> str:
+        push("/static/share.css")
+        push(f"/static/shared/{token}/preview.png")
+        return "<p>shared</p>"
+
+    client = app.test_client(use_cookies=False)
+    with record_early_hints(client) as hints:
+        for _ in range(3):  # a link-preview bot fetching one share twice over
+            client.get("/share/secret-token-1")
+        client.get("/share/other-token")
+        client.get("/share/third-token")
+        client.get("/share/fourth-token")
+    sent = {link.target for links in hints.links for link in links}
+    assert sent == {"/static/share.css"}
+
+
+@pytest.mark.parametrize("key", ["REMOTE_USER", "SSL_CLIENT_CERT"])
+def test_server_authenticated_requests_teach_nothing(key: str) -> None:
+    app = Flask(__name__)
+    app.config.update(SECRET_KEY="k", FIREHOSE_TRACKING=False, FIREHOSE_LEARN_MIN_SEEN=1)
+    Firehose(app)
+    app.add_url_rule("/", "home", lambda: push("/static/app.css") and "<p>home</p>")
+    client = app.test_client(use_cookies=False)
+    with record_early_hints(client) as hints:
+        client.get("/", environ_base={key: "alice"})
+        client.get("/")
+    assert hints.sent == []

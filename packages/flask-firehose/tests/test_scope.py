@@ -119,3 +119,42 @@ def test_app_wide_callables_run_for_navigations_only(app: Flask) -> None:
     assert app.config["calls"] == []
     client.get("/", headers=NAVIGATE)
     assert app.config["calls"] == ["app-wide"]
+
+
+def test_declaring_after_the_first_request_raises(app: Flask) -> None:
+    app.test_client().get("/", headers=NAVIGATE)
+    with pytest.raises(RuntimeError, match="first request"):
+        app.extensions["firehose"].declare_hints("/static/late.css")
+
+
+def test_an_unknown_blueprint_name_is_reported(caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    app = Flask(__name__)
+    app.config.update(SECRET_KEY="k")
+    Firehose(app).declare_hints("/static/x.css", blueprint="shopp")
+    app.register_blueprint(Blueprint("shop", __name__))
+    app.add_url_rule("/", "home", lambda: "<p>home</p>")
+    with caplog.at_level(logging.WARNING, logger="flask_firehose"):
+        app.test_client().get("/", headers=NAVIGATE)
+    assert "'shopp'" in caplog.text and "'shop'" in caplog.text
+
+
+def test_class_based_views_take_declarations() -> None:
+    from flask.views import MethodView
+
+    app = Flask(__name__)
+    app.config.update(SECRET_KEY="k")
+    Firehose(app)
+
+    class Report(MethodView):
+        @early_hints("/static/report.css")
+        def get(self) -> str:
+            return "<p>report</p>"
+
+    app.add_url_rule("/report", view_func=Report.as_view("report"))
+    client = app.test_client()
+    with record_early_hints(client) as hints:
+        response = client.get("/report")
+    assert [[link.target for link in links] for links in hints.links] == [["/static/report.css"]]
+    assert [link.target for link in links_of(response)] == ["/static/report.css"]

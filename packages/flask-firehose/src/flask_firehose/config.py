@@ -41,7 +41,9 @@ from collections.abc import Iterable, MutableMapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from .errors import ConfigurationError, FirehoseWarning
+from .errors import ConfigurationError, FirehoseWarning, InvalidLinkError
+from .links import encode_target
+from .paths import is_plain_path
 
 __all__ = ["DEFAULTS", "Settings"]
 
@@ -93,11 +95,19 @@ def _prefixes(config: MutableMapping[str, Any], key: str) -> tuple[str, ...] | N
     for item in items:
         if not isinstance(item, str) or not item.startswith("/") or item.startswith("//"):
             raise ConfigurationError(f"{key} holds {item!r}: each prefix must be a path starting with '/'", key, item)
-        if "?" in item or "#" in item or any(segment in (".", "..") for segment in item.split("/")):
+        try:
+            # Written as the links it must match are: percent-encoded.
+            encoded = encode_target(item)
+        except InvalidLinkError as exc:
+            raise ConfigurationError(f"{key} holds {item!r}: {exc}", key, item) from None
+        prefix = encoded if encoded.endswith("/") else encoded + "/"
+        if prefix != "/" and not is_plain_path(prefix, folder=True):
             raise ConfigurationError(
-                f"{key} holds {item!r}: a prefix is a plain path, no query or dot segment", key, item
+                f"{key} holds {item!r}: a prefix is a plain path (no query, fragment, ';', dot or empty "
+                "segment, or encoded '/', '\\' or '.')",
+                key,
+                item,
             )
-        prefix = item if item.endswith("/") else item + "/"
         if prefix == "/":
             raise ConfigurationError(
                 f"{key} holds '/': the site root would make every URL of the site learnable, "
@@ -118,10 +128,11 @@ def _count(config: MutableMapping[str, Any], key: str, minimum: int) -> int:
 
 def _warn_unknown(config: MutableMapping[str, Any]) -> None:
     for key in config:
-        if isinstance(key, str) and key.startswith(_PREFIX) and key not in DEFAULTS:
-            # Compared without the shared prefix, which would make every key look close.
+        if isinstance(key, str) and key.upper().startswith(_PREFIX) and key not in DEFAULTS:
+            # Compared without the shared prefix, which would make every key look
+            # close, and without case (FIREHOSE_learn is FIREHOSE_LEARN mistyped).
             known = {name[len(_PREFIX) :]: name for name in DEFAULTS}
-            close = difflib.get_close_matches(key[len(_PREFIX) :], known, n=1, cutoff=0.75)
+            close = difflib.get_close_matches(key[len(_PREFIX) :].upper(), known, n=1, cutoff=0.75)
             hint = f"; did you mean {known[close[0]]}?" if close else ""
             warnings.warn(f"unknown config key {key} is ignored{hint}", FirehoseWarning, stacklevel=4)
 

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from typing import TypeVar
 
 from .failure import FailurePolicy
-from .links import Link, link_from_push
+from .links import Link, link_from_push, safe_repr
 
 __all__ = ["HintSpec", "check_specs", "declared_on", "early_hints", "resolve"]
 
@@ -63,9 +63,24 @@ def early_hints(*hints: HintSpec) -> Callable[[F], F]:
 
 
 def declared_on(view: object) -> tuple[HintSpec, ...]:
-    """The hints declared on *view* with :func:`early_hints`."""
+    """The hints declared on *view* with :func:`early_hints`; for a class-based
+    view (``View.as_view()``), also those on the class and its ``get``."""
     hints: tuple[HintSpec, ...] = getattr(view, _ATTRIBUTE, ())
+    view_class = getattr(view, "view_class", None)
+    if isinstance(view_class, type):
+        hints = (
+            *hints,
+            *getattr(view_class, _ATTRIBUTE, ()),
+            *getattr(getattr(view_class, "get", None), _ATTRIBUTE, ()),
+        )
     return hints
+
+
+def _name_of(spec: object) -> str:
+    try:
+        return str(getattr(spec, "__qualname__", None) or safe_repr(spec))
+    except Exception:
+        return f"<{type(spec).__name__}>"
 
 
 def _as_link(value: object) -> Link:
@@ -94,9 +109,8 @@ def resolve(specs: Iterable[HintSpec], failures: FailurePolicy) -> list[Link]:
         elif isinstance(spec, str):
             links.append(link_from_push(spec))
         else:
-            name = getattr(spec, "__qualname__", None) or repr(spec)
             try:
                 links.extend(_call(spec))
             except Exception as exc:  # InvalidLinkError included: one policy
-                failures.failed(f"declared hint {name}()", exc)
+                failures.failed(f"declared hint {_name_of(spec)}()", exc)
     return links

@@ -16,7 +16,8 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, Request, Response, current_app, has_request_context, request
+from flask import Flask, Request, Response, current_app, has_app_context, has_request_context, request
+from flask.globals import request_ctx
 from flask.sessions import SecureCookieSessionInterface
 
 from . import budget, early_hints_103
@@ -24,7 +25,7 @@ from .collection import LinkCollection, RequestLinks, close_request, current_lin
 from .config import Settings
 from .declared import HintSpec, check_specs, declared_on, resolve
 from .errors import ConfigurationError, FirehoseWarning, InvalidLinkError
-from .failure import FailurePolicy
+from .failure import FailurePolicy, logger
 from .final_header import may_carry_links, write_links
 from .learning import HintStore, Learner, MemoryHintStore
 from .links import link_from_push, safe_repr
@@ -62,14 +63,13 @@ def push(url: str, *args: object, **attrs: object) -> str:
     :raises InvalidLinkError: (a ``ValueError``) for a URL or attribute that
         cannot be written into a header, naming the bad value, when strict.
         It is the only error bad arguments can raise.
-    :raises RuntimeError: outside a request, or in an app where Firehose was
-        never initialised.
+    :raises RuntimeError: outside a request, in an app context whose app is
+        strict (when lenient, or with no app at all, as in a generator streamed
+        after its request ended, the URL is returned and a warning logged); or
+        in an app where Firehose was never initialised.
     """
     if not has_request_context():
-        raise RuntimeError(
-            "push() needs an active request: call it from a view or a template rendered by one "
-            "(in tests, inside app.test_request_context())."
-        )
+        return _outside_a_request(url)
     links = current_links()
     if links is None:
         app = _current_app()
@@ -94,6 +94,24 @@ def push(url: str, *args: object, **attrs: object) -> str:
         )
         return url
     links.pushed.add(link)
+    return url
+
+
+def _outside_a_request(url: str) -> str:
+    """``push()`` with no request: there is no response to hint. Raised when
+    the current app is strict; with no app at all (a generator streamed after
+    its request ended, without ``stream_with_context``) there is nobody to
+    ask, and a page must not be cut short: the URL is returned, as when
+    lenient, with a warning."""
+    app = _current_app() if has_app_context() else None
+    hooks = _HOOKS.get(app) if app is not None else None
+    message = (
+        "push() needs an active request: call it from a view or a template rendered by one "
+        "(in tests, inside app.test_request_context()); outside one there is no response to hint"
+    )
+    if app is not None and (hooks is None or hooks.failures.is_strict()):
+        raise RuntimeError(message)
+    _fallback_policy.warn_once_in_a_while(("push-outside-request",), "%s: %s ignored", message, safe_repr(url))
     return url
 
 
@@ -143,12 +161,25 @@ class _AppHooks:
         its view's. Worked out once per endpoint."""
         specs = self._specs.get(req.endpoint)
         if specs is None:
+            if not self._specs:
+                self._check_blueprint_names(_current_app())
             found = [*self.declared.get(None, ())]
             for name in req.blueprints:
                 found.extend(self.declared.get(name, ()))
             found.extend(declared_on(_current_app().view_functions.get(req.endpoint or "")))
             specs = self._specs[req.endpoint] = tuple(found)
         return specs
+
+    def _check_blueprint_names(self, app: Flask) -> None:
+        unknown = sorted(name for name in self.declared if name is not None and name not in app.blueprints)
+        if unknown:
+            logger.warning(
+                "declare_hints(blueprint=...) names %s, which app %r has no blueprint called (nested "
+                "blueprints are named 'parent.child'); known: %s",
+                ", ".join(map(repr, unknown)),
+                app.name,
+                ", ".join(map(repr, sorted(app.blueprints))) or "none",
+            )
 
     def before_request(self) -> None:
         settings = self.settings
@@ -198,11 +229,13 @@ class _AppHooks:
         if state is None:
             return response
         links = self._links_for(state, response)
+        # Read before the tracker touches the session: did the view itself?
+        private = self.learner is not None and _view_read_session()
         sent = write_links(req.method, response, links, settings, self.tracker, self.failures)
         if lint:
             self.failures.call("lint", None, self.linter.hinted, sent)
         if self.learner is not None and sent:
-            self.learner.observe(_current_app(), req, response, links)
+            self.learner.observe(_current_app(), req, response, links, private)
         return response
 
     @staticmethod
@@ -226,6 +259,7 @@ class _AppHooks:
 
 
 _HOOKS: weakref.WeakKeyDictionary[Flask, _AppHooks] = weakref.WeakKeyDictionary()
+_fallback_policy = FailurePolicy(strict=False)
 
 
 def _hooks_of(app: Flask) -> _AppHooks:
@@ -249,6 +283,7 @@ class Firehose:
         self.hint_store = hint_store
         self.app = app
         self._declared: dict[str | None, list[HintSpec]] = {}
+        self._apps: weakref.WeakSet[Flask] = weakref.WeakSet()
         if app is not None:
             self.init_app(app)
 
@@ -263,7 +298,15 @@ class Firehose:
         :func:`~flask_firehose.early_hints` decorator.
 
         :raises InvalidLinkError: at once, for a URL that cannot be a link.
+        :raises RuntimeError: once an app of this extension has served its
+            first request, as Flask's own setup methods do.
         """
+        for app in self._apps:
+            if getattr(app, "_got_first_request", False):
+                raise RuntimeError(
+                    f"declare_hints() was called after app {app.name!r} served its first request: declare "
+                    "hints during setup, before the app runs (or on the view, with @early_hints)."
+                )
         self._declared.setdefault(blueprint, []).extend(check_specs(hints))
 
     def init_app(self, app: Flask) -> None:
@@ -303,10 +346,21 @@ class Firehose:
         hooks = _AppHooks(settings, failures, tracker, self._declared, learner)
         app.extensions[EXTENSION_KEY] = self
         _HOOKS[app] = hooks
+        self._apps.add(app)
         # First, so the 103 leaves before other hooks (auth, database) do their work.
         app.before_request_funcs.setdefault(None, []).insert(0, hooks.before_request)
-        app.after_request(hooks.after_request)
+        # Last of all after-request hooks (Flask runs them in reverse), so the
+        # links, the caching and the Vary the learner judges are final.
+        app.after_request_funcs.setdefault(None, []).insert(0, hooks.after_request)
         app.jinja_env.globals["push"] = push
+
+
+def _view_read_session() -> bool:
+    """Whether this request's session was read so far (Flask then adds
+    ``Vary: Cookie``, after every after-request hook has run)."""
+    state = vars(request_ctx._get_current_object())  # type: ignore[attr-defined]
+    found = state.get("_session", state.get("session"))
+    return found is not None and bool(getattr(found, "accessed", True))
 
 
 def _session_needs_secret(app: Flask) -> bool:

@@ -2,7 +2,8 @@
 
 One function, :func:`write_links`, runs after the view: it decides whether the
 response may carry links, asks the tracker which pushable links the client
-already had and which new ones it can remember, fits the rest to the budget,
+already had and which new ones it can remember (GET only, and never for a
+response a shared cache may store), fits the rest to the budget,
 appends one ``Link`` field next to whatever the view set, and records what was
 really pushed. Tracker calls go through the failure policy: if one fails, the
 links go out as they would with tracking off.
@@ -20,6 +21,7 @@ from . import budget
 from .config import Settings
 from .failure import FailurePolicy
 from .links import Link
+from .shared_cache import marked_public
 from .tracking import Tracker
 
 __all__ = ["may_carry_links", "write_links"]
@@ -47,7 +49,15 @@ def write_links(
         return ()
     candidates: list[Link] = sorted(links, key=_by_priority)
     state = None
-    if tracker is not None and any(link.pushable for link in candidates):
+    # No tracking for HEAD (health checks, crawlers: nothing is downloaded) nor
+    # for a response a shared cache may store: a session cookie in it would
+    # be handed to every client the cache serves.
+    if (
+        tracker is not None
+        and method == "GET"
+        and any(link.pushable for link in candidates)
+        and not marked_public(response)
+    ):
         state = failures.call(f"{tracker.name} load", None, tracker.load)
         if state is not None:
             seen = [link.target for link in candidates if link.pushable and link.target in state]

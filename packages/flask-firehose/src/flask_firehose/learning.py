@@ -18,17 +18,21 @@ A link is learned only when all of this holds:
   the URL map must not route it to one of the app's views). A static route at the site root
   (``static_url_path=""``) is never a prefix: every URL would pass;
 * the page that pushed it was asked for without credentials (no ``Cookie``,
-  no ``Authorization``), or answered as publicly cacheable
-  (``Cache-Control: public`` or ``s-maxage``, without ``private``,
-  ``no-store`` or a ``Vary`` on ``Cookie``/``Authorization``);
+  ``Authorization``, ``REMOTE_USER`` or client certificate), or answered as
+  publicly cacheable (``Cache-Control: public`` or ``s-maxage``, without
+  ``private``, ``no-store`` or a ``Vary`` on ``Cookie``/``Authorization``) by a
+  view that did not read the session;
+* for an endpoint with URL arguments, it was seen under two different sets of
+  them (a link only one URL pushes, ``/share/<token>`` say, belongs to that URL);
 * it appeared in ``min_seen`` such responses of the endpoint.
 
 Learning is per endpoint (``site.article``), never per URL with its arguments.
 A newly built asset replaces the old one at once: ``main.3f9a1c2b.css`` and
 ``main.css?v=77e0`` share an identity with their earlier builds. Only a real
-content hash (8+ hex digits with a digit and a letter, 12+ hex digits, or 8+
-letters and digits of both cases with a digit, as Vite writes them) counts as a
-build; ``photo.decade.png`` is a name. Links not seen for ``window`` responses
+content hash (8+ hex digits mixing digits and letters, 12+ hex digits, or 8
+letters and digits of both cases with a digit inside, as Vite writes them)
+counts as a build; ``photo.decade.png``, ``bg-ffffff00.png`` and
+``Roboto-Regular400.woff2`` are names. Links not seen for ``window`` responses
 are forgotten; endpoints and links per endpoint are capped, and when a page has
 more candidates than the cap the highest-priority ones are kept, stably.
 """
@@ -47,12 +51,12 @@ from typing import Any, Final, Protocol, runtime_checkable
 from urllib.parse import unquote
 
 from flask import Flask, Request, Response
-from werkzeug.datastructures import ResponseCacheControl
-from werkzeug.http import parse_cache_control_header, parse_set_header
 
 from .early_hints_103 import hint_form, is_navigation
 from .failure import FailurePolicy, logger
-from .links import Link
+from .links import Link, encode_target, safe_repr
+from .paths import is_plain_path
+from .shared_cache import served_to_others
 
 __all__ = [
     "HintStore",
@@ -65,9 +69,6 @@ __all__ = [
 
 # One cache-busting version and nothing else: "v=3f9a1c", "version=1.2.3".
 _VERSION_QUERY: Final = re.compile(r"(?:v|ver|version|h|hash|rev|build)=[A-Za-z0-9._\-]{1,64}")
-# Encoded "/", "\", "." and control characters: a path holding one may be
-# normalised by the server into another path than it reads as.
-_ENCODED_TRICK: Final = re.compile(r"%(?:2[fFeE]|5[cC]|[01][0-9a-fA-F]|7[fF])")
 # A separator, then a token that may be a content hash, up to the next
 # separator or the end of the file name.
 _HASH_CANDIDATE: Final = re.compile(r"[.\-_]([0-9A-Za-z]{8,})(?=[.\-_]|$)")
@@ -77,12 +78,28 @@ _HEX_UPPER: Final = re.compile(r"[0-9A-F]+")
 #: Links one page may contribute to learning: the highest-priority ones.
 MAX_LINKS_PER_PAGE: Final = 32
 
+# (endpoint, link) pairs remembered while waiting for a second URL argument set.
+_MAX_VARIANTS: Final = 8192
+_COMMON: Final = object()
+
 
 def _is_content_hash(token: str) -> bool:
+    """Hex from a hash function (8+ digits mixing digits and letters, with
+    the variety of random output: ``ffffff00`` is a colour), 12+ hex digits,
+    or the 8 letters and digits of both cases Vite and Rollup write, with a
+    digit inside (``Regular4`` is a name)."""
     has_digit = any(c.isdigit() for c in token)
     if _HEX_LOWER.fullmatch(token) or _HEX_UPPER.fullmatch(token):
-        return len(token) >= 12 or (has_digit and not token.isdigit())
-    return has_digit and any(c.islower() for c in token) and any(c.isupper() for c in token)
+        if len(token) >= 12:
+            return True
+        return has_digit and not token.isdigit() and len(set(token)) >= 5
+    return (
+        len(token) == 8
+        and any(c.islower() for c in token)
+        and any(c.isupper() for c in token)
+        and any(c.isdigit() for c in token[:-1])
+        and len(set(token)) >= 6
+    )
 
 
 @functools.lru_cache(maxsize=4096)
@@ -96,18 +113,12 @@ def asset_identity(target: str) -> str:
 
 
 def is_public_asset_target(target: str, prefixes: Sequence[str]) -> bool:
-    """Whether *target* is a normalised same-origin path under one of
+    """Whether *target* is a plain same-origin file path under one of
     *prefixes* (each ending in ``/``), with no query but a version."""
-    if not target.startswith("/") or target.startswith("//") or "#" in target:
-        return False
     path, _, query = target.partition("?")
     if query and not _VERSION_QUERY.fullmatch(query):
         return False
-    if ";" in path or _ENCODED_TRICK.search(path):
-        return False
-    if any(segment in ("", ".", "..") for segment in path[1:].split("/")):
-        return False
-    return any(path.startswith(prefix) for prefix in prefixes)
+    return is_plain_path(path) and any(path.startswith(prefix) for prefix in prefixes)
 
 
 def static_prefixes(app: Flask) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -121,8 +132,13 @@ def static_prefixes(app: Flask) -> tuple[tuple[str, ...], tuple[str, ...]]:
             prefix = rule.rule.split("<", 1)[0]
             if prefix in ("", "/"):
                 refused.append(rule.endpoint)
-            elif prefix not in kept:
-                kept.append(prefix if prefix.endswith("/") else prefix + "/")
+                continue
+            try:  # written as the links it must match are: percent-encoded
+                prefix = encode_target(prefix if prefix.endswith("/") else prefix + "/")
+            except Exception:
+                continue
+            if prefix not in kept:
+                kept.append(prefix)
     return tuple(kept), tuple(refused)
 
 
@@ -131,15 +147,12 @@ def _is_static_endpoint(endpoint: str | None) -> bool:
 
 
 def _carries_credentials(environ: Mapping[str, Any]) -> bool:
-    return bool(environ.get("HTTP_COOKIE") or environ.get("HTTP_AUTHORIZATION"))
-
-
-def _publicly_cacheable(response: Response) -> bool:
-    control = parse_cache_control_header(response.headers.get("Cache-Control"), cls=ResponseCacheControl)
-    if control.private or control.no_store or not (control.public or control.s_maxage is not None):
-        return False
-    vary = {name.lower() for name in parse_set_header(response.headers.get("Vary"))}
-    return not vary & {"cookie", "authorization", "*"}
+    return bool(
+        environ.get("HTTP_COOKIE")
+        or environ.get("HTTP_AUTHORIZATION")
+        or environ.get("REMOTE_USER")
+        or environ.get("SSL_CLIENT_CERT")
+    )
 
 
 @runtime_checkable
@@ -178,6 +191,9 @@ class Learner:
         self._forms: dict[Link, Link | None] = {}
         self._lock = threading.Lock()
         self._reported: set[str] = set()
+        # (endpoint, target) -> the hash of the first URL arguments it was
+        # seen under, or _COMMON once seen under two.
+        self._variants: dict[tuple[str, str], object] = {}
 
     def check_setup(self, app: Flask) -> None:
         """Say at start-up when the app's own static route cannot be learned
@@ -217,44 +233,87 @@ class Learner:
         return self._prefixes
 
     def hints(self, app: Flask, request: Request) -> list[Link]:
-        """The learned hints for *request*'s endpoint, in their 103 form,
-        each checked again (a shared store may hold anything)."""
+        """The learned hints for *request*'s endpoint, in their 103 form.
+
+        Each is rebuilt from its fields and checked again, since a shared
+        store may hold anything; reading the store, iterating what it returned
+        included, goes through the failure policy.
+        """
         endpoint = request.endpoint
         if not endpoint or not self.prefixes(app):
             return []
-        found = self.failures.call("hint store learned()", None, self.store.learned, endpoint)
-        if found is None:
-            return []
-        if isinstance(found, (str, bytes)) or not isinstance(found, Iterable):
-            self.failures.warn_once_in_a_while(
-                ("learned", type(found)), "hint store learned() returned %r, not a list of Link; ignored", found
-            )
-            return []
+        found: list[Link] = self.failures.call("hint store learned()", [], self._read, endpoint)
         hints = []
         for link in found:
-            form = self._form(app, request, link) if isinstance(link, Link) else None
+            form = self.failures.call("hint store learned() link", None, self._form, app, request, link)
             if form is not None:
                 hints.append(form)
         return hints
 
-    def observe(self, app: Flask, request: Request, response: Response, links: Iterable[Link]) -> None:
-        """Count *links*, pushed by *response*, if the response may teach."""
+    def _read(self, endpoint: str) -> list[Link]:
+        found = self.store.learned(endpoint)
+        if found is None:
+            return []
+        if isinstance(found, (str, bytes)) or not isinstance(found, Iterable):
+            raise TypeError(f"hint store learned() returned {safe_repr(found)}, not a list of Link")
+        links = []
+        for item in itertools.islice(found, MAX_LINKS_PER_PAGE * 4):
+            try:
+                if not isinstance(item, Link):
+                    raise TypeError(f"hint store learned() returned {safe_repr(item)} in its list, not a Link")
+                # Rebuilt from its fields: a stored copy's serialized text is not trusted.
+                links.append(Link(item.target, item.rel, item.as_, item.crossorigin, item.nopush, item.params))
+            except Exception as exc:  # that item only is left out
+                self.failures.failed("hint store learned() item", exc)
+        return links
+
+    def observe(self, app: Flask, request: Request, response: Response, links: Iterable[Link], private: bool) -> None:
+        """Count *links*, pushed by *response*, if the response may teach.
+
+        :param private: whether the view read the session (the response then
+            varies by user, whatever its ``Cache-Control`` says).
+        """
         endpoint = request.endpoint
+        environ = request.environ
         if (
             not endpoint
             or _is_static_endpoint(endpoint)
             or response.mimetype != "text/html"
             or not 200 <= response.status_code < 300
-            or not is_navigation(request.environ)
-            or (_carries_credentials(request.environ) and not _publicly_cacheable(response))
+            or not is_navigation(environ)
+            or (_carries_credentials(environ) and (private or not served_to_others(response)))
             or not self.prefixes(app)
         ):
             return
         forms = [form for link in links if (form := self._form(app, request, link)) is not None]
+        if request.view_args:
+            forms = self._common(endpoint, request.view_args, forms)
         if len(forms) > MAX_LINKS_PER_PAGE:
             forms = heapq.nsmallest(MAX_LINKS_PER_PAGE, forms, key=lambda link: link.priority)
         if forms:
             self.failures.call("hint store observe()", None, self.store.observe, endpoint, forms)
+
+    def _common(self, endpoint: str, view_args: Mapping[str, Any], forms: list[Link]) -> list[Link]:
+        """Of *forms*, those seen for this endpoint under other URL arguments
+        too. A link seen under one set of arguments only (``/share/<token>``
+        pushing that token's file) belongs to that URL, not to the endpoint."""
+        try:
+            variant = hash(tuple(sorted((key, repr(value)) for key, value in view_args.items())))
+        except Exception:
+            return []
+        common = []
+        with self._lock:
+            for form in forms:
+                key = (endpoint, form.target)
+                first = self._variants.get(key)
+                if first is None:
+                    self._variants[key] = variant
+                    if len(self._variants) > _MAX_VARIANTS:
+                        del self._variants[next(iter(self._variants))]
+                elif first is _COMMON or first != variant:
+                    self._variants[key] = _COMMON
+                    common.append(form)
+        return common
 
     def _form(self, app: Flask, request: Request, link: Link) -> Link | None:
         """The 103 form of *link* if it may be learned, else ``None``;

@@ -108,6 +108,16 @@ class Link:
     """The relation types, as a set."""
 
     def __post_init__(self) -> None:
+        # A str subclass could format itself as anything: keep its characters only.
+        for name in ("target", "rel", "as_", "crossorigin"):
+            value = getattr(self, name)
+            if isinstance(value, str) and type(value) is not str:
+                object.__setattr__(self, name, str.__str__(value))
+        if isinstance(self.params, tuple) and any(
+            type(item) is not tuple or any(isinstance(v, str) and type(v) is not str for v in item)
+            for item in self.params
+        ):
+            object.__setattr__(self, "params", tuple(_plain_pair(item) for item in self.params))
         if (
             not isinstance(self.target, str)
             or not self.target
@@ -171,6 +181,11 @@ class Link:
             parts.append("nopush")
         return "; ".join(parts)
 
+    def __reduce__(self) -> tuple[type[Link], tuple[object, ...]]:
+        # Pickled by its fields only, so unpickling validates and serializes
+        # again: a stored copy cannot carry a forged ``text``.
+        return (Link, (self.target, self.rel, self.as_, self.crossorigin, self.nopush, self.params))
+
     def as_hint(self) -> Link:
         """This link with ``nopush``: the browser still gets the hint, no
         proxy pushes it."""
@@ -179,6 +194,12 @@ class Link:
     def without_nopush(self) -> Link:
         """This link without ``nopush``."""
         return _with_nopush(self, False) if self.nopush else self
+
+
+def _plain_pair(item: object) -> object:
+    if not isinstance(item, tuple) or len(item) != 2:
+        return item  # rejected by the type check that follows
+    return tuple(str.__str__(v) if isinstance(v, str) else v for v in item)
 
 
 @functools.lru_cache(maxsize=2048)
@@ -254,14 +275,14 @@ def _attr_value(name: str, value: object) -> str | None:
     if value is True:
         return None
     if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
+        return int.__repr__(value)  # the digits, whatever a subclass's __str__ says
     if not isinstance(value, str):
         raise InvalidAttributeError(f"invalid value for {name!r}: {value!r} (expected str, int or True)", value, name)
     if not _PRINTABLE.fullmatch(value):
         raise InvalidAttributeError(
             f"invalid value for {name!r}: {value!r} (only printable ASCII, space and tab)", value, name
         )
-    return value
+    return str.__str__(value)
 
 
 def _collect_attrs(args: tuple[object, ...], attrs: Mapping[str, object]) -> dict[str, str | None]:

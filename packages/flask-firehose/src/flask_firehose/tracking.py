@@ -32,6 +32,7 @@ from flask.sessions import NullSession
 
 from .errors import ConfigurationError
 from .failure import FailurePolicy, logger
+from .links import safe_repr
 
 __all__ = [
     "DEFAULT_SESSION_KEY",
@@ -215,22 +216,30 @@ class ConnectorTracker:
         if pushed is None:
             return set()
         if isinstance(pushed, (str, bytes, bytearray)) or not isinstance(pushed, Iterable):
-            self.failures.warn_once_in_a_while(
-                (self.name, "get_pushed", type(pushed)),
-                "%s.get_pushed() returned %r, not a set of URLs; treating it as empty",
-                self.name,
-                pushed,
+            # Raised when strict; when lenient, logged and tracked as empty.
+            self.failures.failed(
+                f"{self.name} get_pushed()",
+                TypeError(f"get_pushed() returned {safe_repr(pushed)}, not a set of URLs; treated as empty"),
             )
             return set()
         found = set()
+        junk = None
         for item in pushed:
             if isinstance(item, (bytes, bytearray)):
                 try:
                     item = item.decode("utf-8")
                 except UnicodeDecodeError:
+                    junk = item
                     continue
             if isinstance(item, str):
-                found.add(item)
+                found.add(str.__str__(item))
+            else:
+                junk = item
+        if junk is not None:
+            self.failures.failed(
+                f"{self.name} get_pushed()",
+                TypeError(f"get_pushed() returned {safe_repr(junk)} among its URLs; left out"),
+            )
         return found
 
     def admit(self, state: set[str], seen: Sequence[str], new: Sequence[str]) -> Sequence[str]:
@@ -244,7 +253,9 @@ class ConnectorTracker:
 
 
 def _is_instance_method(cls: type, name: str) -> bool:
-    return not isinstance(inspect.getattr_static(cls, name, None), (staticmethod, classmethod))
+    # A plain function in a class becomes a method of its instances; a
+    # staticmethod, classmethod, functools.partial or other callable does not.
+    return inspect.isfunction(inspect.getattr_static(cls, name, None))
 
 
 def check_connector(connector: object) -> None:
