@@ -216,29 +216,6 @@ def _verifies(app: Flask, value: str) -> bool:
     return True
 
 
-def test_oversized_server_side_state_is_empty(tmp_path: Any) -> None:
-    from cachelib import FileSystemCache
-    from flask_session import Session
-
-    app = Flask(__name__)
-    app.config.update(
-        SECRET_KEY="k",
-        SESSION_TYPE="cachelib",
-        SESSION_CACHELIB=FileSystemCache(str(tmp_path)),
-        SESSION_PERMANENT=False,
-    )
-    Session(app)
-    Firehose(app)
-    app.add_url_rule("/", "index", lambda: "".join(push(url) for url in PAGE))
-    client = app.test_client()
-    client.get("/")
-    with client.session_transaction() as state:
-        state["h2-pushed"] = "/static/app.css," * 100_000
-    assert _pushed(client.get("/")) == PAGE
-    with client.session_transaction() as state:
-        assert len(state["h2-pushed"]) <= 1024
-
-
 def test_bit_flipped_cookies_are_empty_state() -> None:
     app = _app()
     client = app.test_client()

@@ -188,6 +188,16 @@ def test_two_users_at_once(tmp_path: Path) -> None:
     assert _stranger_hints(app) <= {public_css}
 
 
+def _visit_pushing(app: Flask, caplog: pytest.LogCaptureFixture, *urls: str) -> list[list[str]]:
+    """Four anonymous visits to a page pushing *urls*; the 103s' targets."""
+    app.add_url_rule("/", "home", lambda: "".join(push(url) for url in urls))
+    client = app.test_client(use_cookies=False)
+    with caplog.at_level(logging.WARNING, logger="flask_firehose"), record_early_hints(client) as hints:
+        for _ in range(4):
+            client.get("/", headers={"Accept": "text/html"})
+    return [[link.target for link in links] for links in hints.links]
+
+
 def test_learning_refuses_a_static_route_at_the_root(caplog: pytest.LogCaptureFixture) -> None:
     app = Flask(__name__, static_url_path="")
     app.config.update(SECRET_KEY="k")
@@ -196,17 +206,8 @@ def test_learning_refuses_a_static_route_at_the_root(caplog: pytest.LogCaptureFi
     assert "static_url_path=''" in caplog.text  # said at start-up
     caplog.clear()
 
-    @app.get("/")
-    def home() -> str:
-        push("/app.css")
-        push("/media/private/alice/avatar.png?token=secret")
-        return "<p>home</p>"
-
-    client = app.test_client(use_cookies=False)
-    with caplog.at_level(logging.WARNING, logger="flask_firehose"), record_early_hints(client) as hints:
-        for _ in range(4):
-            client.get("/")
-    assert hints.sent == []
+    hints = _visit_pushing(app, caplog, "/app.css", "/media/private/alice/avatar.png?token=secret")
+    assert hints == []
     assert caplog.text.count("Learning is off") == 1 and "Learning skips" not in caplog.text
 
 
@@ -216,17 +217,8 @@ def test_blueprint_statics_still_learn_beside_a_root_static(caplog: pytest.LogCa
     Firehose(app)
     app.register_blueprint(Blueprint("theme", __name__, static_folder="theme", static_url_path="/theme/static"))
 
-    @app.get("/")
-    def home() -> str:
-        push("/theme/static/app.css")
-        push("/app.css")
-        return "<p>home</p>"
-
-    client = app.test_client(use_cookies=False)
-    with caplog.at_level(logging.WARNING, logger="flask_firehose"), record_early_hints(client) as hints:
-        for _ in range(3):
-            client.get("/")
-    assert [[link.target for link in links] for links in hints.links] == [["/theme/static/app.css"]]
+    hints = _visit_pushing(app, caplog, "/theme/static/app.css", "/app.css")
+    assert hints == [["/theme/static/app.css"], ["/theme/static/app.css"]]
     assert "Learning is off" not in caplog.text
 
 

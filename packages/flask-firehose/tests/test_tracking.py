@@ -78,6 +78,16 @@ def test_malformed_value_is_empty(make_app: AppFactory, value: object) -> None:
     assert targets(response, pushable=True) == PAGE
 
 
+def test_oversized_server_side_state_is_empty(tmp_path: Path) -> None:
+    client = _server_side_app(tmp_path).test_client()
+    client.get("/")
+    with client.session_transaction() as state:
+        state["h2-pushed"] = "/static/app.css," * 100_000
+    assert targets(client.get("/"), pushable=True) == PAGE
+    with client.session_transaction() as state:
+        assert len(state["h2-pushed"]) <= 1024
+
+
 def test_tampered_cookie_is_empty(make_app: AppFactory) -> None:
     client = _cookie_app(make_app).test_client()
     client.get("/")
