@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 import pytest
 from flask import Flask, render_template_string
 
-from flask_firehose import Firehose, Link, push
+from flask_firehose import Firehose, Link, SessionConnector, push
 from flask_firehose.errors import ConfigurationError, FirehoseWarning
 from flask_firehose.testing import links_of
 
@@ -115,10 +115,26 @@ def test_broken_hint_stores_fail_at_init(store: object, message: str) -> None:
         Firehose(app, hint_store=store)  # type: ignore[arg-type]
 
 
-def test_no_secret_key_no_500() -> None:
+def test_no_secret_key_no_500_and_tracking_still_works() -> None:
+    app = Flask(__name__)
+    Firehose(app)  # the digest cookie needs no secret: no warning either
+
+    @app.get("/")
+    def index() -> str:
+        return push("/static/app.css")
+
+    client = app.test_client()
+    first = client.get("/")
+    assert first.status_code == 200 and _pushed(first) == ["/static/app.css"]
+    assert [cookie.split("=")[0] for cookie in first.headers.getlist("Set-Cookie")] == ["fh-pushed"]
+    assert "Vary" not in first.headers
+    assert client.get("/").status_code == 200 and _pushed(client.get("/")) == []
+
+
+def test_no_secret_key_with_the_session_layout() -> None:
     app = Flask(__name__)
     with pytest.warns(FirehoseWarning, match="no SECRET_KEY"):
-        Firehose(app)
+        Firehose(app, connector=SessionConnector())
 
     @app.get("/")
     def index() -> str:
@@ -142,7 +158,7 @@ def test_a_page_bigger_than_the_budget_never_repushes() -> None:
     urls = [f"/static/asset-{n:02}.0123456789abcdef.js" for n in range(12)]  # 12 x 38 chars > 300
     app = Flask(__name__)
     app.config.update(SECRET_KEY="k", FIREHOSE_TRACKING_MAX_BYTES=300, FIREHOSE_MAX_PUSHES=20)
-    Firehose(app)
+    Firehose(app, connector=SessionConnector)
 
     @app.get("/")
     def index() -> str:
@@ -163,7 +179,7 @@ def test_a_page_bigger_than_the_budget_never_repushes() -> None:
 def test_least_recently_used_is_forgotten_first() -> None:
     app = Flask(__name__)
     app.config.update(SECRET_KEY="k", FIREHOSE_TRACKING_MAX_BYTES=100)
-    Firehose(app)
+    Firehose(app, connector=SessionConnector)
 
     @app.get("/<name>")
     def page(name: str) -> str:
@@ -196,7 +212,7 @@ TAMPERED: list[object] = [
 
 @pytest.mark.parametrize("value", TAMPERED, ids=range(len(TAMPERED)))
 def test_tampered_session_values_never_break_a_page(value: object) -> None:
-    client = _app().test_client()
+    client = _app(SessionConnector()).test_client()
     with client.session_transaction() as state:
         state["h2-pushed"] = value
     response = client.get("/")
@@ -217,7 +233,7 @@ def _verifies(app: Flask, value: str) -> bool:
 
 
 def test_bit_flipped_cookies_are_empty_state() -> None:
-    app = _app()
+    app = _app(SessionConnector())
     client = app.test_client()
     client.get("/")
     cookie = client.get_cookie("session")

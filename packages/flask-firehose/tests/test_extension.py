@@ -7,7 +7,7 @@ from typing import ClassVar
 import pytest
 from flask import Flask, Response, jsonify, render_template_string, session
 
-from flask_firehose import Connector, Firehose, push
+from flask_firehose import Connector, Firehose, SessionConnector, push
 from flask_firehose.testing import links_of
 
 from .conftest import AppFactory, targets
@@ -322,7 +322,9 @@ def test_connector_without_methods_is_refused() -> None:
         Firehose(Flask(__name__), connector=object())
 
 
-def test_session_written_by_the_view_survives(app: Flask) -> None:
+def test_session_written_by_the_view_survives(make_app: AppFactory) -> None:
+    app, _ = make_app(SessionConnector())
+
     @app.get("/")
     def index() -> str:
         session["user"] = "ada"

@@ -36,13 +36,13 @@ def _server_side_app(tmp_path: Path) -> Flask:
         SESSION_PERMANENT=False,
     )
     Session(app)
-    Firehose(app)
+    Firehose(app, connector=SessionConnector())
     _serve_page(app)
     return app
 
 
 def _cookie_app(make_app: AppFactory) -> Flask:
-    app, _ = make_app()
+    app, _ = make_app(SessionConnector())
     _serve_page(app)
     return app
 
@@ -96,7 +96,7 @@ def test_tampered_cookie_is_empty(make_app: AppFactory) -> None:
 
 
 def test_state_stays_bounded(make_app: AppFactory) -> None:
-    app, _ = make_app(FIREHOSE_TRACKING_MAX_BYTES=300)
+    app, _ = make_app(SessionConnector, FIREHOSE_TRACKING_MAX_BYTES=300)
 
     @app.get("/<int:n>")
     def page(n: int) -> str:

@@ -8,6 +8,19 @@ Key                             Default Meaning
 ``FIREHOSE_TRACKING``           True    Remember pushed targets per client and send them
                                         as ``nopush`` hints afterwards.
 ``FIREHOSE_TRACKING_MAX_BYTES`` 1024    Most characters the session tracker may store.
+``FIREHOSE_DIGEST_MAX_BYTES``   3000    Most characters of the digest cookie's value.
+``FIREHOSE_DIGEST_FALSE_        0.01    Most likely share of never-pushed files the digest
+POSITIVES``                             reports as pushed (they go out ``nopush``).
+``FIREHOSE_COOKIE_NAME``        fh-     The digest cookie's name.
+                                pushed
+``FIREHOSE_COOKIE_MAX_AGE``     2592000 Its lifetime in seconds (30 days); None: until the
+                                        browser closes.
+``FIREHOSE_COOKIE_PATH``        /       Its ``Path``.
+``FIREHOSE_COOKIE_DOMAIN``      None    Its ``Domain``; None: this host only.
+``FIREHOSE_COOKIE_SECURE``      None    Its ``Secure`` flag; None: when the request is.
+``FIREHOSE_COOKIE_HTTPONLY``    True    Its ``HttpOnly`` flag (no script needs it).
+``FIREHOSE_COOKIE_SAMESITE``    Lax     Its ``SameSite``: ``Lax``, ``Strict``, ``None``
+                                        or None (left out).
 ``FIREHOSE_MAX_LINKS``          20      Most links in the ``Link`` field Firehose adds.
 ``FIREHOSE_MAX_PUSHES``         10      Most pushable links per response; the rest go as
                                         ``nopush`` (nginx pushes at most 10 at a time).
@@ -36,16 +49,19 @@ naming the closest known key.
 from __future__ import annotations
 
 import difflib
+import re
 import warnings
 from collections.abc import Iterable, MutableMapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from .digest import DigestFormat
 from .errors import ConfigurationError, FirehoseWarning, InvalidLinkError
+from .grammar import TOKEN
 from .links import encode_target
 from .paths import is_plain_path
 
-__all__ = ["DEFAULTS", "Settings"]
+__all__ = ["DEFAULTS", "CookieSettings", "Settings"]
 
 DEFAULTS: Final[dict[str, object]] = {
     "FIREHOSE_ENABLED": True,
@@ -61,9 +77,22 @@ DEFAULTS: Final[dict[str, object]] = {
     "FIREHOSE_LEARN_MIN_SEEN": 2,
     "FIREHOSE_LINT": None,
     "FIREHOSE_STRICT": None,
+    "FIREHOSE_DIGEST_MAX_BYTES": 3000,
+    "FIREHOSE_DIGEST_FALSE_POSITIVES": 0.01,
+    "FIREHOSE_COOKIE_NAME": "fh-pushed",
+    "FIREHOSE_COOKIE_MAX_AGE": 30 * 86400,
+    "FIREHOSE_COOKIE_PATH": "/",
+    "FIREHOSE_COOKIE_DOMAIN": None,
+    "FIREHOSE_COOKIE_SECURE": None,
+    "FIREHOSE_COOKIE_HTTPONLY": True,
+    "FIREHOSE_COOKIE_SAMESITE": "Lax",
 }
 
 _PREFIX = "FIREHOSE_"
+
+# RFC 6265 §4.1.1: what a cookie attribute value may hold; a domain name.
+_COOKIE_TEXT: Final = re.compile(r"[!-:<-~]*")
+_DOMAIN: Final = re.compile(r"\.?[A-Za-z0-9](?:[A-Za-z0-9\-.]*[A-Za-z0-9])?")
 
 
 def _flag(config: MutableMapping[str, Any], key: str) -> bool:
@@ -126,6 +155,50 @@ def _count(config: MutableMapping[str, Any], key: str, minimum: int) -> int:
     return value
 
 
+def _rate(config: MutableMapping[str, Any], key: str) -> float:
+    value = config.setdefault(key, DEFAULTS[key])
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0001 <= value <= 0.5:
+        raise ConfigurationError(f"{key} must be a number from 0.0001 to 0.5, not {value!r}", key, value)
+    return float(value)
+
+
+def _cookie(config: MutableMapping[str, Any]) -> CookieSettings:
+    name = config.setdefault("FIREHOSE_COOKIE_NAME", DEFAULTS["FIREHOSE_COOKIE_NAME"])
+    if not isinstance(name, str) or not TOKEN.fullmatch(name):
+        raise ConfigurationError(f"FIREHOSE_COOKIE_NAME must be a token, not {name!r}", "FIREHOSE_COOKIE_NAME", name)
+    max_age = config.setdefault("FIREHOSE_COOKIE_MAX_AGE", DEFAULTS["FIREHOSE_COOKIE_MAX_AGE"])
+    if max_age is not None and (isinstance(max_age, bool) or not isinstance(max_age, int) or max_age < 0):
+        raise ConfigurationError(
+            f"FIREHOSE_COOKIE_MAX_AGE must be seconds (an int >= 0) or None, not {max_age!r}",
+            "FIREHOSE_COOKIE_MAX_AGE",
+            max_age,
+        )
+    path = config.setdefault("FIREHOSE_COOKIE_PATH", DEFAULTS["FIREHOSE_COOKIE_PATH"])
+    if not isinstance(path, str) or not path.startswith("/") or not _COOKIE_TEXT.fullmatch(path):
+        raise ConfigurationError(f"FIREHOSE_COOKIE_PATH must be a path, not {path!r}", "FIREHOSE_COOKIE_PATH", path)
+    domain = config.setdefault("FIREHOSE_COOKIE_DOMAIN", DEFAULTS["FIREHOSE_COOKIE_DOMAIN"])
+    if domain is not None and (not isinstance(domain, str) or not _DOMAIN.fullmatch(domain)):
+        raise ConfigurationError(
+            f"FIREHOSE_COOKIE_DOMAIN must be a host name or None, not {domain!r}", "FIREHOSE_COOKIE_DOMAIN", domain
+        )
+    samesite = config.setdefault("FIREHOSE_COOKIE_SAMESITE", DEFAULTS["FIREHOSE_COOKIE_SAMESITE"])
+    if samesite not in ("Lax", "Strict", "None", None):
+        raise ConfigurationError(
+            f"FIREHOSE_COOKIE_SAMESITE must be 'Lax', 'Strict', 'None' or None, not {samesite!r}",
+            "FIREHOSE_COOKIE_SAMESITE",
+            samesite,
+        )
+    return CookieSettings(
+        name=name,
+        max_age=max_age,
+        path=path,
+        domain=domain,
+        secure=_optional_flag(config, "FIREHOSE_COOKIE_SECURE"),
+        httponly=_flag(config, "FIREHOSE_COOKIE_HTTPONLY"),
+        samesite=samesite,
+    )
+
+
 def _warn_unknown(config: MutableMapping[str, Any]) -> None:
     for key in config:
         if isinstance(key, str) and key.upper().startswith(_PREFIX) and key not in DEFAULTS:
@@ -135,6 +208,19 @@ def _warn_unknown(config: MutableMapping[str, Any]) -> None:
             close = difflib.get_close_matches(key[len(_PREFIX) :].upper(), known, n=1, cutoff=0.75)
             hint = f"; did you mean {known[close[0]]}?" if close else ""
             warnings.warn(f"unknown config key {key} is ignored{hint}", FirehoseWarning, stacklevel=4)
+
+
+@dataclass(frozen=True, slots=True)
+class CookieSettings:
+    """The digest cookie's name and attributes."""
+
+    name: str
+    max_age: int | None
+    path: str
+    domain: str | None
+    secure: bool | None
+    httponly: bool
+    samesite: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +240,8 @@ class Settings:
     learn_min_seen: int
     lint: bool | None
     strict: bool | None
+    digest: DigestFormat
+    cookie: CookieSettings
 
     @classmethod
     def from_config(cls, config: MutableMapping[str, Any]) -> Settings:
@@ -178,4 +266,9 @@ class Settings:
             learn_min_seen=_count(config, "FIREHOSE_LEARN_MIN_SEEN", 1),
             lint=_optional_flag(config, "FIREHOSE_LINT"),
             strict=_optional_flag(config, "FIREHOSE_STRICT"),
+            digest=DigestFormat(
+                false_positives=_rate(config, "FIREHOSE_DIGEST_FALSE_POSITIVES"),
+                max_chars=_count(config, "FIREHOSE_DIGEST_MAX_BYTES", 100),
+            ),
+            cookie=_cookie(config),
         )

@@ -324,7 +324,7 @@ class Firehose:
             )
         settings = Settings.from_config(app.config)
         failures = FailurePolicy(settings.strict)
-        tracker: Tracker[Any] | None = tracker_for(self.connector, settings.tracking_max_bytes, failures)
+        tracker: Tracker[Any] | None = tracker_for(self.connector, settings, failures)
         if not settings.tracking:
             tracker = None
         elif isinstance(tracker, SessionConnector) and not tracker.warned_no_secret and _session_needs_secret(app):
@@ -341,7 +341,7 @@ class Firehose:
         learner = None
         if settings.learn:
             store = self.hint_store or MemoryHintStore(min_seen=settings.learn_min_seen)
-            learner = Learner(store, settings.learn_prefixes, failures)
+            learner = Learner(store, settings.learn_prefixes, failures, own_cookie=settings.cookie.name)
             learner.check_setup(app)
         hooks = _AppHooks(settings, failures, tracker, self._declared, learner)
         app.extensions[EXTENSION_KEY] = self

@@ -73,5 +73,5 @@ def write_links(
     if state is not None and tracker is not None:
         pushed = [link.target for link in chosen.kept if link.pushable]
         if pushed:
-            failures.call(f"{tracker.name} save", None, tracker.save, state, seen, pushed)
+            failures.call(f"{tracker.name} save", None, tracker.save, state, seen, pushed, response)
     return chosen.kept

@@ -51,6 +51,7 @@ from typing import Any, Final, Protocol, runtime_checkable
 from urllib.parse import unquote
 
 from flask import Flask, Request, Response
+from werkzeug.http import parse_cookie
 
 from .early_hints_103 import hint_form, is_navigation
 from .failure import FailurePolicy, logger
@@ -146,13 +147,18 @@ def _is_static_endpoint(endpoint: str | None) -> bool:
     return endpoint is not None and (endpoint == "static" or endpoint.endswith(".static"))
 
 
-def _carries_credentials(environ: Mapping[str, Any]) -> bool:
-    return bool(
-        environ.get("HTTP_COOKIE")
-        or environ.get("HTTP_AUTHORIZATION")
-        or environ.get("REMOTE_USER")
-        or environ.get("SSL_CLIENT_CERT")
-    )
+def _carries_credentials(environ: Mapping[str, Any], own_cookie: str | None = None) -> bool:
+    """Whether the request says who sent it: a cookie (other than
+    Firehose's own digest, which only lists files), HTTP authentication or
+    a client certificate."""
+    if environ.get("HTTP_AUTHORIZATION") or environ.get("REMOTE_USER") or environ.get("SSL_CLIENT_CERT"):
+        return True
+    cookies = environ.get("HTTP_COOKIE")
+    if not cookies:
+        return False
+    if own_cookie is None:
+        return True
+    return any(name != own_cookie for name in parse_cookie(cookies))
 
 
 @runtime_checkable
@@ -181,10 +187,19 @@ class Learner:
     :param prefixes: ``FIREHOSE_LEARN_PREFIXES``, or ``None`` for the app's
         static routes (worked out at the first request, once blueprints are in).
     :param failures: the app's failure policy.
+    :param own_cookie: the name of Firehose's digest cookie, which does not
+        make a request credentialed.
     """
 
-    def __init__(self, store: HintStore, prefixes: tuple[str, ...] | None, failures: FailurePolicy) -> None:
+    def __init__(
+        self,
+        store: HintStore,
+        prefixes: tuple[str, ...] | None,
+        failures: FailurePolicy,
+        own_cookie: str | None = None,
+    ) -> None:
         self.store = store
+        self.own_cookie = own_cookie
         self.failures = failures
         self._explicit = prefixes is not None
         self._prefixes = prefixes
@@ -281,7 +296,7 @@ class Learner:
             or response.mimetype != "text/html"
             or not 200 <= response.status_code < 300
             or not is_navigation(environ)
-            or (_carries_credentials(environ) and (private or not served_to_others(response)))
+            or (_carries_credentials(environ, self.own_cookie) and (private or not served_to_others(response)))
             or not self.prefixes(app)
         ):
             return

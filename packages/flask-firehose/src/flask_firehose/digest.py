@@ -1,0 +1,282 @@
+"""A compact, bounded digest of the URLs pushed to one client: Golomb-coded
+sets, as h2o's CASPer cookie and the HTTP cache-digest drafts use them.
+
+A Golomb-coded set of *n* URLs with false-positive rate 1/P hashes each URL to
+a number below n·P, sorts the numbers, and writes the gaps between them with a
+Rice code (the quotient in unary, the remainder in k bits), so each URL costs
+about log2(P) + 1.5 bits whatever its length. It answers "was this pushed?"
+with no false negatives and a false positive with probability about 1/P.
+
+A set's size must be known when it is written, but a client is pushed more
+files over time, so the digest is a list of **generations**: each a set with a
+capacity (64, then 128, 256, ...); when the newest is full, a new one twice as
+large starts (up to the largest size two of which fit in the budget). Lookups
+check every generation. The false-positive rate of each is chosen so that all
+the generations the budget can hold together stay under the configured rate.
+When the encoded digest would exceed its byte budget, the oldest generations
+are dropped: the files they held may be pushed once more.
+
+The encoding (base64url, no padding) is versioned; anything that does not
+decode exactly (garbage, a truncated or foreign value, one over the budget)
+raises :class:`ValueError`, which the tracker treats as an empty digest.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Final
+
+__all__ = ["DigestFormat", "PushDigest"]
+
+_VERSION: Final = 1
+_FIRST_CAPACITY_BITS: Final = 6  # 64 URLs
+_MAX_CAPACITY_BITS: Final = 20
+_MAX_GENERATIONS: Final = 8
+
+
+def url_hash(target: str) -> int:
+    """The 64-bit hash a target is tracked by (BLAKE2b: fast, keyless,
+    stable across processes and versions)."""
+    return int.from_bytes(hashlib.blake2b(target.encode(), digest_size=8).digest(), "big")
+
+
+@dataclass(frozen=True)
+class DigestFormat:
+    """The parameters a digest is written with.
+
+    :param false_positives: the most likely share of never-pushed URLs that the
+        whole digest reports as pushed (they go out ``nopush``).
+    :param max_chars: the most characters the encoded digest may take.
+    """
+
+    false_positives: float = 0.01
+    max_chars: int = 3000
+
+    @functools.cached_property
+    def p_bits(self) -> int:
+        """log2 of each generation's P: the configured rate shared by the
+        generations the budget can hold."""
+        return max(1, math.ceil(math.log2(len(self._capacities) / self.false_positives)))
+
+    @functools.cached_property
+    def max_capacity_bits(self) -> int:
+        """The largest generation: two full ones fit in the budget."""
+        return self._capacities[-1]
+
+    @functools.cached_property
+    def _capacities(self) -> tuple[int, ...]:
+        # About log2(1/rate) + 4 bits per URL, base64 carrying 6 bits a character.
+        urls = self.max_chars * 6 / (math.log2(1 / self.false_positives) + 4)
+        largest = max(_FIRST_CAPACITY_BITS, min(_MAX_CAPACITY_BITS, math.floor(math.log2(max(urls / 2, 1)))))
+        capacities = list(range(_FIRST_CAPACITY_BITS, largest + 1))
+        while sum(1 << bits for bits in capacities) < urls and len(capacities) < _MAX_GENERATIONS:
+            capacities.append(largest)
+        return tuple(capacities)
+
+
+@dataclass(frozen=True)
+class _Generation:
+    capacity_bits: int
+    values: frozenset[int]
+
+    def universe_bits(self, p_bits: int) -> int:
+        return self.capacity_bits + p_bits
+
+
+class PushDigest:
+    """The set of URLs pushed to a client, as generations of Golomb-coded sets.
+
+    Immutable: :meth:`add` returns a new digest.
+    """
+
+    __slots__ = ("_generations", "format")
+
+    def __init__(self, fmt: DigestFormat, generations: tuple[_Generation, ...] = ()) -> None:
+        self.format = fmt
+        self._generations = generations
+
+    def __len__(self) -> int:
+        return sum(len(generation.values) for generation in self._generations)
+
+    @property
+    def generations(self) -> int:
+        """How many generations the digest holds."""
+        return len(self._generations)
+
+    def __contains__(self, target: object) -> bool:
+        if not isinstance(target, str) or not self._generations:
+            return False
+        return self.contains_hash(url_hash(target))
+
+    def contains_hash(self, hashed: int) -> bool:
+        """Membership of a URL by its :func:`url_hash`."""
+        return _holds(self._generations, hashed, self.format.p_bits)
+
+    def add(self, targets: Iterable[str]) -> PushDigest:
+        """A digest holding *targets* too, within the byte budget."""
+        p_bits = self.format.p_bits
+        generations = list(self._generations)
+        for target in targets:
+            hashed = url_hash(target)
+            # Only the newest generation is checked: a URL found in an older
+            # one is written again, so it lives as long as the newest.
+            if _holds(generations[-1:], hashed, p_bits):
+                continue
+            if not generations or len(generations[-1].values) >= 1 << generations[-1].capacity_bits:
+                bits = generations[-1].capacity_bits + 1 if generations else _FIRST_CAPACITY_BITS
+                generations.append(_Generation(min(bits, self.format.max_capacity_bits), frozenset()))
+                if len(generations) > _MAX_GENERATIONS:
+                    del generations[0]
+            newest = generations[-1]
+            value = hashed >> (64 - newest.universe_bits(p_bits))
+            generations[-1] = _Generation(newest.capacity_bits, newest.values | {value})
+        digest = PushDigest(self.format, tuple(generations))
+        while len(digest.encode()) > self.format.max_chars and len(digest._generations) > 1:
+            digest = PushDigest(self.format, digest._generations[1:])
+        if len(digest.encode()) > self.format.max_chars:  # a budget too small for one generation
+            return PushDigest(self.format)
+        return digest
+
+    def encode(self) -> str:
+        """The digest as base64url text (no padding)."""
+        writer = _BitWriter()
+        p_bits = self.format.p_bits
+        writer.write(_VERSION, 4)
+        writer.write(p_bits, 6)
+        writer.write(len(self._generations), 4)
+        for generation in self._generations:
+            values = sorted(generation.values)
+            universe = 1 << generation.universe_bits(p_bits)
+            k = _rice_parameter(universe, len(values))
+            writer.write(generation.capacity_bits, 5)
+            writer.write(len(values), 21)
+            writer.write(k, 6)
+            previous = -1
+            for value in values:
+                gap = value - previous - 1
+                writer.unary(gap >> k)
+                writer.write(gap & ((1 << k) - 1), k)
+                previous = value
+        return base64.urlsafe_b64encode(writer.to_bytes()).rstrip(b"=").decode("ascii")
+
+    @classmethod
+    def decode(cls, text: str, fmt: DigestFormat) -> PushDigest:
+        """Read an encoded digest written with *fmt*; the last few decoded
+        are remembered, since a client sends the same cookie page after page.
+
+        :raises ValueError: for anything that is not exactly such a digest.
+        """
+        return _decode(text, fmt)
+
+    @classmethod
+    def _decode(cls, text: str, fmt: DigestFormat) -> PushDigest:
+        if not text:
+            return cls(fmt)
+        if len(text) > fmt.max_chars or not text.isascii():
+            raise ValueError("digest longer than its budget")
+        try:
+            raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        except (ValueError, TypeError) as exc:
+            raise ValueError("digest is not base64url") from exc
+        reader = _BitReader(raw)
+        if reader.read(4) != _VERSION:
+            raise ValueError("unknown digest version")
+        p_bits = reader.read(6)
+        if p_bits != fmt.p_bits:
+            raise ValueError("digest written with another false-positive rate")
+        count = reader.read(4)
+        if count > _MAX_GENERATIONS:
+            raise ValueError("too many generations")
+        generations = []
+        for _ in range(count):
+            capacity_bits = reader.read(5)
+            size = reader.read(21)
+            k = reader.read(6)
+            if not 0 < capacity_bits <= fmt.max_capacity_bits or size > 1 << capacity_bits or k > 63:
+                raise ValueError("generation header out of range")
+            universe = 1 << (capacity_bits + p_bits)
+            values = []
+            previous = -1
+            for _ in range(size):
+                value = previous + 1 + ((reader.unary() << k) | reader.read(k))
+                if value >= universe:
+                    raise ValueError("value out of range")
+                values.append(value)
+                previous = value
+            generations.append(_Generation(capacity_bits, frozenset(values)))
+        reader.finish()
+        return cls(fmt, tuple(generations))
+
+
+@functools.lru_cache(maxsize=128)
+def _decode(text: str, fmt: DigestFormat) -> PushDigest:
+    return PushDigest._decode(text, fmt)
+
+
+def _holds(generations: Sequence[_Generation], hashed: int, p_bits: int) -> bool:
+    return any(hashed >> (64 - g.universe_bits(p_bits)) in g.values for g in generations)
+
+
+def _rice_parameter(universe: int, size: int) -> int:
+    """The Rice parameter for *size* values spread over *universe*: about
+    log2 of the mean gap (Golomb's optimum, rounded to a power of two)."""
+    if size == 0:
+        return 0
+    mean_gap = universe / size
+    return max(0, math.floor(math.log2(mean_gap * math.log(2))) if mean_gap > 1 else 0)
+
+
+class _BitWriter:
+    __slots__ = ("_bits", "_value")
+
+    def __init__(self) -> None:
+        self._value = 0
+        self._bits = 0
+
+    def write(self, value: int, bits: int) -> None:
+        self._value = (self._value << bits) | value
+        self._bits += bits
+
+    def unary(self, quotient: int) -> None:
+        # quotient ones, then a zero
+        self.write(((1 << quotient) - 1) << 1, quotient + 1)
+
+    def to_bytes(self) -> bytes:
+        pad = -self._bits % 8
+        return (self._value << pad).to_bytes((self._bits + pad) // 8, "big")
+
+
+class _BitReader:
+    __slots__ = ("_bits", "_pos", "_total")
+
+    def __init__(self, data: bytes) -> None:
+        self._total = len(data) * 8
+        self._bits = format(int.from_bytes(data, "big"), f"0{self._total}b") if data else ""
+        self._pos = 0
+
+    def read(self, bits: int) -> int:
+        end = self._pos + bits
+        if end > self._total:
+            raise ValueError("digest truncated")
+        value = int(self._bits[self._pos : end], 2) if bits else 0
+        self._pos = end
+        return value
+
+    def unary(self) -> int:
+        end = self._bits.find("0", self._pos)
+        if end < 0:
+            raise ValueError("digest truncated")
+        quotient = end - self._pos
+        self._pos = end + 1
+        return quotient
+
+    def finish(self) -> None:
+        """Only zero padding (less than a byte) may follow the last value."""
+        rest = self._total - self._pos
+        if rest >= 8 or "1" in self._bits[self._pos :]:
+            raise ValueError("trailing data after the digest")

@@ -1,0 +1,203 @@
+"""The digest tracker: Golomb-coded sets in a cookie of their own."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import random
+import warnings
+from typing import Any
+
+import pytest
+from flask import Flask
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from flask_firehose import Firehose, push
+from flask_firehose.digest import DigestFormat, PushDigest
+from flask_firehose.testing import links_of, record_early_hints
+
+FORMAT = DigestFormat()
+
+
+def _urls(n: int, seed: int = 0) -> list[str]:
+    rng = random.Random(seed)
+    return [f"/static/asset-{i:05}.{rng.getrandbits(48):012x}.js" for i in range(n)]
+
+
+def _filled(n: int, fmt: DigestFormat = FORMAT) -> tuple[PushDigest, list[str]]:
+    urls = _urls(n)
+    digest = PushDigest(fmt)
+    for start in range(0, n, 10):  # ten files a page, as a client browses
+        digest = digest.add(urls[start : start + 10])
+    return digest, urls
+
+
+@pytest.mark.parametrize("n", [0, 1, 10, 100, 1000])
+def test_round_trip_without_false_negatives(n: int) -> None:
+    digest, urls = _filled(n)
+    back = PushDigest.decode(digest.encode(), FORMAT)
+    assert all(url in back for url in urls)
+    assert back.encode() == digest.encode()
+
+
+@pytest.mark.parametrize(("n", "most_chars"), [(100, 250 - len("fh-pushed=")), (1000, 2048 - len("fh-pushed="))])
+def test_size_targets(n: int, most_chars: int) -> None:
+    assert len(_filled(n)[0].encode()) <= most_chars
+
+
+@pytest.mark.parametrize("rate", [0.01, 0.025])
+def test_false_positives_stay_under_the_configured_rate(rate: float) -> None:
+    fmt = DigestFormat(false_positives=rate)
+    digest, _ = _filled(1000, fmt)
+    back = PushDigest.decode(digest.encode(), fmt)
+    hits = sum(1 for n in range(50_000) if f"/never/pushed/{n}.css" in back)
+    assert hits / 50_000 <= rate
+
+
+def test_bounded_however_many_files() -> None:
+    digest, urls = _filled(10_000)
+    assert len(digest.encode()) <= FORMAT.max_chars
+    assert all(url in digest for url in urls[-500:])  # the newest are kept
+
+
+def _flip(text: str, rng: random.Random) -> str:
+    raw = bytearray(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+    raw[rng.randrange(len(raw))] ^= 1 << rng.randrange(8)
+    return base64.urlsafe_b64encode(bytes(raw)).rstrip(b"=").decode()
+
+
+def _tampered() -> list[str]:
+    good = _filled(100)[0].encode()
+    rng = random.Random(7)
+    other_rate = _filled(100, DigestFormat(false_positives=0.1))[0].encode()
+    return [
+        good[: len(good) // 2],
+        good + "AAAA",
+        "!" * 10,
+        "\u00e9t\u00e9",
+        "A" * 5000,
+        other_rate,
+        base64.urlsafe_b64encode(b"\x00" * 40).decode(),
+        base64.urlsafe_b64encode(b"\xff" * 40).decode(),
+        *(_flip(good, rng) for _ in range(40)),
+    ]
+
+
+@pytest.mark.parametrize("value", _tampered(), ids=range(len(_tampered())))
+def test_tampered_values_decode_to_nothing_or_raise_value_error(value: str) -> None:
+    try:
+        digest = PushDigest.decode(value, FORMAT)
+    except ValueError:
+        return
+    assert len(digest) <= 1 << 20  # a flip can give another valid digest, never an unbounded one
+
+
+@settings(max_examples=300)
+@given(st.text(max_size=200))
+def test_any_text_is_a_digest_or_a_value_error(value: str) -> None:
+    with contextlib.suppress(ValueError):
+        PushDigest.decode(value, FORMAT)
+
+
+def _app(**config: Any) -> Flask:
+    app = Flask(__name__)
+    app.config.update({"FIREHOSE_STRICT": False, **config})
+    Firehose(app)
+
+    @app.get("/<int:page>")
+    def page(page: int) -> str:
+        for url in _urls(5, seed=page):
+            push(url)
+        return "<p>page</p>"
+
+    return app
+
+
+def _pushed(response: Any) -> list[str]:
+    return [link.target for link in links_of(response) if not link.has("nopush")]
+
+
+def test_a_url_pushed_once_is_never_pushed_again() -> None:
+    client = _app().test_client()
+    first = [url for page in range(200) for url in _pushed(client.get(f"/{page}"))]  # 1,000 files
+    # A false positive (1 % configured) is sent nopush without ever being pushed.
+    assert len(first) == len(set(first)) >= 990
+    again = [url for page in range(200) for url in _pushed(client.get(f"/{page}"))]
+    assert again == []
+
+
+def test_tampered_cookies_never_break_a_page() -> None:
+    client = _app().test_client()
+    for value in _tampered():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # werkzeug warns of a cookie over 4 KB
+            client.set_cookie("fh-pushed", value)
+        response = client.get("/1")
+        assert response.status_code == 200
+        assert len(_pushed(response)) <= 5
+
+
+def test_the_cookie_and_its_attributes() -> None:
+    client = _app().test_client()
+    header = client.get("/1").headers["Set-Cookie"]
+    name_value, *attributes = [part.strip() for part in header.split(";")]
+    assert name_value.startswith("fh-pushed=")
+    assert set(attributes) == {"HttpOnly", "Max-Age=2592000", "Path=/", "SameSite=Lax"} | {
+        a for a in attributes if a.startswith("Expires=")
+    }
+    secure = client.get("/2", base_url="https://localhost").headers["Set-Cookie"]
+    assert "Secure" in [part.strip() for part in secure.split(";")]
+
+
+def test_cookie_attributes_are_configurable() -> None:
+    app = _app(
+        FIREHOSE_COOKIE_NAME="pushed",
+        FIREHOSE_COOKIE_MAX_AGE=None,
+        FIREHOSE_COOKIE_PATH="/shop",
+        FIREHOSE_COOKIE_SECURE=True,
+        FIREHOSE_COOKIE_HTTPONLY=False,
+        FIREHOSE_COOKIE_SAMESITE="Strict",
+    )
+    header = app.test_client().get("/1").headers["Set-Cookie"]
+    parts = {part.strip() for part in header.split(";")}
+    assert {"Path=/shop", "Secure", "SameSite=Strict"} <= parts and "HttpOnly" not in parts
+    assert not any(part.startswith(("Max-Age", "Expires")) for part in parts)
+    assert header.startswith("pushed=")
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("FIREHOSE_COOKIE_NAME", "a b"),
+        ("FIREHOSE_COOKIE_NAME", ""),
+        ("FIREHOSE_COOKIE_MAX_AGE", -1),
+        ("FIREHOSE_COOKIE_PATH", "shop"),
+        ("FIREHOSE_COOKIE_PATH", "/a;b"),
+        ("FIREHOSE_COOKIE_DOMAIN", "a b.example"),
+        ("FIREHOSE_COOKIE_SAMESITE", "lax"),
+        ("FIREHOSE_DIGEST_FALSE_POSITIVES", 0),
+        ("FIREHOSE_DIGEST_FALSE_POSITIVES", 0.9),
+        ("FIREHOSE_DIGEST_MAX_BYTES", 10),
+    ],
+)
+def test_bad_cookie_settings_name_their_key(key: str, value: object) -> None:
+    from flask_firehose import ConfigurationError
+
+    app = Flask(__name__)
+    app.config[key] = value
+    with pytest.raises(ConfigurationError, match=key):
+        Firehose(app)
+
+
+def test_the_digest_cookie_does_not_make_a_visitor_known() -> None:
+    app = Flask(__name__)
+    app.config.update(FIREHOSE_LEARN_MIN_SEEN=1)
+    Firehose(app)
+    app.add_url_rule("/", "home", lambda: push("/static/app.css") and "<p>home</p>")
+    client = app.test_client()  # keeps the digest cookie between requests
+    with record_early_hints(client) as hints:
+        client.get("/")
+        assert client.get_cookie("fh-pushed") is not None
+        client.get("/")
+    assert [[link.target for link in links] for links in hints.links] == [["/static/app.css"]]
