@@ -3,13 +3,15 @@
 Prints, measured side by side in this run:
 
 * the time per request of a view pushing 10 resources through Firehose against
-  a bare Flask view that sets the same Link header by hand: with tracking on
-  and a new client each request (so every request writes the session), the
-  same against a bare view that also writes the same session value by hand
-  (what Flask itself charges for tracking), for a returning client whose
-  cookie says all was pushed, and with tracking off;
-* the Set-Cookie bytes after a client was pushed 100 and 1,000 hashed asset
-  URLs, one per page.
+  a bare Flask view that sets the same Link header by hand, with the default
+  digest tracker for a new client (a cookie is written) and for a returning
+  one (its cookie says all was pushed); the same for the session layout
+  (``connector=SessionConnector()``), also against a bare view that writes the
+  same session value by hand; and with tracking off;
+* the Set-Cookie bytes after a client was pushed 10, 100, 1,000 and 10,000
+  hashed asset URLs, one per page, for the digest and the session layout;
+* the digest's false-positive rate, measured over 100,000 lookups of URLs
+  never pushed, against the configured rate.
 
 Rounds alternate between the two apps so that a noisy neighbour slows both.
 Run with ``make bench`` (or ``python bench/bench_overhead.py --quick``).
@@ -25,16 +27,16 @@ import time
 from flask import Flask, session
 from flask.testing import FlaskClient
 
-from flask_firehose import Firehose, push
+from flask_firehose import Firehose, SessionConnector, push
 
 ASSETS = [f"/static/assets/chunk-{i:02}.{hashlib.sha256(str(i).encode()).hexdigest()[:8]}.js" for i in range(10)]
 BY_HAND = ", ".join(f"<{url}>; rel=preload; as=script" for url in ASSETS)
 
 
-def firehose_app(**config: object) -> Flask:
+def firehose_app(connector: object = None, **config: object) -> Flask:
     app = Flask(__name__)
     app.config.update(SECRET_KEY="bench", **config)
-    Firehose(app)
+    Firehose(app, connector=connector)
 
     @app.get("/")
     def page() -> str:
@@ -47,7 +49,7 @@ def firehose_app(**config: object) -> Flask:
 
 def bare_app(track_by_hand: bool = False) -> Flask:
     """The baseline: the same Link header written by hand; optionally the same
-    session value too, which is what tracking costs in Flask itself."""
+    session value too, which is what session tracking costs in Flask itself."""
     app = Flask(__name__)
     app.config["SECRET_KEY"] = "bench"
     tracked = ",".join(ASSETS)
@@ -61,18 +63,20 @@ def bare_app(track_by_hand: bool = False) -> Flask:
     return app
 
 
-def per_request(app: Flask, requests: int, cookie: str | None = None) -> float:
+def per_request(app: Flask, requests: int, cookie: tuple[str, str] | None = None) -> float:
     """Seconds per request, a new client each time (with *cookie*, if given)."""
     start = time.perf_counter()
     for _ in range(requests):
         client = app.test_client()
         if cookie:  # the test client sends its jar, not a hand-made Cookie header
-            client.set_cookie("session", cookie)
+            client.set_cookie(*cookie)
         client.get("/")
     return (time.perf_counter() - start) / requests
 
 
-def ratio(label: str, ours: Flask, baseline: Flask, requests: int, rounds: int, cookie: str | None = None) -> None:
+def ratio(
+    label: str, ours: Flask, baseline: Flask, requests: int, rounds: int, cookie: tuple[str, str] | None = None
+) -> None:
     """Alternate rounds of *ours* and *baseline*; print the median ratio."""
     for app in (ours, baseline):  # warm up
         per_request(app, 100, cookie)
@@ -82,51 +86,102 @@ def ratio(label: str, ours: Flask, baseline: Flask, requests: int, rounds: int, 
         base_s.append(per_request(baseline, requests, cookie))
         ratios.append(ours_s[-1] / base_s[-1])
     print(
-        f"  {label:<52} {statistics.median(base_s) * 1e6:7.1f} us -> {statistics.median(ours_s) * 1e6:7.1f} us"
+        f"  {label:<56} {statistics.median(base_s) * 1e6:7.1f} us -> {statistics.median(ours_s) * 1e6:7.1f} us"
         f"   ratio {statistics.median(ratios):.3f}"
     )
 
 
-def compare(requests: int, rounds: int) -> None:
-    tracking, untracked = firehose_app(), firehose_app(FIREHOSE_TRACKING=False)
-    first = tracking.test_client().get("/")
+def returning_cookie(app: Flask, name: str) -> tuple[str, str]:
+    """The cookie a client holds after one visit, checked to say all was pushed."""
+    first = app.test_client().get("/")
     assert len(first.headers["Link"].split(", ")) == 10
-    cookie = first.headers["Set-Cookie"].split(";", 1)[0].split("=", 1)[1]
-    returning = tracking.test_client()
-    returning.set_cookie("session", cookie)
-    again = returning.get("/")
-    assert "nopush" in again.headers["Link"] and "Set-Cookie" not in again.headers
+    value = next(
+        header.split(";", 1)[0].split("=", 1)[1]
+        for header in first.headers.getlist("Set-Cookie")
+        if header.startswith(name + "=")
+    )
+    client = app.test_client()
+    client.set_cookie(name, value)
+    again = client.get("/")
+    assert again.headers["Link"].count("nopush") == 10 and "Set-Cookie" not in again.headers
+    return name, value
+
+
+def compare(requests: int, rounds: int) -> None:
+    digest = firehose_app()
+    in_session = firehose_app(SessionConnector())
+    untracked = firehose_app(FIREHOSE_TRACKING=False)
     print(f"per request, a view pushing 10 resources ({rounds} rounds x {requests} requests, medians):")
-    ratio("tracking on, new client  vs Link by hand", tracking, bare_app(), requests, rounds)
-    ratio("tracking on, new client  vs Link + session by hand", tracking, bare_app(True), requests, rounds)
-    ratio("tracking on, returning client  vs Link by hand", tracking, bare_app(), requests, rounds, cookie)
+    ratio("digest (default), new client  vs Link by hand", digest, bare_app(), requests, rounds)
+    ratio(
+        "digest (default), returning client  vs Link by hand",
+        digest,
+        bare_app(),
+        requests,
+        rounds,
+        returning_cookie(digest, "fh-pushed"),
+    )
+    ratio("session layout, new client  vs Link by hand", in_session, bare_app(), requests, rounds)
+    ratio("session layout, new client  vs Link + session by hand", in_session, bare_app(True), requests, rounds)
+    ratio(
+        "session layout, returning client  vs Link by hand",
+        in_session,
+        bare_app(),
+        requests,
+        rounds,
+        returning_cookie(in_session, "session"),
+    )
     ratio("tracking off  vs Link by hand", untracked, bare_app(), requests, rounds)
 
 
-def cookie_bytes(pages: int, client: FlaskClient) -> int:
-    response = None
-    for n in range(pages):
-        response = client.get(f"/{n}")
-    assert response is not None
-    header = response.headers.get("Set-Cookie", "")
-    return len(header.split(";", 1)[0])
+def cookie_bytes(pages: range, client: FlaskClient, name: str) -> int:
+    size = 0
+    for n in pages:
+        for header in client.get(f"/{n}").headers.getlist("Set-Cookie"):
+            if header.startswith(name + "="):
+                size = len(header.split(";", 1)[0])
+    return size
 
 
-def cookie_sizes() -> None:
-    app = Flask(__name__)
-    app.config["SECRET_KEY"] = "bench"
-    Firehose(app)
-
-    @app.get("/<int:n>")
-    def page(n: int) -> str:
-        return push(f"/static/assets/chunk-{n:04}.{hashlib.sha256(str(n).encode()).hexdigest()[:8]}.js")
-
-    client = app.test_client()
-    after_100 = cookie_bytes(100, client)
-    after_1000 = cookie_bytes(900, client)
+def cookie_sizes(quick: bool) -> None:
     print("tracking cookie (name=value bytes of Set-Cookie), one hashed asset URL per page:")
-    print(f"  after 100 URLs             {after_100:8,}  (0.2.3: 1,361)")
-    print(f"  after 1,000 URLs           {after_1000:8,}  (0.2.3: 13,184; browsers drop cookies over 4,096)")
+    print(f"  {'URLs':>8}  {'digest':>8}  {'session layout':>14}  0.2.3")
+    layouts = []
+    for connector in (None, SessionConnector()):
+        app = Flask(__name__)
+        app.config.update(SECRET_KEY="bench", FIREHOSE_STRICT=True)
+        Firehose(app, connector=connector)
+
+        @app.get("/<int:n>")
+        def page(n: int) -> str:
+            return push(f"/static/assets/chunk-{n:05}.{hashlib.sha256(str(n).encode()).hexdigest()[:8]}.js")
+
+        layouts.append((app.test_client(), "fh-pushed" if connector is None else "session"))
+    counts = [10, 100, 1000] if quick else [10, 100, 1000, 10_000]
+    old = {10: "-", 100: "1,361", 1000: "13,184", 10_000: "over 4,096: dropped by browsers"}
+    done = 0
+    for count in counts:
+        sizes = [cookie_bytes(range(done, count), client, name) for client, name in layouts]
+        done = count
+        print(f"  {count:>8,}  {sizes[0]:>8,}  {sizes[1]:>14,}  {old[count]}")
+
+
+def false_positives(lookups: int) -> None:
+    from flask_firehose.digest import DigestFormat, PushDigest
+
+    for rate in (0.01, 0.025):
+        fmt = DigestFormat(false_positives=rate)
+        digest = PushDigest(fmt)
+        pushed = [f"/static/assets/chunk-{n:05}.js" for n in range(1000)]
+        for start in range(0, len(pushed), 10):
+            digest = digest.add(pushed[start : start + 10])
+        digest = PushDigest.decode(digest.encode(), fmt)
+        assert all(url in digest for url in pushed)
+        hits = sum(1 for n in range(lookups) if f"/static/never/{n}.js" in digest)
+        print(
+            f"  configured {rate:.3f}: {hits / lookups:.4f} measured over {lookups:,} lookups "
+            f"(1,000 URLs pushed, {len(digest.encode()):,} characters)"
+        )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -134,7 +189,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="fewer requests, for a smoke run")
     args = parser.parse_args(argv)
     compare(300 if args.quick else 2000, 3 if args.quick else 9)
-    cookie_sizes()
+    cookie_sizes(args.quick)
+    print("digest false positives:")
+    false_positives(20_000 if args.quick else 100_000)
 
 
 if __name__ == "__main__":

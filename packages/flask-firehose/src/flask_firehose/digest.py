@@ -39,6 +39,7 @@ _MAX_CAPACITY_BITS: Final = 20
 _MAX_GENERATIONS: Final = 8
 
 
+@functools.lru_cache(maxsize=4096)
 def url_hash(target: str) -> int:
     """The 64-bit hash a target is tracked by (BLAKE2b: fast, keyless,
     stable across processes and versions)."""
@@ -94,11 +95,12 @@ class PushDigest:
     Immutable: :meth:`add` returns a new digest.
     """
 
-    __slots__ = ("_generations", "format")
+    __slots__ = ("_generations", "_text", "format")
 
     def __init__(self, fmt: DigestFormat, generations: tuple[_Generation, ...] = ()) -> None:
         self.format = fmt
         self._generations = generations
+        self._text: str | None = None
 
     def __len__(self) -> int:
         return sum(len(generation.values) for generation in self._generations)
@@ -121,20 +123,21 @@ class PushDigest:
         """A digest holding *targets* too, within the byte budget."""
         p_bits = self.format.p_bits
         generations = list(self._generations)
+        newest: set[int] = set(generations[-1].values) if generations else set()
         for target in targets:
-            hashed = url_hash(target)
-            # Only the newest generation is checked: a URL found in an older
-            # one is written again, so it lives as long as the newest.
-            if _holds(generations[-1:], hashed, p_bits):
-                continue
-            if not generations or len(generations[-1].values) >= 1 << generations[-1].capacity_bits:
+            if not generations or len(newest) >= 1 << generations[-1].capacity_bits:
+                if generations:
+                    generations[-1] = _Generation(generations[-1].capacity_bits, frozenset(newest))
                 bits = generations[-1].capacity_bits + 1 if generations else _FIRST_CAPACITY_BITS
                 generations.append(_Generation(min(bits, self.format.max_capacity_bits), frozenset()))
+                newest = set()
                 if len(generations) > _MAX_GENERATIONS:
                     del generations[0]
-            newest = generations[-1]
-            value = hashed >> (64 - newest.universe_bits(p_bits))
-            generations[-1] = _Generation(newest.capacity_bits, newest.values | {value})
+            # Only the newest generation is checked: a URL found in an older
+            # one is written again, so it lives as long as the newest.
+            newest.add(url_hash(target) >> (64 - generations[-1].universe_bits(p_bits)))
+        if generations:
+            generations[-1] = _Generation(generations[-1].capacity_bits, frozenset(newest))
         digest = PushDigest(self.format, tuple(generations))
         while len(digest.encode()) > self.format.max_chars and len(digest._generations) > 1:
             digest = PushDigest(self.format, digest._generations[1:])
@@ -143,7 +146,12 @@ class PushDigest:
         return digest
 
     def encode(self) -> str:
-        """The digest as base64url text (no padding)."""
+        """The digest as base64url text (no padding); worked out once."""
+        if self._text is None:
+            self._text = self._encode()
+        return self._text
+
+    def _encode(self) -> str:
         writer = _BitWriter()
         p_bits = self.format.p_bits
         writer.write(_VERSION, 4)

@@ -11,7 +11,7 @@ links go out as they would with tracking off.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from operator import attrgetter
 from typing import Any
 
@@ -60,8 +60,11 @@ def write_links(
     ):
         state = failures.call(f"{tracker.name} load", None, tracker.load)
         if state is not None:
-            seen = [link.target for link in candidates if link.pushable and link.target in state]
-            new: Sequence[str] = [link.target for link in candidates if link.pushable and link.target not in state]
+            seen: list[str] = []
+            new: list[str] = []
+            for link in candidates:
+                if link.pushable:
+                    (seen if link.target in state else new).append(link.target)
             admitted = set(failures.call(f"{tracker.name} admit", new, tracker.admit, state, seen, new))
             candidates = [
                 link.as_hint() if link.pushable and link.target not in admitted else link for link in candidates

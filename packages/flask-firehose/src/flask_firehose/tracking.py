@@ -24,6 +24,7 @@ again on every visit.
 from __future__ import annotations
 
 import inspect
+from collections import OrderedDict
 from collections.abc import Collection, Container, Iterable, Sequence
 from typing import Any, Final, Protocol, TypeVar, runtime_checkable
 
@@ -219,17 +220,32 @@ class DigestTracker:
     def __init__(self, cookie: CookieSettings, fmt: DigestFormat) -> None:
         self.cookie = cookie
         self.format = fmt
+        self._empty = PushDigest(fmt)
+        # The attributes after the value, written once (RFC 6265 §4.1.1);
+        # Max-Age alone, which every current browser honours, needs no clock.
+        attributes = [f"Path={cookie.path}"]
+        if cookie.domain is not None:
+            attributes.append(f"Domain={cookie.domain}")
+        if cookie.max_age is not None:
+            attributes.append(f"Max-Age={cookie.max_age}")
+        if cookie.httponly:
+            attributes.append("HttpOnly")
+        if cookie.samesite is not None:
+            attributes.append(f"SameSite={cookie.samesite}")
+        plain = "; " + "; ".join(attributes)
+        self._attributes = {False: plain, True: plain + "; Secure"}
+        self._added: OrderedDict[tuple[str, tuple[str, ...]], str] = OrderedDict()
 
     def load(self) -> PushDigest:
         """The digest the request's cookie holds; empty when it holds none,
         or anything that is not exactly a digest."""
         text = request.cookies.get(self.cookie.name)
         if not text:
-            return PushDigest(self.format)
+            return self._empty
         try:
             return PushDigest.decode(text, self.format)
         except ValueError:
-            return PushDigest(self.format)
+            return self._empty
 
     def admit(self, state: PushDigest, seen: Sequence[str], new: Sequence[str]) -> Sequence[str]:
         """Every new target: the digest makes room by itself."""
@@ -239,17 +255,21 @@ class DigestTracker:
         """Set the cookie to the digest with *added*."""
         if not added:
             return
-        cookie = self.cookie
-        response.set_cookie(
-            cookie.name,
-            state.add(added).encode(),
-            max_age=cookie.max_age,
-            path=cookie.path,
-            domain=cookie.domain,
-            secure=request.is_secure if cookie.secure is None else cookie.secure,
-            httponly=cookie.httponly,
-            samesite=cookie.samesite,
-        )
+        value = self._with(state, tuple(added))
+        secure = request.is_secure if self.cookie.secure is None else self.cookie.secure
+        response.headers.add("Set-Cookie", f"{self.cookie.name}={value}{self._attributes[secure]}")
+
+    def _with(self, state: PushDigest, added: tuple[str, ...]) -> str:
+        """The encoded digest of *state* with *added*. New visitors of a page
+        all start empty and are pushed the same files: the result is
+        remembered for the last few (state, files) pairs."""
+        key = (state.encode(), added)
+        value = self._added.get(key)
+        if value is None:
+            value = self._added[key] = state.add(added).encode()
+            if len(self._added) > 256:
+                self._added.popitem(last=False)
+        return value
 
 
 class ConnectorTracker:

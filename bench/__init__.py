@@ -1,0 +1,1 @@
+"""Benchmarks; ``python -m bench.pageload`` runs from the repository root."""

@@ -1,0 +1,110 @@
+"""The synthetic site the page-load benchmark serves under gunicorn.
+
+``/`` renders a small page after a fixed think time, with a render-blocking
+stylesheet and a deferred script, both declared with ``@early_hints``; ``/limit``
+is the same page without either (the physical limit for first paint). Every
+navigation carries a nonce (``?n=...``) that the asset URLs repeat, so the access
+logs say how often each file of each navigation was downloaded.
+
+Configured by the environment (one gunicorn per variant):
+
+BENCH_PAGELOAD_MODE    none | final | hints | proxy (Firehose off; Link header only;
+                       103 to HTTP/2 clients; 103 over HTTP/1.1 too, for a proxy)
+BENCH_PAGELOAD_THINK   seconds the view thinks (default 0.3)
+BENCH_PAGELOAD_STATIC  folder holding the files written by :func:`write_static`
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from pathlib import Path
+
+from flask import Flask, request, url_for
+from markupsafe import Markup, escape
+
+from flask_firehose import Firehose, early_hints
+
+__all__ = ["CSS", "JS", "MODES", "create_app", "write_static"]
+
+CSS, JS = "bench.css", "bench.js"
+MODES = ("none", "final", "hints", "proxy")
+
+_TEXT = "Early hints let the browser fetch what a page needs while the server is still thinking about the page. " * 6
+
+
+def _stream(label: str, size: int, line: str) -> str:
+    """Deterministic filler: *line* formatted with hex digests until *size* bytes."""
+    parts, total, i = [], 0, 0
+    while total < size:
+        digest = hashlib.sha256(f"{label}{i}".encode()).hexdigest()
+        part = line.format(i=i, d=digest)
+        parts.append(part)
+        total += len(part)
+        i += 1
+    return "".join(parts)
+
+
+def write_static(folder: Path, css_bytes: int = 60_000, js_bytes: int = 150_000) -> dict[str, int]:
+    """Write the stylesheet and the script (same bytes for the same sizes); return their sizes."""
+    folder.mkdir(parents=True, exist_ok=True)
+    css = "body{font:18px/1.5 sans-serif;margin:2em;color:#222}h1{font-size:2em}\n"
+    css += _stream("css", css_bytes - len(css), ".r{i}-{d}{{color:#{d:.6};margin:{i}px;content:'{d}'}}\n")
+    js = "window.benchRows=[\n"
+    js += _stream("js", js_bytes - len(js) - 60, '"{d}{d}",\n')
+    js += "];document.documentElement.dataset.js=String(benchRows.length);\n"
+    sizes = {}
+    for name, text in ((CSS, css), (JS, js)):
+        (folder / name).write_text(text)
+        sizes[name] = len(text.encode())
+    return sizes
+
+
+def _asset(name: str) -> str:
+    return url_for("static", filename=name, n=request.args.get("n", ""))
+
+
+def _page(assets: bool) -> str:
+    head = ""
+    if assets:
+        head = (
+            f'<link rel="stylesheet" href="{escape(_asset(CSS))}">\n<script defer src="{escape(_asset(JS))}"></script>'
+        )
+    paragraphs = "".join(f"<p>{_TEXT}</p>" for _ in range(3))
+    return Markup(
+        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>page-load bench</title>\n'
+        f"{head}\n</head><body><h1>Page-load benchmark</h1>{paragraphs}</body></html>\n"
+    )
+
+
+def create_app() -> Flask:
+    mode = os.environ.get("BENCH_PAGELOAD_MODE", "hints")
+    if mode not in MODES:
+        raise ValueError(f"BENCH_PAGELOAD_MODE must be one of {MODES}, not {mode!r}")
+    think = float(os.environ.get("BENCH_PAGELOAD_THINK", "0.3"))
+    app = Flask(__name__, static_folder=os.environ["BENCH_PAGELOAD_STATIC"])
+    # Cacheable statics: with no-cache, a hinted file is downloaded twice (FACTS.md).
+    app.config["SEND_FILE_MAX_AGE_DEFAULT"] = 3600
+    if mode != "none":
+        app.config.update(
+            FIREHOSE_EARLY_HINTS=mode != "final",
+            FIREHOSE_EARLY_HINTS_HTTP1=mode == "proxy",
+            FIREHOSE_TRACKING=False,
+            FIREHOSE_LEARN=False,
+            FIREHOSE_LINT=False,
+        )
+        Firehose(app)
+
+    @app.get("/")
+    @early_hints(lambda: _asset(CSS), lambda: _asset(JS))
+    def page() -> str:
+        time.sleep(think)
+        return _page(assets=True)
+
+    @app.get("/limit")
+    def limit() -> str:
+        time.sleep(think)
+        return _page(assets=False)
+
+    return app

@@ -1,0 +1,100 @@
+"""One measured navigation in headless Chromium (Playwright), in a fresh context."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, TypedDict
+
+from playwright.sync_api import Browser, sync_playwright
+
+from e2e.conftest import CHROMIUM_FLAGS
+
+from .app import CSS, JS
+
+__all__ = ["Navigation", "chromium", "navigate"]
+
+
+class Navigation(TypedDict):
+    """What one navigation measured; times in ms from the navigation's start."""
+
+    variant: str
+    nonce: str
+    protocol: str
+    ttfb: float
+    fcp: float | None
+    lcp: float | None
+    load: float
+    early: dict[str, bool]  # file -> fetched because of the 103 (initiatorType 'early-hints')
+    downloads: dict[str, int]  # file -> times served, from the access log (filled in later)
+
+
+# FCP and LCP arrive through buffered observers; wait for both, at most 3 s past load.
+# Early-hint use is judged by Resource Timing's initiatorType, not firstInterimResponseStart
+# (a 103 can be received and still not used: FACTS.md).
+_METRICS = """
+async (files) => {
+  const seen = {fcp: null, lcp: null};
+  await new Promise((resolve) => {
+    const done = () => seen.fcp !== null && seen.lcp !== null && resolve();
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) if (e.name === 'first-contentful-paint') seen.fcp = e.startTime;
+      done();
+    }).observe({type: 'paint', buffered: true});
+    new PerformanceObserver((list) => {
+      const entries = list.getEntries();
+      seen.lcp = entries[entries.length - 1].startTime;
+      done();
+    }).observe({type: 'largest-contentful-paint', buffered: true});
+    setTimeout(resolve, 3000);
+  });
+  const nav = performance.getEntriesByType('navigation')[0];
+  const early = {};
+  for (const file of files) {
+    const entry = performance.getEntriesByType('resource').find((e) => e.name.includes('/static/' + file + '?'));
+    early[file] = entry !== undefined && entry.initiatorType === 'early-hints';
+  }
+  return {protocol: nav.nextHopProtocol, ttfb: nav.responseStart, load: nav.loadEventStart, early, ...seen};
+}
+"""
+
+
+@contextmanager
+def chromium(executable: str, spki_sha256: str) -> Iterator[Browser]:
+    """Headless Chromium trusting the test certificate by its key (not
+    --ignore-certificate-errors, under which hinted files are not reused)."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=executable,
+            args=[*CHROMIUM_FLAGS, f"--ignore-certificate-errors-spki-list={spki_sha256}"],
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def navigate(browser: Browser, variant: str, url: str) -> Navigation:
+    """Load *url* (with a fresh nonce) in a new context; raise on a failed navigation."""
+    nonce = uuid.uuid4().hex[:16]
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        response = page.goto(f"{url}?n={nonce}", wait_until="load", timeout=20_000)
+        if response is None or response.status != 200:
+            raise RuntimeError(f"{url}: status {response.status if response else None}")
+        found: dict[str, Any] = page.evaluate(_METRICS, [CSS, JS])
+    finally:
+        context.close()
+    return Navigation(
+        variant=variant,
+        nonce=nonce,
+        protocol=str(found["protocol"]),
+        ttfb=float(found["ttfb"]),
+        fcp=None if found["fcp"] is None else float(found["fcp"]),
+        lcp=None if found["lcp"] is None else float(found["lcp"]),
+        load=float(found["load"]),
+        early={name: bool(value) for name, value in found["early"].items()},
+        downloads={},
+    )

@@ -1,0 +1,119 @@
+"""Summaries of the navigations: a text table, JSON and a PNG chart."""
+
+from __future__ import annotations
+
+import json
+import statistics
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+from .app import CSS, JS
+from .browser import Navigation
+
+__all__ = ["METRICS", "chart", "summarise", "table", "write_json"]
+
+Metric = Literal["fcp", "lcp", "load"]
+METRICS: tuple[Metric, ...] = ("fcp", "lcp", "load")
+_NAMES = {"fcp": "FCP", "lcp": "LCP", "load": "load event"}
+
+
+def _spread(values: Sequence[float]) -> dict[str, float]:
+    ordered = sorted(values)
+    if len(ordered) == 1:
+        p25 = p75 = ordered[0]
+    else:
+        p25, _, p75 = statistics.quantiles(ordered, n=4, method="inclusive")
+    return {
+        "median": statistics.median(ordered),
+        "p25": p25,
+        "p75": p75,
+        "min": ordered[0],
+        "max": ordered[-1],
+    }
+
+
+def values(navigations: Sequence[Navigation], key: str, metric: Metric) -> list[float]:
+    """The *metric* of each navigation of variant *key* that reported it."""
+    return [float(v) for nav in navigations if nav["variant"] == key and (v := nav[metric]) is not None]
+
+
+def summarise(navigations: Sequence[Navigation], labels: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """Per variant: n, the spread of each metric, early-hint use and downloads per file."""
+    summary: dict[str, dict[str, Any]] = {}
+    for key, label in labels.items():
+        runs = [nav for nav in navigations if nav["variant"] == key]
+        if not runs:
+            continue
+        row: dict[str, Any] = {"label": label, "n": len(runs)}
+        for metric in METRICS:
+            found = values(runs, key, metric)
+            row[metric] = _spread(found) if found else None
+        row["early"] = {name: sum(nav["early"][name] for nav in runs) for name in (CSS, JS)}
+        row["downloads"] = {name: [nav["downloads"].get(name, 0) for nav in runs] for name in (CSS, JS)}
+        summary[key] = row
+    return summary
+
+
+def table(summary: dict[str, dict[str, Any]], title: str) -> str:
+    """Medians with [p25-p75] in ms, hinted files used from the 103, downloads per navigation."""
+    head = f"{'variant':<27}{'n':>3}" + "".join(f"{_NAMES[m] + ' med [p25-p75]':>28}" for m in METRICS)
+    head += f"{'css/js via 103':>16}{'css/js downloads':>18}"
+    lines = [title, head, "-" * len(head)]
+    for row in summary.values():
+        cells = f"{row['label']:<27}{row['n']:>3}"
+        for metric in METRICS:
+            cells += f"{_cell(row[metric]):>28}"
+        early = f"{row['early'][CSS]}/{row['n']} {row['early'][JS]}/{row['n']}"
+        downloads = " ".join(_downloads(row["downloads"][name]) for name in (CSS, JS))
+        lines.append(f"{cells}{early:>16}{downloads:>18}")
+    return "\n".join(lines)
+
+
+def _cell(spread: dict[str, float] | None) -> str:
+    return f"{spread['median']:.0f} [{spread['p25']:.0f}-{spread['p75']:.0f}]" if spread else "-"
+
+
+def _downloads(counts: list[int]) -> str:
+    """``1`` when every navigation downloaded the file once; else ``min-max``."""
+    low, high = min(counts), max(counts)
+    return str(low) if low == high else f"{low}-{high}"
+
+
+def write_json(path: Path, config: dict[str, Any], navigations: Sequence[Navigation], summary: Any) -> None:
+    path.write_text(json.dumps({"config": config, "summary": summary, "navigations": navigations}, indent=2) + "\n")
+
+
+def chart(path: Path, navigations: Sequence[Navigation], labels: dict[str, str], title: str) -> None:
+    """One panel per metric: a box (p25-p75, whiskers min-max) and the points, per variant."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    keys = [key for key in labels if any(nav["variant"] == key for nav in navigations)]
+    figure, axes = plt.subplots(1, len(METRICS), figsize=(15, 5.2), sharey=True)
+    for ax, metric in zip(axes, METRICS, strict=True):
+        data = [values(navigations, key, metric) for key in keys]
+        ax.boxplot(data, vert=False, whis=(0, 100), widths=0.6, medianprops={"color": "black", "linewidth": 2})
+        for row, points in enumerate(data, start=1):
+            ax.scatter(points, [row] * len(points), s=12, alpha=0.45, color="tab:blue", zorder=3)
+            if points:
+                median = statistics.median(points)
+                ax.annotate(
+                    f"{median:.0f}",
+                    (median, row - 0.34),
+                    ha="center",
+                    fontsize=9,
+                    fontweight="bold",
+                    bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.85},
+                )
+        ax.set_title(_NAMES[metric] + " (ms)")
+        ax.grid(axis="x", alpha=0.3)
+        ax.set_xlabel("ms after navigation start")
+    axes[0].set_yticks(range(1, len(keys) + 1), [labels[key] for key in keys])
+    axes[0].invert_yaxis()
+    figure.suptitle(title)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)

@@ -1,0 +1,174 @@
+"""Page load in headless Chromium with and without Flask-Firehose's hints.
+
+Variants, each served by gunicorn 27 (TLS + HTTP/2) behind its own latency relay:
+
+a  no Firehose                    b  final Link header only (FIREHOSE_EARLY_HINTS=False)
+c  103 from gunicorn directly     d  103 through Caddy (reverse_proxy over HTTP/1.1 with
+e  the page without subresources     FIREHOSE_EARLY_HINTS_HTTP1; Caddy serves /static)
+   (the physical limit for FCP)
+
+Navigations are interleaved round-robin (the starting variant rotates each round),
+one fresh browser context each, after one unrecorded warm-up per variant. Per
+navigation: FCP, LCP, load event, whether each hinted file came from the 103
+(Resource Timing ``initiatorType === 'early-hints'``) and how often the server
+sent it (access logs). Run from the repository root::
+
+    python -m bench.pageload [--quick] [--rtt 100] [--mbps 10] [--out var/bench-pageload]
+
+Exit status: 0, or 1 on a real error (a failed navigation, a missing component, a
+103 variant whose hints were never used, hints used where none were sent); noisy
+numbers never fail the run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, NoReturn
+
+from e2e.servers import REPO
+
+from .app import CSS, JS, write_static
+from .browser import Navigation, chromium, navigate
+from .report import chart, summarise, table, write_json
+from .stack import VARIANTS, make_tls, running_variants
+
+HINTED = {"c", "d"}  # variants whose page gets a 103
+
+
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.pageload", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rtt", type=float, default=100, help="added round-trip time in ms (default 100)")
+    parser.add_argument("--mbps", type=float, default=None, help="bandwidth each way in Mbit/s (default: no cap)")
+    parser.add_argument("--think", type=float, default=300, help="the view's think time in ms (default 300)")
+    parser.add_argument("--navigations", type=int, default=None, help="per variant (default 14, --quick 3)")
+    parser.add_argument("--quick", action="store_true", help="a few navigations: a smoke run for CI")
+    parser.add_argument("--variants", default="abcde", help="which of a-e to run (default abcde)")
+    parser.add_argument("--css-kb", type=float, default=60, help="render-blocking stylesheet size (default 60)")
+    parser.add_argument("--js-kb", type=float, default=150, help="deferred script size (default 150)")
+    parser.add_argument("--out", type=Path, default=REPO / "var/bench-pageload", help="where results go")
+    args = parser.parse_args(argv)
+    if not set(args.variants) <= set(VARIANTS) or not args.variants:
+        parser.error(f"--variants takes letters from {''.join(VARIANTS)}")
+    if args.navigations is None:
+        args.navigations = 3 if args.quick else 14
+    return args
+
+
+def _stem(args: argparse.Namespace) -> str:
+    stem = f"pageload-rtt{args.rtt:g}ms"
+    if args.mbps:
+        stem += f"-{args.mbps:g}mbps"
+    return stem + ("-quick" if args.quick else "")
+
+
+def _problems(navigations: list[Navigation], keys: list[str]) -> list[str]:
+    """Real errors only: a 103 variant never using its hints, or a variant without
+    one using them, or a paint never reported. Spread in the numbers is not one."""
+    found = []
+    for key in keys:
+        runs = [nav for nav in navigations if nav["variant"] == key]
+        used = sum(any(nav["early"].values()) for nav in runs)
+        if key in HINTED and used == 0:
+            found.append(f"variant {key}: no navigation used the 103's hints (initiatorType 'early-hints')")
+        if key not in HINTED and used:
+            found.append(f"variant {key}: {used} navigations used early hints, but it sends no 103")
+        if any(nav["protocol"] != "h2" for nav in runs):
+            found.append(f"variant {key}: not all navigations used HTTP/2")
+        if any(nav["fcp"] is None for nav in runs):
+            found.append(f"variant {key}: first-contentful-paint missing")
+    return found
+
+
+def _warnings(navigations: list[Navigation]) -> list[str]:
+    doubles = [nav for nav in navigations if any(count > 1 for count in nav["downloads"].values())]
+    if not doubles:
+        return []
+    return [f"{len(doubles)} navigations downloaded a hinted file more than once (see downloads in the JSON)"]
+
+
+def _chromium_version(executable: str) -> str:
+    result = subprocess.run([executable, "--version"], capture_output=True, text=True, timeout=30, check=False)
+    return " ".join(result.stdout.split()[:2])  # "Chromium 156.0.8078.79"
+
+
+def _on_sigterm(signum: int, frame: object) -> NoReturn:
+    raise SystemExit(128 + signum)  # so every finally block stops what it started
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _arguments(argv)
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    executable = shutil.which("chromium") or shutil.which("chromium-browser")
+    if executable is None:
+        print("chromium is missing: install the Debian package 'chromium' (make sysdeps)", file=sys.stderr)
+        return 1
+    keys = [key for key in VARIANTS if key in args.variants]
+    labels = {key: VARIANTS[key][0] for key in keys}
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    navigations: list[Navigation] = []
+    with tempfile.TemporaryDirectory(prefix="bench-pageload-") as folder:
+        run = Path(folder)
+        sizes = write_static(run / "site/static", round(args.css_kb * 1000), round(args.js_kb * 1000))
+        tls = make_tls(run / "tls")
+        bits = args.mbps * 1e6 if args.mbps else None
+        try:
+            with (
+                running_variants(keys, run, run / "site", tls, args.think / 1000, args.rtt / 1000, bits) as variants,
+                chromium(executable, tls.spki_sha256) as browser,
+            ):
+                for variant in variants:  # warm-up: imports, first TLS session, page caches
+                    navigate(browser, variant.key, variant.url)
+                for round_ in range(args.navigations):
+                    shift = round_ % len(variants)
+                    for variant in variants[shift:] + variants[:shift]:
+                        navigations.append(navigate(browser, variant.key, variant.url))
+                    print(f"round {round_ + 1}/{args.navigations} done", file=sys.stderr, flush=True)
+                time.sleep(0.5)  # the servers log a response once it is sent
+                by_key = {variant.key: variant for variant in variants}
+                for nav in navigations:
+                    nav["downloads"] = by_key[nav["variant"]].downloads(nav["nonce"])
+        except Exception as exc:  # a real error: say what failed, keep the logs
+            logs = out / (_stem(args) + "-logs")
+            shutil.copytree(run, logs, dirs_exist_ok=True, ignore=shutil.ignore_patterns("site", "tls", "caddy-data"))
+            print(f"error: {exc}\n(server logs copied to {logs})", file=sys.stderr)
+            return 1
+    config: dict[str, Any] = {
+        "rtt_ms": args.rtt,
+        "mbps": args.mbps,
+        "think_ms": args.think,
+        "bytes": {CSS: sizes[CSS], JS: sizes[JS]},
+        "navigations_per_variant": args.navigations,
+        "chromium": _chromium_version(executable),
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "seconds": round(time.monotonic() - started, 1),
+    }
+    title = (
+        f"Page load, RTT {args.rtt:g} ms"
+        + (f", {args.mbps:g} Mbit/s" if args.mbps else "")
+        + f", think {args.think:g} ms, CSS {sizes[CSS] / 1000:.0f} kB + JS {sizes[JS] / 1000:.0f} kB hinted, "
+        + f"{args.navigations} navigations per variant ({config['chromium']})"
+    )
+    summary = summarise(navigations, labels)
+    report = table(summary, title)
+    print(report)
+    stem = out / _stem(args)
+    (stem.with_suffix(".txt")).write_text(report + "\n")
+    write_json(stem.with_suffix(".json"), config, navigations, summary)
+    chart(stem.with_suffix(".png"), navigations, labels, title)
+    print(f"wrote {stem}.txt, .json and .png in {config['seconds']} s")
+    for warning in _warnings(navigations):
+        print(f"warning: {warning}", file=sys.stderr)
+    problems = _problems(navigations, keys)
+    for problem in problems:
+        print(f"error: {problem}", file=sys.stderr)
+    return 1 if problems else 0
