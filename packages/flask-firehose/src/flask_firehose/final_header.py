@@ -11,7 +11,7 @@ links go out as they would with tracking off.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from operator import attrgetter
 from typing import Any
 
@@ -65,7 +65,8 @@ def write_links(
             for link in candidates:
                 if link.pushable:
                     (seen if link.target in state else new).append(link.target)
-            admitted = set(failures.call(f"{tracker.name} admit", new, tracker.admit, state, seen, new))
+            all_new: Sequence[str] = new  # if admit() fails: as without tracking
+            admitted = set(failures.call(f"{tracker.name} admit", all_new, tracker.admit, state, seen, new))
             candidates = [
                 link.as_hint() if link.pushable and link.target not in admitted else link for link in candidates
             ]
