@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: devenv sysdeps demo test unit e2e lint format bench dockertest clean
+.PHONY: devenv sysdeps demo test unit e2e lint format bench bench-pageload dockertest clean
 
 devenv: $(VENV)/.installed ## virtualenv in .venv with the package, the demo and the tools
 
@@ -39,6 +39,9 @@ format: devenv
 
 bench: devenv ## per-request cost and tracking size, measured side by side
 	$(PY) bench/bench_overhead.py
+
+bench-pageload: devenv sysdeps ## page load in Chromium through a latency relay (RTT=100 MBPS=10 to choose)
+	$(PY) -m bench.pageload $(if $(RTT),--rtt $(RTT)) $(if $(MBPS),--mbps $(MBPS))
 
 dockertest: ## the same suite in containers, for machines with a Docker engine
 	docker compose -f infra/docker-compose.yml --profile test run --build --rm tests

@@ -102,7 +102,7 @@ def chart(path: Path, navigations: Sequence[Navigation], labels: dict[str, str],
                 median = statistics.median(points)
                 ax.annotate(
                     f"{median:.0f}",
-                    (median, row - 0.34),
+                    (median, row - 0.42),
                     ha="center",
                     fontsize=9,
                     fontweight="bold",
