@@ -13,7 +13,7 @@ $(VENV)/.installed: requirements-dev.txt packages/flask-firehose/pyproject.toml 
 	$(PY) -m pip install -q -r requirements-dev.txt
 	touch $@
 
-sysdeps: ## Debian packages the e2e suite runs (nginx, chromium)
+sysdeps: ## Debian packages the tests run (nginx, chromium, redis-server)
 	sh scripts/install-system-deps.sh
 
 demo: devenv ## serve apps/demo over HTTPS + HTTP/2 (PORT=8443 to choose the port)

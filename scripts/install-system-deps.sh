@@ -1,6 +1,6 @@
 #!/bin/sh
-# Installs the Debian packages the end-to-end tests run: nginx 1.22 (HTTP/2
-# push) and Chromium (driven by Playwright). Does nothing when all are there;
+# Installs the Debian packages the tests run: nginx 1.22 (HTTP/2 push),
+# Chromium (driven by Playwright) and redis-server (the shared hint store). Does nothing when all are there;
 # uses sudo when not run as root. Package scripts are kept from starting
 # daemons (Debian's policy-rc.d): the tests start their own servers on free
 # ports, and nothing has to be stopped afterwards.
@@ -8,6 +8,7 @@ set -eu
 missing=""
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing="$missing nginx-light"
 command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
+command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] || missing="$missing redis-server"
 command -v make >/dev/null 2>&1 || missing="$missing make"
 [ -z "$missing" ] && exit 0
 sudo=""

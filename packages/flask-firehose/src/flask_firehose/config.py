@@ -33,6 +33,9 @@ POSITIVES``                             reports as pushed (they go out ``nopush`
 ``FIREHOSE_LEARN_PREFIXES``     None    Path prefixes that may be learned; None: the app's
                                         and blueprints' static URL paths (not ``/``).
 ``FIREHOSE_LEARN_MIN_SEEN``     2       Responses a link must appear in before it is learned.
+``FIREHOSE_REDIS_URL``          None    Keep learned hints in this Redis (``redis://``,
+                                        ``rediss://`` or ``unix://``), shared by every
+                                        worker and host; needs ``Flask-Firehose[redis]``.
 ``FIREHOSE_LINT``               None    Log development warnings; None: when ``app.debug``.
 ``FIREHOSE_STRICT``             None    Raise failures of connectors, stores, declared
                                         callables and invalid ``push()`` arguments instead of
@@ -86,6 +89,7 @@ DEFAULTS: Final[dict[str, object]] = {
     "FIREHOSE_COOKIE_SECURE": None,
     "FIREHOSE_COOKIE_HTTPONLY": True,
     "FIREHOSE_COOKIE_SAMESITE": "Lax",
+    "FIREHOSE_REDIS_URL": None,
 }
 
 _PREFIX = "FIREHOSE_"
@@ -199,6 +203,17 @@ def _cookie(config: MutableMapping[str, Any]) -> CookieSettings:
     )
 
 
+def _redis_url(config: MutableMapping[str, Any], key: str) -> str | None:
+    value = config.setdefault(key, DEFAULTS[key])
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.startswith(("redis://", "rediss://", "unix://")):
+        # The value may hold a password: name the scheme only.
+        shown = f"{value.split(':', 1)[0]!r}:..." if isinstance(value, str) else repr(value)
+        raise ConfigurationError(f"{key} must be a redis://, rediss:// or unix:// URL, not {shown}", key, value)
+    return value
+
+
 def _warn_unknown(config: MutableMapping[str, Any]) -> None:
     for key in config:
         if isinstance(key, str) and key.upper().startswith(_PREFIX) and key not in DEFAULTS:
@@ -242,6 +257,7 @@ class Settings:
     strict: bool | None
     digest: DigestFormat
     cookie: CookieSettings
+    redis_url: str | None
 
     @classmethod
     def from_config(cls, config: MutableMapping[str, Any]) -> Settings:
@@ -271,4 +287,5 @@ class Settings:
                 max_chars=_count(config, "FIREHOSE_DIGEST_MAX_BYTES", 100),
             ),
             cookie=_cookie(config),
+            redis_url=_redis_url(config, "FIREHOSE_REDIS_URL"),
         )

@@ -274,8 +274,9 @@ class Firehose:
         (the default) keeps them in the session under ``h2-pushed``; any
         object with ``get_pushed()``/``set_pushed(set)``, or a class whose two
         methods are static, replaces it.
-    :param hint_store: where learned hints live; ``None`` keeps them in this
-        process (:class:`~flask_firehose.learning.MemoryHintStore`).
+    :param hint_store: where learned hints live; ``None`` keeps them in the
+        Redis ``FIREHOSE_REDIS_URL`` names, if set, else in this process
+        (:class:`~flask_firehose.learning.MemoryHintStore`).
     """
 
     def __init__(self, app: Flask | None = None, connector: object = None, hint_store: HintStore | None = None) -> None:
@@ -340,7 +341,7 @@ class Firehose:
             _check_store(self.hint_store)
         learner = None
         if settings.learn:
-            store = self.hint_store or MemoryHintStore(min_seen=settings.learn_min_seen)
+            store = self.hint_store or _default_store(settings)
             learner = Learner(store, settings.learn_prefixes, failures, own_cookie=settings.cookie.name)
             learner.check_setup(app)
         hooks = _AppHooks(settings, failures, tracker, self._declared, learner)
@@ -353,6 +354,21 @@ class Firehose:
         # links, the caching and the Vary the learner judges are final.
         app.after_request_funcs.setdefault(None, []).insert(0, hooks.after_request)
         app.jinja_env.globals["push"] = push
+
+
+def _default_store(settings: Settings) -> HintStore:
+    """In this process, or in the Redis ``FIREHOSE_REDIS_URL`` names."""
+    if settings.redis_url is None:
+        return MemoryHintStore(min_seen=settings.learn_min_seen)
+    try:
+        from .redis_backend import RedisHintStore
+    except ImportError:
+        raise ConfigurationError(
+            "FIREHOSE_REDIS_URL needs redis-py: pip install 'Flask-Firehose[redis]'",
+            "FIREHOSE_REDIS_URL",
+            settings.redis_url,
+        ) from None
+    return RedisHintStore(url=settings.redis_url, min_seen=settings.learn_min_seen)
 
 
 def _view_read_session() -> bool:

@@ -65,6 +65,7 @@ __all__ = [
     "MemoryHintStore",
     "asset_identity",
     "is_public_asset_target",
+    "keyed_links",
     "static_prefixes",
 ]
 
@@ -363,6 +364,22 @@ class Learner:
         return _is_static_endpoint(str(endpoint))
 
 
+def keyed_links(links: Sequence[Link], max_links: int) -> list[tuple[str, Link]]:
+    """The links one response contributes, each with the key it is counted under.
+
+    Past *max_links*, the highest-priority ones (stably). The key is the
+    target's :func:`~flask_firehose.learning.asset_identity`, so a new build
+    replaces the old one; targets sharing an identity within one response are
+    distinct files (lazy chunks named alike) and keep their own target as key.
+    Every store counts by this rule (:class:`MemoryHintStore`, the Redis store).
+    """
+    if len(links) > max_links:
+        links = heapq.nsmallest(max_links, links, key=lambda link: link.priority)
+    identities = [asset_identity(link.target) for link in links]
+    counts = Counter(identities)
+    return [(link.target if counts[key] > 1 else key, link) for key, link in zip(identities, links, strict=True)]
+
+
 @dataclass
 class _Candidate:
     link: Link
@@ -405,14 +422,7 @@ class MemoryHintStore:
             return [c.link for c in state.candidates.values() if c.seen >= self.min_seen]
 
     def observe(self, endpoint: str, links: Sequence[Link]) -> None:
-        # Outside the lock: the keys. Targets that share an identity within
-        # one response are distinct files (lazy chunks named alike), so each
-        # keeps its own key; a single target replaces an earlier build.
-        if len(links) > self.max_links:
-            links = heapq.nsmallest(self.max_links, links, key=lambda link: link.priority)
-        identities = [asset_identity(link.target) for link in links]
-        counts = Counter(identities)
-        keyed = [(link.target if counts[key] > 1 else key, link) for key, link in zip(identities, links, strict=True)]
+        keyed = keyed_links(links, self.max_links)  # outside the lock
         with self._lock:
             state = self._endpoints.pop(endpoint, None) or _Endpoint()
             self._endpoints[endpoint] = state  # most recently seen last

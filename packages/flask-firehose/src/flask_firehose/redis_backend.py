@@ -27,22 +27,20 @@ Install with ``pip install Flask-Firehose[redis]`` (redis-py).
 from __future__ import annotations
 
 import hashlib
-import heapq
 import json
 import threading
 import time
-from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Final, TypeVar
 
 import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from .learning import asset_identity
+from .learning import keyed_links
 from .links import Link, safe_repr
 
-__all__ = ["RedisConnector", "RedisHintStore", "RedisUnavailableError", "keyed_links", "link_from_json", "link_to_json"]
+__all__ = ["RedisConnector", "RedisHintStore", "RedisUnavailableError", "link_from_json", "link_to_json"]
 
 T = TypeVar("T")
 
@@ -115,8 +113,8 @@ class _Guard:
             if self._open_until is not None:
                 if now < self._open_until:
                     raise RedisUnavailableError(
-                        f"{what}: Redis failed {self.retry_after - (self._open_until - now):.1f}s ago "
-                        f"({self._cause}); next attempt in {self._open_until - now:.1f}s"
+                        f"{what} not attempted: Redis was unreachable ({self._cause}); "
+                        f"next attempt in {self._open_until - now:.1f}s"
                     )
                 self._open_until = now + self.retry_after  # this call is the probe
         try:
@@ -124,7 +122,7 @@ class _Guard:
         except _UNREACHABLE as exc:
             with self._lock:
                 self._open_until = self._clock() + self.retry_after
-                self._cause = safe_repr(exc, 160)
+                self._cause = f"{type(exc).__name__}: {exc}"[:200]
             raise
         except BaseException:  # Redis answered, if oddly: it is reachable
             self._close()
@@ -175,22 +173,6 @@ def link_from_json(text: str | bytes) -> Link:
         data.get("nopush", False),
         tuple((name, value) for name, value in params),
     )
-
-
-def keyed_links(links: Sequence[Link], max_links: int) -> list[tuple[str, Link]]:
-    """The links one response contributes, each with the key it is counted under.
-
-    Past *max_links*, the highest-priority ones (stably). The key is the
-    target's :func:`~flask_firehose.learning.asset_identity`, so a new build
-    replaces the old one; targets sharing an identity within one response are
-    distinct files (lazy chunks named alike) and keep their own target as key.
-    The same rule as :meth:`MemoryHintStore.observe`.
-    """
-    if len(links) > max_links:
-        links = heapq.nsmallest(max_links, links, key=lambda link: link.priority)
-    identities = [asset_identity(link.target) for link in links]
-    counts = Counter(identities)
-    return [(link.target if counts[key] > 1 else key, link) for key, link in zip(identities, links, strict=True)]
 
 
 # The counting of MemoryHintStore.observe, atomically in Redis.
@@ -397,7 +379,7 @@ class RedisHintStore:
         not make a valid :class:`Link` are skipped."""
         if not isinstance(endpoint, str):
             raise TypeError(f"endpoint must be a str, not {safe_repr(endpoint)}")
-        raw = _text(self._guard.call("hint store GET", lambda: self.client.get(self.key(endpoint))), "GET")
+        raw = _text(self._guard.call("hint store GET", lambda: self._get(self.key(endpoint))), "GET")
         if raw is None or len(raw) > _MAX_STATE_BYTES:
             return []
         try:
@@ -425,6 +407,14 @@ class RedisHintStore:
                 continue
         found.sort(key=lambda item: item[0])
         return [link for _, link in found]
+
+    def _get(self, key: str) -> object:
+        try:
+            return self.client.get(key)
+        except redis.exceptions.ResponseError as exc:
+            if str(exc).startswith("WRONGTYPE"):  # not written by this store: nothing learned
+                return None
+            raise
 
     def observe(self, endpoint: str, links: Sequence[Link]) -> None:
         """Count one response of *endpoint* holding *links*, atomically."""
@@ -532,7 +522,7 @@ class RedisConnector:
         if name is None:
             return set()
         members = self._guard.call("connector SRANDMEMBER", lambda: self.client.srandmember(name, self.max_urls))
-        if isinstance(members, (str, bytes, bytearray)) or not isinstance(members, Iterable):
+        if not isinstance(members, (list, set, tuple)):
             raise TypeError(f"Redis answered SRANDMEMBER with {safe_repr(members)}, not a list")
         found = set()
         for member in members:
