@@ -644,6 +644,42 @@ def test_pages_keep_answering_while_redis_is_down(
         time.sleep(0.02)
 
 
+def test_redis_stopped_and_restarted_under_load(
+    server: RedisServer, redis_store: Callable[..., RedisHintStore]
+) -> None:
+    """2,000 requests from 4 threads; Redis is killed after 400 and started
+    again after 1,200: every request answers 200, none waits past the bound,
+    and learning resumes by itself."""
+    timeout, retry_after = 0.1, 0.3
+    app = _learning_app(redis_store(timeout=timeout, retry_after=retry_after))
+    results: list[tuple[int, list[list[str]], float]] = []
+    lock = threading.Lock()
+
+    def visitor(offset: int) -> None:
+        for n in range(500):
+            outcome = _visit(app, offset * 1000 + n)
+            with lock:
+                results.append(outcome)
+                done = len(results)
+            if done == 400:
+                server.kill()
+            elif done == 1200:
+                server.start()
+
+    threads = [threading.Thread(target=visitor, args=(k,)) for k in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not any(thread.is_alive() for thread in threads)
+    assert len(results) == 2000 and {status for status, _, _ in results} == {200}
+    # A request makes at most two calls (learned, observe), each bounded by the timeout.
+    assert max(elapsed for _, _, elapsed in results) < 2 * timeout + 0.5
+    assert any(hints for _, hints, _ in results[:400])  # learned before the outage
+    assert sum(not hints for _, hints, _ in results[400:1200]) > 400  # none while Redis was away
+    assert any(hints for _, hints, _ in results[-200:])  # and again after it
+
+
 def test_firehose_redis_url_shares_learning_between_apps(server: RedisServer) -> None:
     """Two apps (two workers) configured with ``FIREHOSE_REDIS_URL`` only."""
     apps = []
