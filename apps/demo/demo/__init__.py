@@ -1,13 +1,18 @@
 """The Flask-Firehose demo site: the reference for using the extension.
 
-``create_app()`` builds a small magazine site with server-side sessions
-(Flask-Session on a cachelib file store, no server needed), versioned static
-files cached for a year, and pushes from templates and views. The account area
-uses a custom connector that remembers pushes per user instead of per session.
+``create_app()`` builds a small magazine site with server-side sessions,
+versioned static files cached for a year, and pushes from templates and views.
+The account area uses a custom connector that remembers pushes per user
+instead of per session.
+
+With ``DEMO_REDIS_URL`` (``make demo`` sets it when it finds or starts a
+``redis-server``), sessions live in Redis (Flask-Session's Redis backend) and
+so do learned hints (``FIREHOSE_REDIS_URL``), shared by every gunicorn worker;
+without it, sessions live in a cachelib file store and each worker learns alone.
 
 Configuration comes from ``FLASK_*`` environment variables
-(``FLASK_DEMO_DATA_DIR``, ``FLASK_DEMO_CDN_ORIGIN``, ``FLASK_DEMO_SLOW_SECONDS``,
-``FLASK_FIREHOSE_EARLY_HINTS_HTTP1``...).
+(``FLASK_DEMO_DATA_DIR``, ``FLASK_DEMO_REDIS_URL``, ``FLASK_DEMO_CDN_ORIGIN``,
+``FLASK_DEMO_SLOW_SECONDS``, ``FLASK_FIREHOSE_EARLY_HINTS_HTTP1``...).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from typing import Any
 from cachelib import FileSystemCache
 from flask import Flask
 from flask_session import Session
+from redis import Redis
 
 from flask_firehose import Firehose, SessionConnector
 
@@ -39,14 +45,21 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         # Versioned URLs change with the content, so they may be cached for a
         # year; a preload of a no-cache file would be downloaded twice.
         SEND_FILE_MAX_AGE_DEFAULT=31_536_000,
-        SESSION_TYPE="cachelib",
+        DEMO_REDIS_URL=None,
         SESSION_PERMANENT=False,
     )
     app.config.from_prefixed_env()
     if config:
         app.config.update(config)
     data = Path(app.config["DEMO_DATA_DIR"])
-    app.config.setdefault("SESSION_CACHELIB", FileSystemCache(str(data / "sessions"), threshold=10_000))
+    redis_url = app.config["DEMO_REDIS_URL"]
+    if redis_url:
+        app.config.setdefault("SESSION_TYPE", "redis")
+        app.config.setdefault("SESSION_REDIS", Redis.from_url(redis_url))
+        app.config.setdefault("FIREHOSE_REDIS_URL", redis_url)
+    else:
+        app.config.setdefault("SESSION_TYPE", "cachelib")
+        app.config.setdefault("SESSION_CACHELIB", FileSystemCache(str(data / "sessions"), threshold=10_000))
     Session(app)
 
     accounts = AccountConnector(FileSystemCache(str(data / "pushed-by-user")), fallback=SessionConnector())
