@@ -95,12 +95,14 @@ class PushDigest:
     Immutable: :meth:`add` returns a new digest.
     """
 
-    __slots__ = ("_generations", "_text", "format")
+    __slots__ = ("_generations", "_lookup", "_text", "format")
 
     def __init__(self, fmt: DigestFormat, generations: tuple[_Generation, ...] = ()) -> None:
         self.format = fmt
         self._generations = generations
         self._text: str | None = None
+        # What a lookup needs, per generation: how far to shift a hash, and the set.
+        self._lookup = tuple((64 - g.universe_bits(fmt.p_bits), g.values) for g in generations)
 
     def __len__(self) -> int:
         return sum(len(generation.values) for generation in self._generations)
@@ -111,13 +113,13 @@ class PushDigest:
         return len(self._generations)
 
     def __contains__(self, target: object) -> bool:
-        if not isinstance(target, str) or not self._generations:
+        if not self._lookup or not isinstance(target, str):
             return False
-        return self.contains_hash(url_hash(target))
-
-    def contains_hash(self, hashed: int) -> bool:
-        """Membership of a URL by its :func:`url_hash`."""
-        return _holds(self._generations, hashed, self.format.p_bits)
+        hashed = url_hash(target)
+        for shift, values in self._lookup:
+            if hashed >> shift in values:
+                return True
+        return False
 
     def add(self, targets: Iterable[str]) -> PushDigest:
         """A digest holding *targets* too, within the byte budget."""
@@ -224,10 +226,6 @@ class PushDigest:
 @functools.lru_cache(maxsize=128)
 def _decode(text: str, fmt: DigestFormat) -> PushDigest:
     return PushDigest._decode(text, fmt)
-
-
-def _holds(generations: Sequence[_Generation], hashed: int, p_bits: int) -> bool:
-    return any(hashed >> (64 - g.universe_bits(p_bits)) in g.values for g in generations)
 
 
 def _rice_parameter(universe: int, size: int) -> int:

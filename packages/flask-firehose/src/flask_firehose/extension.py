@@ -26,7 +26,7 @@ from .config import Settings
 from .declared import HintSpec, check_specs, declared_on, resolve
 from .errors import ConfigurationError, FirehoseWarning, InvalidLinkError
 from .failure import FailurePolicy, logger
-from .final_header import may_carry_links, write_links
+from .final_header import Memo, may_carry_links, write_links
 from .learning import HintStore, Learner, MemoryHintStore
 from .links import link_from_push, safe_repr
 from .lint import Linter
@@ -153,6 +153,7 @@ class _AppHooks:
         self.declared = declared
         self.learner = learner
         self.linter = Linter()
+        self.memo = Memo()
         self._lint = settings.lint
         self._specs: dict[str | None, tuple[HintSpec, ...]] = {}
 
@@ -230,8 +231,14 @@ class _AppHooks:
             return response
         links = self._links_for(state, response)
         # Read before the tracker touches the session: did the view itself?
-        private = self.learner is not None and _view_read_session()
-        sent = write_links(req.method, response, links, settings, self.tracker, self.failures)
+        # (Asked only where the answer matters: a navigation carrying a cookie.)
+        private = (
+            self.learner is not None
+            and "HTTP_COOKIE" in req.environ
+            and early_hints_103.is_navigation(req.environ)
+            and _view_read_session()
+        )
+        sent = write_links(req.method, response, links, settings, self.tracker, self.failures, self.memo)
         if lint:
             self.failures.call("lint", None, self.linter.hinted, sent)
         if self.learner is not None and sent:

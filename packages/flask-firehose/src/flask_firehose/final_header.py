@@ -11,9 +11,11 @@ links go out as they would with tracking off.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections import OrderedDict
+from collections.abc import Hashable, Iterable, Sequence
+from contextlib import suppress
 from operator import attrgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask import Response
 
@@ -24,7 +26,7 @@ from .links import Link
 from .shared_cache import marked_public
 from .tracking import Tracker
 
-__all__ = ["may_carry_links", "write_links"]
+__all__ = ["Memo", "may_carry_links", "write_links"]
 
 _by_priority = attrgetter("priority")
 
@@ -35,6 +37,34 @@ def may_carry_links(method: str, status: int) -> bool:
     return method in ("GET", "HEAD") and 200 <= status < 300
 
 
+class Memo:
+    """Outcomes of :func:`write_links` for the same links, the same room and
+    the same tracking state: a page sends the same links to every new visitor,
+    and to a returning one whose cookie is unchanged. Bounded; per app."""
+
+    __slots__ = ("_outcomes", "size")
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self._outcomes: OrderedDict[Hashable, _Outcome] = OrderedDict()
+
+    def get(self, key: Hashable) -> _Outcome | None:
+        return self._outcomes.get(key)
+
+    def put(self, key: Hashable, outcome: _Outcome) -> None:
+        self._outcomes[key] = outcome
+        if len(self._outcomes) > self.size:
+            with suppress(KeyError):  # another thread may have trimmed it
+                self._outcomes.popitem(last=False)
+
+
+class _Outcome(NamedTuple):
+    kept: tuple[Link, ...]
+    header: str | None
+    seen: tuple[str, ...]
+    pushed: tuple[str, ...]
+
+
 def write_links(
     method: str,
     response: Response,
@@ -42,16 +72,17 @@ def write_links(
     settings: Settings,
     tracker: Tracker[Any] | None,
     failures: FailurePolicy,
+    memo: Memo | None = None,
 ) -> tuple[Link, ...]:
     """Append the links of a *method* request to *response*, record the
     pushes, and return the links that went out."""
     if not may_carry_links(method, response.status_code):
         return ()
-    candidates: list[Link] = sorted(links, key=_by_priority)
+    candidates = tuple(links)
     state = None
     # No tracking for HEAD (health checks, crawlers: nothing is downloaded) nor
-    # for a response a shared cache may store: a session cookie in it would
-    # be handed to every client the cache serves.
+    # for a response a shared cache may store: a tracking cookie in it would
+    # be handed to every client the cache serves, and its nopush hints too.
     if (
         tracker is not None
         and method == "GET"
@@ -59,23 +90,45 @@ def write_links(
         and not marked_public(response)
     ):
         state = failures.call(f"{tracker.name} load", None, tracker.load)
-        if state is not None:
-            seen: list[str] = []
-            new: list[str] = []
-            for link in candidates:
-                if link.pushable:
-                    (seen if link.target in state else new).append(link.target)
-            all_new: Sequence[str] = new  # if admit() fails: as without tracking
-            admitted = set(failures.call(f"{tracker.name} admit", all_new, tracker.admit, state, seen, new))
-            candidates = [
-                link.as_hint() if link.pushable and link.target not in admitted else link for link in candidates
-            ]
     own = sum(len(value) + len(budget.SEPARATOR) for value in response.headers.getlist("Link"))
-    chosen = budget.select(candidates, settings.max_links, settings.max_header_bytes - own, settings.max_pushes)
-    if chosen.kept:
-        response.headers.add("Link", budget.header_value(chosen.kept))
+    key: Hashable | None = None
+    if memo is not None:
+        state_key = "" if state is None else tracker.state_key(state) if tracker is not None else None
+        key = None if state_key is None else (candidates, own, state_key)
+    outcome = memo.get(key) if memo is not None and key is not None else None
+    if outcome is None:
+        outcome = _decide(candidates, own, settings, tracker, state, failures)
+        if memo is not None and key is not None:
+            memo.put(key, outcome)
+    if outcome.header is not None:
+        response.headers.add("Link", outcome.header)
+    if state is not None and tracker is not None and outcome.pushed:
+        failures.call(f"{tracker.name} save", None, tracker.save, state, outcome.seen, outcome.pushed, response)
+    return outcome.kept
+
+
+def _decide(
+    candidates: tuple[Link, ...],
+    own: int,
+    settings: Settings,
+    tracker: Tracker[Any] | None,
+    state: Any,
+    failures: FailurePolicy,
+) -> _Outcome:
+    """Which links go out, how, and what is recorded as pushed."""
+    seen: list[str] = []
     if state is not None and tracker is not None:
-        pushed = [link.target for link in chosen.kept if link.pushable]
-        if pushed:
-            failures.call(f"{tracker.name} save", None, tracker.save, state, seen, pushed, response)
-    return chosen.kept
+        ordered = sorted(candidates, key=_by_priority)  # admit() takes the new ones highest priority first
+        new: list[str] = []
+        for link in ordered:
+            if link.pushable:
+                (seen if link.target in state else new).append(link.target)
+        all_new: Sequence[str] = new  # if admit() fails: as without tracking
+        admitted = set(failures.call(f"{tracker.name} admit", all_new, tracker.admit, state, seen, new))
+        candidates = tuple(
+            link.as_hint() if link.pushable and link.target not in admitted else link for link in ordered
+        )
+    chosen = budget.select(candidates, settings.max_links, settings.max_header_bytes - own, settings.max_pushes)
+    header = budget.header_value(chosen.kept) if chosen.kept else None
+    pushed = tuple(link.target for link in chosen.kept if link.pushable) if state is not None else ()
+    return _Outcome(chosen.kept, header, tuple(seen), pushed)

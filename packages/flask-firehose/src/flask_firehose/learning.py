@@ -293,10 +293,10 @@ class Learner:
         environ = request.environ
         if (
             not endpoint
-            or _is_static_endpoint(endpoint)
-            or response.mimetype != "text/html"
-            or not 200 <= response.status_code < 300
             or not is_navigation(environ)
+            or _is_static_endpoint(endpoint)
+            or not 200 <= response.status_code < 300
+            or response.mimetype != "text/html"
             or (_carries_credentials(environ, self.own_cookie) and (private or not served_to_others(response)))
             or not self.prefixes(app)
         ):

@@ -106,6 +106,8 @@ class Link:
     media, then everything else (``prefetch`` included)."""
     rels: frozenset[str] = field(init=False, repr=False, compare=False)
     """The relation types, as a set."""
+    _hash: int = field(init=False, repr=False, compare=False)
+    _toggled: Link | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # A str subclass could format itself as anything: keep its characters only.
@@ -169,6 +171,14 @@ class Link:
         )
         object.__setattr__(self, "priority", _priority(self.as_, rels))
         object.__setattr__(self, "rels", frozenset(rels))
+        object.__setattr__(
+            self, "_hash", hash((self.target, self.rel, self.as_, self.crossorigin, self.nopush, self.params))
+        )
+        object.__setattr__(self, "_toggled", None)
+
+    def __hash__(self) -> int:
+        # Computed once: links are hashed on every request (caches, collections).
+        return self._hash
 
     def _serialize(self) -> str:
         parts = [f"<{self.target}>", f"rel={grammar.quote(self.rel)}"]
@@ -189,23 +199,25 @@ class Link:
     def as_hint(self) -> Link:
         """This link with ``nopush``: the browser still gets the hint, no
         proxy pushes it."""
-        return self if self.nopush else _with_nopush(self, True)
+        return self if self.nopush else self._toggle()
 
     def without_nopush(self) -> Link:
         """This link without ``nopush``."""
-        return _with_nopush(self, False) if self.nopush else self
+        return self._toggle() if self.nopush else self
+
+    def _toggle(self) -> Link:
+        # Kept on the link: a returning visitor gets the same hints on every page.
+        toggled = self._toggled
+        if toggled is None:
+            toggled = dataclasses.replace(self, nopush=not self.nopush)
+            object.__setattr__(self, "_toggled", toggled)
+        return toggled
 
 
 def _plain_pair(item: object) -> object:
     if not isinstance(item, tuple) or len(item) != 2:
         return item  # rejected by the type check that follows
     return tuple(str.__str__(v) if isinstance(v, str) else v for v in item)
-
-
-@functools.lru_cache(maxsize=2048)
-def _with_nopush(link: Link, nopush: bool) -> Link:
-    # Cached: a returning visitor gets the same hints on every page.
-    return dataclasses.replace(link, nopush=nopush)
 
 
 def _priority(as_: str | None, rels: list[str]) -> int:

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import inspect
 from collections import OrderedDict
-from collections.abc import Collection, Container, Iterable, Sequence
+from collections.abc import Collection, Container, Hashable, Iterable, Sequence
 from typing import Any, Final, Protocol, TypeVar, runtime_checkable
 
 from flask import Response, request, session
@@ -85,6 +85,11 @@ class Tracker(Protocol[S]):
     def admit(self, state: S, seen: Sequence[str], new: Sequence[str]) -> Sequence[str]:
         """Which of *new* (highest priority first) can be recorded on top of
         *state* without forgetting *seen*, the known targets the page uses."""
+        ...
+
+    def state_key(self, state: S) -> Hashable | None:
+        """A value equal for two states that answer every question alike, so
+        the outcome for one may be reused for the other; ``None``: never."""
         ...
 
     def save(self, state: S, seen: Sequence[str], added: Sequence[str], response: Response) -> None:
@@ -172,6 +177,10 @@ class SessionConnector:
                 size += extra
         return admitted
 
+    def state_key(self, state: dict[str, None]) -> None:
+        """Session states are not reused: they are read from the session each time."""
+        return None
+
     def save(self, state: dict[str, None], seen: Sequence[str], added: Sequence[str], response: Response) -> None:
         """Move *seen* to the newest end, append *added*, trim, store."""
         if not added:
@@ -239,6 +248,8 @@ class DigestTracker:
     def load(self) -> PushDigest:
         """The digest the request's cookie holds; empty when it holds none,
         or anything that is not exactly a digest."""
+        if "HTTP_COOKIE" not in request.environ:  # a new visitor: nothing to parse
+            return self._empty
         text = request.cookies.get(self.cookie.name)
         if not text:
             return self._empty
@@ -250,6 +261,10 @@ class DigestTracker:
     def admit(self, state: PushDigest, seen: Sequence[str], new: Sequence[str]) -> Sequence[str]:
         """Every new target: the digest makes room by itself."""
         return new
+
+    def state_key(self, state: PushDigest) -> str:
+        """The digest's own text: two equal cookies answer alike."""
+        return state.encode()
 
     def save(self, state: PushDigest, seen: Sequence[str], added: Sequence[str], response: Response) -> None:
         """Set the cookie to the digest with *added*."""
@@ -322,6 +337,10 @@ class ConnectorTracker:
     def admit(self, state: set[str], seen: Sequence[str], new: Sequence[str]) -> Sequence[str]:
         """Every new target: the connector's storage is its own business."""
         return new
+
+    def state_key(self, state: set[str]) -> None:
+        """A connector's answer is its own business: never reused."""
+        return None
 
     def save(self, state: set[str], seen: Sequence[str], added: Sequence[str], response: Response) -> None:
         """Call ``set_pushed()`` with everything now pushed."""
