@@ -3,7 +3,11 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: devenv sysdeps demo test unit e2e lint format bench bench-pageload dockertest clean
+.PHONY: help devenv sysdeps demo test unit e2e lint format bench bench-pageload dockertest clean
+.DEFAULT_GOAL := help
+
+help: ## this list
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 18
 
 devenv: $(VENV)/.installed ## virtualenv in .venv with the package, the demo and the tools
 
@@ -33,7 +37,7 @@ lint: devenv ## ruff and mypy --strict
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy packages/flask-firehose/src packages/flask-firehose/tests apps/demo e2e bench
 
-format: devenv
+format: devenv ## ruff format and safe fixes
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
@@ -46,5 +50,5 @@ bench-pageload: devenv sysdeps ## page load in Chromium through a latency relay 
 dockertest: ## the same suite in containers, for machines with a Docker engine
 	docker compose -f infra/docker-compose.yml --profile test run --build --rm tests
 
-clean:
+clean: ## remove the virtualenv and caches
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis
