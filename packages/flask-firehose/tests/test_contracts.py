@@ -341,3 +341,70 @@ def test_a_connector_returning_junk_raises_when_strict(returned: object) -> None
         app.test_client().get("/")
     lenient = _app(Junk())
     assert _pushed(lenient.test_client().get("/")) == PAGE
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        [("Cache-Control", "max-age=600")],  # storable by a shared cache, "public" or not
+        [("Cache-Control", "s-maxage=600")],
+        [("Expires", "Thu, 01 Dec 2099 16:00:00 GMT")],
+        [("Cache-Control", "max-age=600"), ("Cache-Control", "public")],
+    ],
+)
+def test_no_per_client_state_in_a_response_shared_caches_may_store(fields: list[tuple[str, str]]) -> None:
+    app = Flask(__name__)
+    Firehose(app)
+
+    @app.get("/")
+    def index() -> Any:
+        push("/static/app.css")
+        response = app.make_response("<p>cached</p>")
+        for name, value in fields:
+            response.headers.add(name, value)
+        return response
+
+    client = app.test_client()
+    client.set_cookie("fh-pushed", _digest_of(["/static/app.css"]))
+    response = client.get("/")
+    assert _pushed(response) == ["/static/app.css"]  # not the nopush this client's cookie would earn
+    assert "Set-Cookie" not in response.headers
+
+
+@pytest.mark.parametrize("fields", [[("Cache-Control", "max-age=600, private")], [("Vary", "Cookie")], []])
+def test_per_client_state_where_no_shared_cache_serves_others(fields: list[tuple[str, str]]) -> None:
+    app = Flask(__name__)
+    Firehose(app)
+
+    @app.get("/")
+    def index() -> Any:
+        push("/static/app.css")
+        response = app.make_response("<p>private</p>")
+        for name, value in fields:
+            response.headers.add(name, value)
+        return response
+
+    client = app.test_client()
+    client.set_cookie("fh-pushed", _digest_of(["/static/app.css"]))
+    assert _pushed(client.get("/")) == []
+
+
+def _digest_of(urls: list[str]) -> str:
+    from flask_firehose.digest import DigestFormat, PushDigest
+
+    return PushDigest(DigestFormat()).add(urls).encode()
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ({"FIREHOSE_COOKIE_NAME": "session"}, "session cookie"),
+        ({"SESSION_COOKIE_NAME": "sid", "FIREHOSE_COOKIE_NAME": "sid"}, "session cookie"),
+        ({"FIREHOSE_DIGEST_MAX_BYTES": 5000}, "at most 4000"),
+    ],
+)
+def test_cookie_settings_that_would_break_the_site(config: dict[str, object], message: str) -> None:
+    app = Flask(__name__)
+    app.config.update(config)
+    with pytest.raises(ConfigurationError, match=message):
+        Firehose(app)

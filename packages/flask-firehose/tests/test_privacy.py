@@ -22,7 +22,7 @@ from flask_session import Session
 from werkzeug.wrappers import Response
 
 from flask_firehose import Firehose, push
-from flask_firehose.testing import record_early_hints
+from flask_firehose.testing import links_of, record_early_hints
 
 USERS = ("alice", "bob")
 
@@ -318,5 +318,50 @@ def test_server_authenticated_requests_teach_nothing(key: str) -> None:
     client = app.test_client(use_cookies=False)
     with record_early_hints(client) as hints:
         client.get("/", environ_base={key: "alice"})
+        client.get("/")
+    assert hints.sent == []
+
+
+def test_an_outer_app_context_shares_nothing_between_requests() -> None:
+    # An app context pushed at import (db.create_all() style) is reused by every
+    # request made inside it, and flask.g with it: hints must not live there.
+    app = Flask(__name__)
+    app.config.update(FIREHOSE_STRICT=False)
+    Firehose(app)
+
+    @app.get("/profile/<name>")
+    def profile(name: str) -> str:
+        return push(f"/static/avatars/{name}.png")
+
+    @app.get("/api")
+    def api() -> dict[str, bool]:
+        return {"ok": True}
+
+    with app.app_context():
+        alice = app.test_client().get("/profile/alice")
+        bob = app.test_client().get("/profile/bob")
+        api_response = app.test_client().get("/api")
+    assert [link.target for link in links_of(alice)] == ["/static/avatars/alice.png"]
+    assert [link.target for link in links_of(bob)] == ["/static/avatars/bob.png"]
+    assert "Link" not in api_response.headers
+
+
+def test_a_vary_cookie_in_a_second_field_counts() -> None:
+    app = Flask(__name__)
+    app.config.update(FIREHOSE_TRACKING=False, FIREHOSE_LEARN_MIN_SEEN=1)
+    Firehose(app)
+
+    @app.get("/")
+    def home() -> Any:
+        push("/static/app.css")
+        response = app.make_response("<p>home</p>")
+        response.headers["Cache-Control"] = "public, max-age=60"
+        response.headers.add("Vary", "Accept-Encoding")
+        response.headers.add("Vary", "Cookie")
+        return response
+
+    client = app.test_client(use_cookies=False)
+    with record_early_hints(client) as hints:
+        client.get("/", headers={"Cookie": "auth=alice"})
         client.get("/")
     assert hints.sent == []

@@ -1,10 +1,12 @@
 """What one request hinted: the links ``push()`` added, the links declared
 for its endpoint, and whether the response has already been written.
 
-The state lives on :data:`flask.g` under a private name and is created by the
-first ``push()`` of a request (or by a declaration), so a request that never
-pushes allocates nothing and the after-request hook can tell at a glance there
-is no work. Once the hook has written the ``Link`` header the state is closed:
+The state lives on the request context (not on :data:`flask.g`, which belongs
+to the app context: an app context pushed at import, or around a test client,
+is shared by every request made inside it) and is created by the first
+``push()`` of a request (or by a declaration), so a request that never pushes
+allocates nothing and the after-request hook can tell at a glance there is no
+work. Once the hook has written the ``Link`` header the state is closed:
 a ``push()`` from a streamed response's generator comes too late, and says so.
 """
 
@@ -12,13 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from flask import g
+from flask.globals import request_ctx
 
 from .links import Link
 
 __all__ = ["CLOSED", "LinkCollection", "RequestLinks", "close_request", "current_links", "request_links"]
 
-_G_KEY = "_firehose_links"
+_KEY = "_firehose_links"
 
 
 class LinkCollection:
@@ -57,29 +59,29 @@ class RequestLinks:
 CLOSED = RequestLinks()
 CLOSED.closed = True
 
-# Resolving the proxy once is several times cheaper than ``g.get`` through it,
+# Resolving the proxy once is several times cheaper than going through it,
 # and push() runs this for every link of every page.
-_current_g = g._get_current_object
+_current_context = request_ctx._get_current_object  # type: ignore[attr-defined]
 
 
 def request_links() -> RequestLinks:
     """The current request's state, created on first use."""
-    namespace = _current_g()
-    links: RequestLinks | None = getattr(namespace, _G_KEY, None)
+    namespace = _current_context()
+    links: RequestLinks | None = getattr(namespace, _KEY, None)
     if links is None:
         links = RequestLinks()
-        setattr(namespace, _G_KEY, links)
+        setattr(namespace, _KEY, links)
     return links
 
 
 def current_links() -> RequestLinks | None:
     """The current request's state, or ``None`` if nothing was hinted."""
-    return getattr(_current_g(), _G_KEY, None)
+    return getattr(_current_context(), _KEY, None)
 
 
 def close_request(links: RequestLinks | None) -> None:
     """Mark the current request's links as written."""
     if links is None:
-        setattr(_current_g(), _G_KEY, CLOSED)
+        setattr(_current_context(), _KEY, CLOSED)
     else:
         links.closed = True

@@ -166,10 +166,25 @@ def _rate(config: MutableMapping[str, Any], key: str) -> float:
     return float(value)
 
 
+def _digest_budget(config: MutableMapping[str, Any], key: str) -> int:
+    value = _count(config, key, 100)
+    if value > 4000:  # browsers drop a cookie over 4,096 bytes, name and attributes included
+        raise ConfigurationError(
+            f"{key} must be at most 4000 (browsers drop larger cookies), not {value!r}", key, value
+        )
+    return value
+
+
 def _cookie(config: MutableMapping[str, Any]) -> CookieSettings:
     name = config.setdefault("FIREHOSE_COOKIE_NAME", DEFAULTS["FIREHOSE_COOKIE_NAME"])
     if not isinstance(name, str) or not TOKEN.fullmatch(name):
         raise ConfigurationError(f"FIREHOSE_COOKIE_NAME must be a token, not {name!r}", "FIREHOSE_COOKIE_NAME", name)
+    if name == config.get("SESSION_COOKIE_NAME", "session"):
+        raise ConfigurationError(
+            f"FIREHOSE_COOKIE_NAME {name!r} is the session cookie's name: the digest would overwrite the session",
+            "FIREHOSE_COOKIE_NAME",
+            name,
+        )
     max_age = config.setdefault("FIREHOSE_COOKIE_MAX_AGE", DEFAULTS["FIREHOSE_COOKIE_MAX_AGE"])
     if max_age is not None and (isinstance(max_age, bool) or not isinstance(max_age, int) or max_age < 0):
         raise ConfigurationError(
@@ -284,7 +299,7 @@ class Settings:
             strict=_optional_flag(config, "FIREHOSE_STRICT"),
             digest=DigestFormat(
                 false_positives=_rate(config, "FIREHOSE_DIGEST_FALSE_POSITIVES"),
-                max_chars=_count(config, "FIREHOSE_DIGEST_MAX_BYTES", 100),
+                max_chars=_digest_budget(config, "FIREHOSE_DIGEST_MAX_BYTES"),
             ),
             cookie=_cookie(config),
             redis_url=_redis_url(config, "FIREHOSE_REDIS_URL"),

@@ -23,7 +23,7 @@ from . import budget
 from .config import Settings
 from .failure import FailurePolicy
 from .links import Link
-from .shared_cache import marked_public
+from .shared_cache import storable_by_others
 from .tracking import Tracker
 
 __all__ = ["Memo", "may_carry_links", "write_links"]
@@ -81,13 +81,14 @@ def write_links(
     candidates = tuple(links)
     state = None
     # No tracking for HEAD (health checks, crawlers: nothing is downloaded) nor
-    # for a response a shared cache may store: a tracking cookie in it would
-    # be handed to every client the cache serves, and its nopush hints too.
+    # for a response a shared cache may store and serve to others: a tracking
+    # cookie in it would be handed to every client the cache serves, and the
+    # nopush hints one client's cookie earned too.
     if (
         tracker is not None
         and method == "GET"
         and any(link.pushable for link in candidates)
-        and not marked_public(response)
+        and not storable_by_others(response)
     ):
         state = failures.call(f"{tracker.name} load", None, tracker.load)
     own = sum(len(value) + len(budget.SEPARATOR) for value in response.headers.getlist("Link"))

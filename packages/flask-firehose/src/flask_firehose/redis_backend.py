@@ -68,7 +68,7 @@ def _client(client: redis.Redis | None, url: str | None, timeout: float) -> redi
         raise TypeError(f"url must be a str such as 'redis://127.0.0.1:6379/0', not {safe_repr(url)}")
     # No retries: a retry after a timeout would block the request for
     # another timeout; the breaker decides when to try again.
-    return redis.Redis.from_url(
+    built = redis.Redis.from_url(
         url,
         socket_timeout=timeout,
         socket_connect_timeout=timeout,
@@ -76,6 +76,12 @@ def _client(client: redis.Redis | None, url: str | None, timeout: float) -> redi
         retry_on_timeout=False,
         health_check_interval=0,
     )
+    # Options in the URL's query (?socket_timeout=5) win over the keywords in
+    # redis-py: put the bound back, since no request may wait longer.
+    built.connection_pool.connection_kwargs.update(
+        socket_timeout=timeout, socket_connect_timeout=timeout, retry_on_timeout=False
+    )
+    return built
 
 
 def _check_positive(**values: float) -> None:
