@@ -20,8 +20,8 @@ $(VENV)/.installed: requirements-dev.txt packages/flask-firehose/pyproject.toml 
 sysdeps: ## Debian packages the tests run (nginx, chromium, redis-server)
 	sh scripts/install-system-deps.sh
 
-demo: devenv ## serve apps/demo over HTTPS + HTTP/2 (PORT=8443 to choose the port)
-	$(PY) -m demo.serve $(if $(PORT),--port $(PORT))
+demo: devenv ## serve apps/demo behind Caddy (TLS, HTTP/2+3, /static from disk); FRONT=gunicorn, PORT=8443
+	$(PY) -m demo.serve $(if $(PORT),--port $(PORT)) $(if $(FRONT),--front $(FRONT))
 
 test: devenv sysdeps ## unit tests and end-to-end tests
 	$(PY) -m pytest

@@ -1,12 +1,15 @@
 #!/bin/sh
 # Installs the Debian packages the tests run: nginx 1.22 (HTTP/2 push),
-# Chromium (driven by Playwright) and redis-server (the shared hint store). Does nothing when all are there;
+# Apache 2.4 (mod_http2) and h2o 2.2 (the deployment matrix), Chromium (driven
+# by Playwright) and redis-server (the shared hint store). Does nothing when all are there;
 # uses sudo when not run as root. Package scripts are kept from starting
 # daemons (Debian's policy-rc.d): the tests start their own servers on free
 # ports, and nothing has to be stopped afterwards.
 set -eu
 missing=""
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing="$missing nginx-light"
+command -v apache2 >/dev/null 2>&1 || [ -x /usr/sbin/apache2 ] || missing="$missing apache2"
+command -v h2o >/dev/null 2>&1 || [ -x /usr/sbin/h2o ] || missing="$missing h2o"
 command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
 command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] || missing="$missing redis-server"
 command -v make >/dev/null 2>&1 || missing="$missing make"

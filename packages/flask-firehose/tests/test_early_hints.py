@@ -327,3 +327,58 @@ def test_a_crowded_page_gets_the_same_103_every_time(make_app: AppFactory) -> No
     sent = [tuple(_targets(links)) for links in hints.links]
     assert len(sent) == 10 and len(set(sent)) == 1  # from the third visit on (min_seen=2)
     assert sent[0][0] == "/static/main.css" and len(sent[0]) == 20
+
+
+def _front_app(make_app: AppFactory, connector: object = None) -> Flask:
+    app, _ = make_app(connector, FIREHOSE_EARLY_HINTS_HTTP1=True, FIREHOSE_LEARN=False)
+
+    @app.get("/")
+    @early_hints(
+        "/static/a.css",
+        Link("/static/logo.svg", as_="image", nopush=True),
+        "https://cdn.example/lib.js",
+    )
+    def index() -> str:
+        return "<p>x</p>"
+
+    return app
+
+
+def test_a_103_toward_a_pushing_front_leaves_out_nopush_and_pushed_links(make_app: AppFactory) -> None:
+    client = _front_app(make_app).test_client()
+    with record_early_hints(client, http2=False) as hints:  # a front speaks HTTP/1.1 to the app
+        client.get("/")
+        client.get("/")  # the digest cookie now says /static/a.css was pushed
+    first, second = ([link.target for link in links] for links in hints.links)
+    assert first == ["/static/a.css", "https://cdn.example/lib.js"]
+    assert second == ["https://cdn.example/lib.js"]
+
+
+def test_a_103_straight_to_a_browser_keeps_every_hint(make_app: AppFactory) -> None:
+    client = _front_app(make_app).test_client()
+    with record_early_hints(client) as hints:  # HTTP/2: a browser, no front in between
+        client.get("/")
+        client.get("/")
+    assert [sorted(link.target for link in links) for links in hints.links] == [
+        ["/static/a.css", "/static/logo.svg", "https://cdn.example/lib.js"]
+    ] * 2
+    assert not any(link.has("nopush") for links in hints.links for link in links)
+
+
+def test_get_pushed_is_called_once_even_when_the_103_needs_it(make_app: AppFactory) -> None:
+    calls: list[str] = []
+
+    class Counting:
+        def get_pushed(self) -> set[str]:
+            calls.append("get")
+            return {"/static/a.css"}
+
+        def set_pushed(self, inset: set[str]) -> None:
+            calls.append("set")
+
+    client = _front_app(make_app, Counting()).test_client()
+    with record_early_hints(client, http2=False) as hints:
+        response = client.get("/")
+    assert calls == ["get"]  # nothing new was pushed: no set_pushed()
+    assert [link.target for link in hints.links[0]] == ["https://cdn.example/lib.js"]
+    assert {link.target: link.has("nopush") for link in links_of(response)}["/static/a.css"] is True

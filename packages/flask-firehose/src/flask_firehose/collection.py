@@ -13,12 +13,21 @@ a ``push()`` from a streamed response's generator comes too late, and says so.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from flask.globals import request_ctx
 
 from .links import Link
 
-__all__ = ["CLOSED", "LinkCollection", "RequestLinks", "close_request", "current_links", "request_links"]
+__all__ = [
+    "CLOSED",
+    "NOT_LOADED",
+    "LinkCollection",
+    "RequestLinks",
+    "close_request",
+    "current_links",
+    "request_links",
+]
 
 _KEY = "_firehose_links"
 
@@ -43,15 +52,21 @@ class LinkCollection:
         return len(self._links)
 
 
-class RequestLinks:
-    """The hints of one request: declared for its endpoint, and pushed."""
+#: :attr:`RequestLinks.tracked` before the tracker was asked.
+NOT_LOADED: Any = object()
 
-    __slots__ = ("closed", "declared", "pushed")
+
+class RequestLinks:
+    """The hints of one request: declared for its endpoint, and pushed; and
+    the tracker's state, when the 103 already needed it."""
+
+    __slots__ = ("closed", "declared", "pushed", "tracked")
 
     def __init__(self) -> None:
         self.declared: tuple[Link, ...] = ()
         self.pushed = LinkCollection()
         self.closed = False
+        self.tracked: Any = NOT_LOADED
 
 
 #: Put in place of the state of a request that pushed nothing, once its

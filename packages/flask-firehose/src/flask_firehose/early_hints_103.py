@@ -13,14 +13,16 @@ none unless ``FIREHOSE_EARLY_HINTS_HTTP1`` is on.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Container, Iterable, Mapping, Sequence
 from typing import Any, Final
 
+from . import budget
 from .budget import header_value
+from .collection import LinkCollection
 from .failure import FailurePolicy
 from .links import Link
 
-__all__ = ["HINT_PARAMS", "can_send", "hint_form", "is_navigation", "send"]
+__all__ = ["HINT_PARAMS", "assemble", "can_send", "hint_form", "is_navigation", "may_hint", "send", "speaks_http2"]
 
 #: Parameters a browser accepts on a 103 link besides ``rel``, ``as`` and
 #: ``crossorigin``. Chromium 156 ignores a 103 link with any other parameter,
@@ -30,14 +32,54 @@ HINT_PARAMS: Final = frozenset(
 )
 
 
+def may_hint(link: Link) -> bool:
+    """Whether *link* may stand in a 103: no parameter browsers reject there
+    (removing one, ``integrity`` say, would make the hint unusable, so such a
+    link stays in the final header only)."""
+    return all(name in HINT_PARAMS for name, _ in link.params)
+
+
 def hint_form(link: Link) -> Link | None:
     """*link* as it may stand in a 103: without ``nopush``; ``None`` when it
-    has a parameter browsers reject there (removing it, ``integrity`` say,
-    would make the hint unusable, so the link stays in the final header only).
+    has a parameter browsers reject there."""
+    return link.without_nopush() if may_hint(link) else None
+
+
+def assemble(
+    candidates: Iterable[Link],
+    *,
+    pushing_front: bool,
+    already_pushed: Container[str] | None,
+    max_links: int,
+    max_bytes: int,
+) -> tuple[Link, ...]:
+    """The links of the 103, from *candidates* (declared, then learned) that
+    still carry their ``nopush`` flags.
+
+    Browsers get them without ``nopush`` (Chromium ignores a 103 link with a
+    parameter it does not know). But a front that receives the 103 may push
+    every link in it (Apache with ``H2Push``, h2o): when one may be in front
+    (*pushing_front*: the 103 goes to HTTP/1.1 peers), the same-origin links
+    the app marked ``nopush`` and those *already_pushed* to this client are
+    left out; the final header still hints them, with ``nopush``. No push cap
+    and the same count and byte bounds as the final header.
     """
-    if any(name not in HINT_PARAMS for name, _ in link.params):
-        return None
-    return link.without_nopush()
+    hints = LinkCollection()
+    for link in candidates:
+        if not may_hint(link):
+            continue
+        if (
+            pushing_front
+            and _same_origin_path(link.target)
+            and (link.nopush or (already_pushed is not None and link.target in already_pushed))
+        ):
+            continue
+        hints.add(link.without_nopush())
+    return budget.select(hints, max_links, max_bytes, None).kept
+
+
+def _same_origin_path(target: str) -> bool:
+    return target.startswith("/") and not target.startswith("//")
 
 
 def is_navigation(environ: Mapping[str, Any]) -> bool:
@@ -59,7 +101,8 @@ def is_navigation(environ: Mapping[str, Any]) -> bool:
     return "text/html" in environ.get("HTTP_ACCEPT", "")
 
 
-def _speaks_http2(environ: Mapping[str, Any]) -> bool:
+def speaks_http2(environ: Mapping[str, Any]) -> bool:
+    """Whether the request came over HTTP/2 or HTTP/3 (so from a browser, not a front)."""
     # gunicorn marks its HTTP/2 streams with HTTP_VERSION=2; others say so in
     # SERVER_PROTOCOL ("HTTP/2", "HTTP/2.0", "HTTP/3").
     protocol = str(environ.get("SERVER_PROTOCOL", ""))
@@ -71,7 +114,7 @@ def can_send(environ: Mapping[str, Any], allow_http1: bool) -> bool:
     is one we send 103s over (HTTP/2+, or HTTP/1.1 when *allow_http1*)."""
     if not callable(environ.get("wsgi.early_hints")):
         return False
-    return _speaks_http2(environ) or (allow_http1 and environ.get("SERVER_PROTOCOL") == "HTTP/1.1")
+    return speaks_http2(environ) or (allow_http1 and environ.get("SERVER_PROTOCOL") == "HTTP/1.1")
 
 
 def send(environ: Mapping[str, Any], links: Sequence[Link], failures: FailurePolicy) -> bool:

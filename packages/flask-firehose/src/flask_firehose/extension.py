@@ -20,7 +20,7 @@ from flask import Flask, Request, Response, current_app, has_app_context, has_re
 from flask.globals import request_ctx
 from flask.sessions import SecureCookieSessionInterface
 
-from . import budget, early_hints_103
+from . import early_hints_103
 from .collection import LinkCollection, RequestLinks, close_request, current_links, request_links
 from .config import Settings
 from .declared import HintSpec, check_specs, declared_on, resolve
@@ -199,19 +199,30 @@ class _AppHooks:
             return
         specs = self._specs_for(req)
         declared = resolve(specs, self.failures) if specs else []
-        if declared:
-            request_links().declared = tuple(declared)
+        state = request_links() if declared else None
+        if state is not None:
+            state.declared = tuple(declared)
         if not (settings.early_hints and early_hints_103.can_send(environ, settings.early_hints_http1)):
             return
-        hints = LinkCollection()
-        for link in declared:
-            if (hint := early_hints_103.hint_form(link)) is not None:
-                hints.add(hint)
+        candidates = [*declared]
         if self.learner is not None:
-            for link in self.learner.hints(_current_app(), req):
-                hints.add(link)
-        chosen = budget.select(hints, settings.max_links, settings.max_header_bytes, None)
-        early_hints_103.send(environ, chosen.kept, self.failures)
+            candidates.extend(self.learner.hints(_current_app(), req))
+        # A 103 that reaches an HTTP/1.1 peer may meet a front that pushes its
+        # links: what this client was already pushed stays out of it.
+        pushing_front = settings.early_hints_http1 and not early_hints_103.speaks_http2(environ)
+        already_pushed = None
+        if pushing_front and self.tracker is not None and any(link.pushable for link in candidates):
+            state = state or request_links()
+            state.tracked = self.failures.call(f"{self.tracker.name} load", None, self.tracker.load)
+            already_pushed = state.tracked
+        links = early_hints_103.assemble(
+            candidates,
+            pushing_front=pushing_front,
+            already_pushed=already_pushed,
+            max_links=settings.max_links,
+            max_bytes=settings.max_header_bytes,
+        )
+        early_hints_103.send(environ, links, self.failures)
 
     def after_request(self, response: Response) -> Response:
         settings = self.settings
@@ -238,7 +249,7 @@ class _AppHooks:
             and early_hints_103.is_navigation(req.environ)
             and _view_read_session()
         )
-        sent = write_links(req.method, response, links, settings, self.tracker, self.failures, self.memo)
+        sent = write_links(req.method, response, links, settings, self.tracker, self.failures, self.memo, state.tracked)
         if lint:
             self.failures.call("lint", None, self.linter.hinted, sent)
         if self.learner is not None and sent:

@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 from flask import Response
 
 from . import budget
+from .collection import NOT_LOADED
 from .config import Settings
 from .failure import FailurePolicy
 from .links import Link
@@ -73,9 +74,14 @@ def write_links(
     tracker: Tracker[Any] | None,
     failures: FailurePolicy,
     memo: Memo | None = None,
+    loaded: Any = NOT_LOADED,
 ) -> tuple[Link, ...]:
     """Append the links of a *method* request to *response*, record the
-    pushes, and return the links that went out."""
+    pushes, and return the links that went out.
+
+    :param loaded: the tracker's state if the 103 already asked for it
+        (a connector's ``get_pushed()`` is called once per request).
+    """
     if not may_carry_links(method, response.status_code):
         return ()
     candidates = tuple(links)
@@ -90,7 +96,7 @@ def write_links(
         and any(link.pushable for link in candidates)
         and not storable_by_others(response)
     ):
-        state = failures.call(f"{tracker.name} load", None, tracker.load)
+        state = loaded if loaded is not NOT_LOADED else failures.call(f"{tracker.name} load", None, tracker.load)
     own = sum(len(value) + len(budget.SEPARATOR) for value in response.headers.getlist("Link"))
     key: Hashable | None = None
     if memo is not None:

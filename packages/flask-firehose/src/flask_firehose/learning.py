@@ -53,7 +53,7 @@ from urllib.parse import unquote
 from flask import Flask, Request, Response
 from werkzeug.http import parse_cookie
 
-from .early_hints_103 import hint_form, is_navigation
+from .early_hints_103 import is_navigation, may_hint
 from .failure import FailurePolicy, logger
 from .links import Link, encode_target, safe_repr
 from .paths import is_plain_path
@@ -249,7 +249,9 @@ class Learner:
         return self._prefixes
 
     def hints(self, app: Flask, request: Request) -> list[Link]:
-        """The learned hints for *request*'s endpoint, in their 103 form.
+        """The learned hints for *request*'s endpoint (with the ``nopush``
+        flags they were pushed with; :func:`~flask_firehose.early_hints_103.assemble`
+        makes the 103 of them).
 
         Each is rebuilt from its fields and checked again, since a shared
         store may hold anything; reading the store, iterating what it returned
@@ -332,7 +334,7 @@ class Learner:
         return common
 
     def _form(self, app: Flask, request: Request, link: Link) -> Link | None:
-        """The 103 form of *link* if it may be learned, else ``None``;
+        """*link* if it may be learned (and stand in a 103), else ``None``;
         cached, since pages push the same few links on every request."""
         try:
             return self._forms[link]
@@ -343,8 +345,9 @@ class Learner:
             ("preload" in link.rels or "modulepreload" in link.rels)
             and is_public_asset_target(link.target, self.prefixes(app))
             and self._may_route(app, request, link.target)
+            and may_hint(link)
         ):
-            form = hint_form(link)
+            form = link  # nopush kept: the 103's assembly decides what it means there
         if len(self._forms) >= 4096:
             self._forms.clear()
         self._forms[link] = form
