@@ -10,6 +10,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import trustme
@@ -169,3 +170,20 @@ def static_file(url_path: str) -> bytes:
     path = url_path.split("?", 1)[0]
     assert path.startswith("/static/"), path
     return (STATIC / path.removeprefix("/static/")).read_bytes()
+
+
+def navigate_fresh(chromium: Any, url: str) -> dict[str, str]:
+    """Load *url* in a new browser context (empty cache); return each
+    resource's path and ``initiatorType``."""
+    context = chromium.new_context()
+    try:
+        page = context.new_page()
+        response = page.goto(url, wait_until="load")
+        assert response is not None and response.status == 200
+        assert page.evaluate("performance.getEntriesByType('navigation')[0].nextHopProtocol") == "h2"
+        entries = page.evaluate(
+            "() => performance.getEntriesByType('resource').map(e => [new URL(e.name).pathname, e.initiatorType])"
+        )
+    finally:
+        context.close()
+    return {path: kind for path, kind in entries}

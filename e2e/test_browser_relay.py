@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import HintsServer
+from .conftest import HintsServer, navigate_fresh
 from .fronts import (
     Front,
     Served,
@@ -62,22 +62,6 @@ def stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
         yield Stack(request.param, f"https://127.0.0.1:{relay.port}", lambda: read_access_log(log))
 
 
-def _navigate(chromium: Any, url: str) -> dict[str, str]:
-    """Load *url* in a new context; return each resource's path and initiatorType."""
-    context = chromium.new_context()
-    try:
-        page = context.new_page()
-        response = page.goto(url, wait_until="load")
-        assert response is not None and response.status == 200
-        assert page.evaluate("performance.getEntriesByType('navigation')[0].nextHopProtocol") == "h2"
-        entries = page.evaluate(
-            "() => performance.getEntriesByType('resource').map(e => [new URL(e.name).pathname, e.initiatorType])"
-        )
-    finally:
-        context.close()
-    return {path: kind for path, kind in entries}
-
-
 def _downloads(stack: Stack, since: int) -> dict[str, int]:
     """How many times each declared file was served (200) since line *since*;
     waits for the log (written after each response), then a moment for any second copy."""
@@ -97,7 +81,7 @@ def test_every_navigation_uses_the_hints_and_downloads_each_file_once(chromium: 
     seen = []
     for _ in range(NAVIGATIONS):
         before = len(stack.static_log())
-        initiators = _navigate(chromium, stack.origin + PAGE)
+        initiators = navigate_fresh(chromium, stack.origin + PAGE)
         seen.append(({path: initiators.get(path) for path in DECLARED}, _downloads(stack, before)))
     expected = (dict.fromkeys(DECLARED, "early-hints"), dict.fromkeys(DECLARED, 1))
     assert seen == [expected] * NAVIGATIONS, f"{stack.name}: (initiatorType, downloads) per navigation"

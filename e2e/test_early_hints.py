@@ -15,7 +15,7 @@ import pytest
 from flask_firehose import ParsedLink
 from flask_firehose.parsing import parse_link_header
 
-from .conftest import HintsServer, Tls
+from .conftest import HintsServer, Tls, navigate_fresh
 from .h2client import Exchange, fetch
 
 pytestmark = pytest.mark.integration
@@ -77,23 +77,6 @@ def _downloads(server: HintsServer, since: int, path: str) -> int:
     return sum(1 for line in server.access_lines()[since:] if f"GET {path}?" in line or f"GET {path} " in line)
 
 
-def _navigate_fresh(chromium: Any, url: str) -> dict[str, str]:
-    """Load *url* in a new browser context (empty cache); return each
-    resource's path and ``initiatorType``."""
-    context = chromium.new_context()
-    try:
-        page = context.new_page()
-        response = page.goto(url, wait_until="load")
-        assert response is not None and response.status == 200
-        assert page.evaluate("performance.getEntriesByType('navigation')[0].nextHopProtocol") == "h2"
-        entries = page.evaluate(
-            "() => performance.getEntriesByType('resource').map(e => [new URL(e.name).pathname, e.initiatorType])"
-        )
-    finally:
-        context.close()
-    return {path: kind for path, kind in entries}
-
-
 def _wait_for_log(server: HintsServer, since: int, paths: list[str]) -> dict[str, int]:
     deadline = time.monotonic() + 5  # gunicorn logs each response once it is written
     while True:
@@ -116,7 +99,7 @@ def test_chromium_uses_the_hints_and_downloads_once(chromium: Any, hints_server:
     attempts = []
     for _ in range(3):
         before = len(hints_server.access_lines())
-        initiators = _navigate_fresh(chromium, hints_server.origin + "/articles/budgets")
+        initiators = navigate_fresh(chromium, hints_server.origin + "/articles/budgets")
         assert _wait_for_log(hints_server, before, hinted) == dict.fromkeys(hinted, 1)
         attempts.append({path: initiators.get(path) for path in hinted})
         if all(kind == "early-hints" for kind in attempts[-1].values()):

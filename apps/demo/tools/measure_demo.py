@@ -49,17 +49,9 @@ REPO = Path(__file__).resolve().parents[3]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))  # for e2e.relay, when run as a script
 
+from e2e.conftest import CHROMIUM_FLAGS  # noqa: E402
 from e2e.relay import Relay  # noqa: E402
 
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 URL_LINE = "Flask-Firehose demo: "
 MEASURE_JS = """() => {
   const nav = performance.getEntriesByType('navigation')[0];
