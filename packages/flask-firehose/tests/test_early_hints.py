@@ -382,3 +382,18 @@ def test_get_pushed_is_called_once_even_when_the_103_needs_it(make_app: AppFacto
     assert calls == ["get"]  # nothing new was pushed: no set_pushed()
     assert [link.target for link in hints.links[0]] == ["https://cdn.example/lib.js"]
     assert {link.target: link.has("nopush") for link in links_of(response)}["/static/a.css"] is True
+
+
+def test_a_front_that_only_forwards_gets_every_hint(make_app: AppFactory) -> None:
+    app, _ = make_app(FIREHOSE_EARLY_HINTS_HTTP1=True, FIREHOSE_FRONT_PUSHES=False, FIREHOSE_LEARN=False)
+
+    @app.get("/")
+    @early_hints("/static/a.css", Link("/static/logo.svg", as_="image", nopush=True))
+    def index() -> str:
+        return "<p>x</p>"
+
+    client = app.test_client()
+    with record_early_hints(client, http2=False) as hints:  # Caddy speaks HTTP/1.1 to the app
+        client.get("/")
+        client.get("/")
+    assert [[link.target for link in links] for links in hints.links] == [["/static/a.css", "/static/logo.svg"]] * 2

@@ -29,6 +29,11 @@ POSITIVES``                             reports as pushed (they go out ``nopush`
 ``FIREHOSE_EARLY_HINTS``        True    Send one 103 before the view, where the server can.
 ``FIREHOSE_EARLY_HINTS_HTTP1``  False   Also send it to HTTP/1.1 clients (turn on behind a
                                         proxy that forwards 103s: Apache, nginx >= 1.29).
+``FIREHOSE_FRONT_PUSHES``       True    With ``FIREHOSE_EARLY_HINTS_HTTP1``: the front may
+                                        push every link of a 103 (Apache with ``H2Push``,
+                                        h2o), so HTTP/1.1 103s leave out links marked
+                                        ``nopush`` and those already pushed. False behind
+                                        a front that only forwards (Caddy, nginx 1.29).
 ``FIREHOSE_LEARN``              True    Learn each endpoint's hints from its responses.
 ``FIREHOSE_LEARN_PREFIXES``     None    Path prefixes that may be learned; None: the app's
                                         and blueprints' static URL paths (not ``/``).
@@ -75,6 +80,7 @@ DEFAULTS: Final[dict[str, object]] = {
     "FIREHOSE_MAX_HEADER_BYTES": 2048,
     "FIREHOSE_EARLY_HINTS": True,
     "FIREHOSE_EARLY_HINTS_HTTP1": False,
+    "FIREHOSE_FRONT_PUSHES": True,
     "FIREHOSE_LEARN": True,
     "FIREHOSE_LEARN_PREFIXES": None,
     "FIREHOSE_LEARN_MIN_SEEN": 2,
@@ -265,6 +271,7 @@ class Settings:
     max_header_bytes: int
     early_hints: bool
     early_hints_http1: bool
+    front_pushes: bool
     learn: bool
     learn_prefixes: tuple[str, ...] | None
     learn_min_seen: int
@@ -292,6 +299,7 @@ class Settings:
             max_header_bytes=_count(config, "FIREHOSE_MAX_HEADER_BYTES", 0),
             early_hints=_flag(config, "FIREHOSE_EARLY_HINTS"),
             early_hints_http1=_flag(config, "FIREHOSE_EARLY_HINTS_HTTP1"),
+            front_pushes=_flag(config, "FIREHOSE_FRONT_PUSHES"),
             learn=_flag(config, "FIREHOSE_LEARN"),
             learn_prefixes=_prefixes(config, "FIREHOSE_LEARN_PREFIXES"),
             learn_min_seen=_count(config, "FIREHOSE_LEARN_MIN_SEEN", 1),

@@ -209,7 +209,9 @@ class _AppHooks:
             candidates.extend(self.learner.hints(_current_app(), req))
         # A 103 that reaches an HTTP/1.1 peer may meet a front that pushes its
         # links: what this client was already pushed stays out of it.
-        pushing_front = settings.early_hints_http1 and not early_hints_103.speaks_http2(environ)
+        pushing_front = (
+            settings.early_hints_http1 and settings.front_pushes and not early_hints_103.speaks_http2(environ)
+        )
         already_pushed = None
         if pushing_front and self.tracker is not None and any(link.pushable for link in candidates):
             state = state or request_links()
