@@ -26,8 +26,8 @@ demo: devenv ## serve apps/demo behind Caddy (TLS, HTTP/2+3, /static from disk);
 test: devenv sysdeps ## unit tests and end-to-end tests
 	$(PY) -m pytest
 
-unit: devenv ## unit tests only
-	$(PY) -m pytest packages/flask-firehose/tests
+unit: devenv ## unit tests only (the package's and the demo's)
+	$(PY) -m pytest packages/flask-firehose/tests apps/demo/tests
 
 e2e: devenv sysdeps ## end-to-end tests only (real nginx, gunicorn, Chromium)
 	$(PY) -m pytest e2e

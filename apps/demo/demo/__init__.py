@@ -3,7 +3,9 @@
 ``create_app()`` builds a small magazine site with server-side sessions,
 versioned static files cached for a year, and pushes from templates and views.
 The account area uses a custom connector that remembers pushes per user
-instead of per session.
+instead of per session. Every page's footer holds a panel that shows what
+Firehose sent for it (``demo/witness.py``); ``/compare`` measures ``/report``
+against its no-hints twin ``/report?hints=off``.
 
 With ``DEMO_REDIS_URL`` (``make demo`` sets it when it finds or starts a
 ``redis-server``), sessions live in Redis (Flask-Session's Redis backend) and
@@ -30,6 +32,7 @@ from flask_firehose import Firehose, SessionConnector
 
 from .assets import AssetVersions
 from .connectors import AccountConnector
+from .witness import Witness
 
 __all__ = ["create_app"]
 
@@ -70,4 +73,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(site)
     app.register_blueprint(account, url_prefix="/account")
+    # Outside Flask, where the 103s and the final headers can be seen: the panel
+    # ("What Firehose did") and the no-hints twin (?hints=off) of /compare.
+    app.wsgi_app = Witness(app)  # type: ignore[method-assign]
     return app

@@ -10,7 +10,8 @@ suite and docker-compose use, in front of one of two fronts (``--front``):
     HTTP/2 and HTTP/3, serves ``/static`` from disk with a year of caching (the
     URLs are versioned) and forwards the app's 103 Early Hints. gunicorn listens on
     a private loopback port over HTTP/1.1, with ``FLASK_FIREHOSE_EARLY_HINTS_HTTP1``
-    on. Without a usable Caddy, the demo says so and serves with gunicorn alone.
+    on (and ``FLASK_FIREHOSE_FRONT_PUSHES`` off: Caddy never pushes). Without a
+    usable Caddy, the demo says so and serves with gunicorn alone.
 ``gunicorn``
     gunicorn alone terminates TLS and speaks HTTP/2 (it sends the 103 itself, but
     serves the hinted files only after the page).
@@ -222,7 +223,13 @@ def main(argv: list[str] | None = None) -> None:
         }
         if caddy:
             # Plain HTTP/1.1 on a private loopback port: Caddy forwards the 103 it gets.
-            env.update(FIREHOSE_TLS_CERT="", FIREHOSE_TLS_KEY="", FLASK_FIREHOSE_EARLY_HINTS_HTTP1="true")
+            # Caddy speaks HTTP/1.1 to the app and forwards its 103; it never pushes.
+            env.update(
+                FIREHOSE_TLS_CERT="",
+                FIREHOSE_TLS_KEY="",
+                FLASK_FIREHOSE_EARLY_HINTS_HTTP1="true",
+                FLASK_FIREHOSE_FRONT_PUSHES="false",
+            )
         if redis_url:
             env["FLASK_DEMO_REDIS_URL"] = redis_url
         app = stack.enter_context(_started(["/bin/sh", str(entrypoint)], env))

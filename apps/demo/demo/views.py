@@ -67,6 +67,23 @@ def report() -> str:
     return render_template("report.html", rows=[(name, len(lede)) for name, (_, lede) in ARTICLES.items()])
 
 
+@site.get("/compare")
+def compare() -> str:
+    # The measuring is done by static/js/panel.js, in top-level navigations:
+    # Chromium acts on a 103 only for those (not in iframes, not for fetches).
+    return render_template("compare.html", slow=current_app.config["DEMO_SLOW_SECONDS"])
+
+
+@site.post("/compare/reset")
+def compare_reset() -> Response:
+    # Each measured load starts with an empty HTTP cache for this origin, or the
+    # second page would find the first one's files (cached for a year) at hand.
+    response = current_app.response_class(status=204)
+    response.headers["Clear-Site-Data"] = '"cache"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @site.get("/gallery")
 def gallery() -> str:
     for photo in PHOTOS:
