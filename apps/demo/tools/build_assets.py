@@ -200,10 +200,16 @@ APP_JS_HEAD = """\
   const modules = [];
   const define = (name, factory) => modules.push([name, factory]);
 
-  // Reports, in the footer, how each file of the page was fetched: the browser
-  // marks files it fetched because of a 103 Early Hint with "early-hints".
+  // Reports, in the footer, how many files came early: the browser marks files
+  // it fetched because of a 103 Early Hint with "early-hints" (Chromium also
+  // marks them so when it later serves them from its cache), so only a fetch
+  // that started before the page's own response counts.
   window.addEventListener("load", () => {
-    const hinted = performance.getEntriesByType("resource").filter((e) => e.initiatorType === "early-hints");
+    const nav = performance.getEntriesByType("navigation")[0];
+    const pageStart = nav ? nav.finalResponseHeadersStart || nav.responseStart : 0;
+    const hinted = performance
+      .getEntriesByType("resource")
+      .filter((e) => e.initiatorType === "early-hints" && e.requestStart > 0 && e.requestStart < pageStart);
     const report = document.getElementById("hint-report");
     if (report) report.textContent = hinted.length ? `${hinted.length} files came from early hints.` : "";
   });
