@@ -1,7 +1,8 @@
 #!/bin/sh
 # Installs the Debian packages the tests run: nginx 1.22 (HTTP/2 push),
 # Apache 2.4 (mod_http2) and h2o 2.2 (the deployment matrix), Chromium (driven
-# by Playwright) and redis-server (the shared hint store). Does nothing when all are there;
+# by Playwright), Firefox ESR (driven over Marionette) with NSS's certutil, and
+# redis-server (the shared hint store). Does nothing when all are there;
 # uses sudo when not run as root. Package scripts are kept from starting
 # daemons (Debian's policy-rc.d): the tests start their own servers on free
 # ports, and nothing has to be stopped afterwards.
@@ -11,6 +12,8 @@ command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing="$missing 
 command -v apache2 >/dev/null 2>&1 || [ -x /usr/sbin/apache2 ] || missing="$missing apache2"
 command -v h2o >/dev/null 2>&1 || [ -x /usr/sbin/h2o ] || missing="$missing h2o"
 command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
+command -v firefox-esr >/dev/null 2>&1 || missing="$missing firefox-esr"
+command -v certutil >/dev/null 2>&1 || missing="$missing libnss3-tools"
 command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] || missing="$missing redis-server"
 command -v make >/dev/null 2>&1 || missing="$missing make"
 [ -z "$missing" ] && exit 0
