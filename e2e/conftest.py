@@ -60,9 +60,10 @@ class Stack:
         return f"https://localhost:{self.port}"
 
 
-@pytest.fixture(scope="session")
-def tls(tmp_path_factory: pytest.TempPathFactory) -> Tls:
-    folder = tmp_path_factory.mktemp("tls")
+def make_tls(folder: Path) -> Tls:
+    """A trustme CA and a certificate for 127.0.0.1 and localhost in *folder*,
+    with the SPKI hash Chromium is told to trust (the benchmark makes its own)."""
+    folder.mkdir(parents=True, exist_ok=True)
     ca = trustme.CA()
     cert = ca.issue_cert("127.0.0.1", "localhost")
     ca.cert_pem.write_to_path(str(folder / "ca.pem"))
@@ -76,6 +77,11 @@ def tls(tmp_path_factory: pytest.TempPathFactory) -> Tls:
         str(folder / "key.pem"),
         base64.b64encode(hashlib.sha256(spki).digest()).decode(),
     )
+
+
+@pytest.fixture(scope="session")
+def tls(tmp_path_factory: pytest.TempPathFactory) -> Tls:
+    return make_tls(tmp_path_factory.mktemp("tls"))
 
 
 @pytest.fixture(scope="session")

@@ -6,8 +6,6 @@ started and stopped (by process group) with e2e.servers.start, as in the e2e sui
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import re
 import shutil
@@ -17,11 +15,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import trustme
-from cryptography import x509
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-
-from e2e.conftest import Tls
+from e2e.conftest import Tls, make_tls
 from e2e.relay import Relay
 from e2e.servers import REPO, free_port, start
 
@@ -64,20 +58,6 @@ def _served(log: Path) -> Iterator[str]:
                 yield str(entry["request"]["uri"])
         elif (match := _GUNICORN_LINE.search(line)) and match["status"] == "200":
             yield match["target"]
-
-
-def make_tls(folder: Path) -> Tls:
-    """A trustme CA and a certificate for 127.0.0.1, as the e2e ``tls`` fixture makes."""
-    folder.mkdir(parents=True, exist_ok=True)
-    ca = trustme.CA()
-    cert = ca.issue_cert("127.0.0.1", "localhost")
-    ca.cert_pem.write_to_path(str(folder / "ca.pem"))
-    cert.private_key_pem.write_to_path(str(folder / "key.pem"))
-    cert.private_key_and_cert_chain_pem.write_to_path(str(folder / "chain.pem"))
-    leaf = x509.load_pem_x509_certificate(cert.cert_chain_pems[0].bytes())
-    spki = leaf.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
-    digest = base64.b64encode(hashlib.sha256(spki).digest()).decode()
-    return Tls(str(folder / "ca.pem"), str(folder / "chain.pem"), str(folder / "key.pem"), digest)
 
 
 def caddy_binary() -> str | None:

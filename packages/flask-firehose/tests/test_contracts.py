@@ -344,22 +344,29 @@ def test_a_connector_returning_junk_raises_when_strict(returned: object) -> None
 
 
 @pytest.mark.parametrize(
-    "fields",
+    ("fields", "tracked"),
     [
-        [("Cache-Control", "max-age=600")],  # storable by a shared cache, "public" or not
-        [("Cache-Control", "s-maxage=600")],
-        [("Expires", "Thu, 01 Dec 2099 16:00:00 GMT")],
-        [("Cache-Control", "max-age=600"), ("Cache-Control", "public")],
+        # A shared cache may store these and serve them to others, "public" or not.
+        ([("Cache-Control", "max-age=600")], False),
+        ([("Cache-Control", "s-maxage=600")], False),
+        ([("Expires", "Thu, 01 Dec 2099 16:00:00 GMT")], False),
+        ([("Cache-Control", "max-age=600"), ("Cache-Control", "public")], False),
+        # These it may not serve to another client.
+        ([("Cache-Control", "max-age=600, private")], True),
+        ([("Vary", "Cookie")], True),
+        ([], True),
     ],
 )
-def test_no_per_client_state_in_a_response_shared_caches_may_store(fields: list[tuple[str, str]]) -> None:
+def test_per_client_state_only_where_no_shared_cache_serves_others(
+    fields: list[tuple[str, str]], tracked: bool
+) -> None:
     app = Flask(__name__)
     Firehose(app)
 
     @app.get("/")
     def index() -> Any:
         push("/static/app.css")
-        response = app.make_response("<p>cached</p>")
+        response = app.make_response("<p>page</p>")
         for name, value in fields:
             response.headers.add(name, value)
         return response
@@ -367,26 +374,10 @@ def test_no_per_client_state_in_a_response_shared_caches_may_store(fields: list[
     client = app.test_client()
     client.set_cookie("fh-pushed", _digest_of(["/static/app.css"]))
     response = client.get("/")
-    assert _pushed(response) == ["/static/app.css"]  # not the nopush this client's cookie would earn
-    assert "Set-Cookie" not in response.headers
-
-
-@pytest.mark.parametrize("fields", [[("Cache-Control", "max-age=600, private")], [("Vary", "Cookie")], []])
-def test_per_client_state_where_no_shared_cache_serves_others(fields: list[tuple[str, str]]) -> None:
-    app = Flask(__name__)
-    Firehose(app)
-
-    @app.get("/")
-    def index() -> Any:
-        push("/static/app.css")
-        response = app.make_response("<p>private</p>")
-        for name, value in fields:
-            response.headers.add(name, value)
-        return response
-
-    client = app.test_client()
-    client.set_cookie("fh-pushed", _digest_of(["/static/app.css"]))
-    assert _pushed(client.get("/")) == []
+    # Tracked: the nopush this client's cookie earns; else as for anyone, and no cookie.
+    assert _pushed(response) == ([] if tracked else ["/static/app.css"])
+    if not tracked:
+        assert "Set-Cookie" not in response.headers
 
 
 def _digest_of(urls: list[str]) -> str:
