@@ -44,8 +44,9 @@ format: devenv ## ruff format and safe fixes
 bench: devenv ## per-request cost and tracking size, measured side by side
 	$(PY) bench/bench_overhead.py
 
-bench-pageload: devenv sysdeps ## page load in Chromium through a latency relay (RTT=100 MBPS=10 to choose)
-	$(PY) -m bench.pageload $(if $(RTT),--rtt $(RTT)) $(if $(MBPS),--mbps $(MBPS))
+bench-pageload: devenv sysdeps ## page load in Chromium or Firefox through a latency relay (RTT= MBPS= VARIANTS= BROWSER=)
+	$(PY) -m bench.pageload $(if $(RTT),--rtt $(RTT)) $(if $(MBPS),--mbps $(MBPS)) \
+		$(if $(VARIANTS),--variants $(VARIANTS)) $(if $(BROWSER),--browser $(BROWSER))
 
 dockertest: ## the same suite in containers, for machines with a Docker engine
 	docker compose -f infra/docker-compose.yml --profile test run --build --rm tests

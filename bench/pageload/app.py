@@ -12,21 +12,27 @@ BENCH_PAGELOAD_MODE    none | final | hints | proxy (Firehose off; Link header o
                        103 to HTTP/2 clients; 103 over HTTP/1.1 too, for a proxy)
 BENCH_PAGELOAD_THINK   seconds the view thinks (default 0.3)
 BENCH_PAGELOAD_STATIC  folder holding the files written by :func:`write_static`
+BENCH_PAGELOAD_TIMES   optional file: one line per response, ``<unix time> <status> <target>``,
+                       written when the server closed the response (after its last byte
+                       was written), with microseconds; gunicorn's own ``%(t)s`` has seconds
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import threading
 import time
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 from flask import Flask, request, url_for
 from markupsafe import Markup, escape
 
 from flask_firehose import Firehose, early_hints
 
-__all__ = ["CSS", "JS", "MODES", "create_app", "write_static"]
+__all__ = ["CSS", "JS", "MODES", "TimesLog", "create_app", "write_static"]
 
 CSS, JS = "bench.css", "bench.js"
 MODES = ("none", "final", "hints", "proxy")
@@ -78,6 +84,62 @@ def _page(assets: bool) -> str:
     )
 
 
+class _Closing:
+    """A response body that calls *done* once the server closes it."""
+
+    def __init__(self, body: Iterable[bytes], done: Callable[[], None]) -> None:
+        self._body, self._done = body, done
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self._body)
+
+    def close(self) -> None:
+        try:
+            close = getattr(self._body, "close", None)
+            if close is not None:
+                close()
+        finally:
+            self._done()
+
+
+class TimesLog:
+    """WSGI middleware: log when each response was closed by the server (its last
+    byte written), ``time.time()`` with microseconds, status and request target."""
+
+    def __init__(self, app: Any, path: str) -> None:
+        self.app, self.path, self._lock = app, path, threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        status: list[str] = []
+
+        def starting(code: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            status.append(code.split(" ", 1)[0])
+            return start_response(code, headers, exc_info)
+
+        target = environ.get("PATH_INFO", "") + (f"?{environ['QUERY_STRING']}" if environ.get("QUERY_STRING") else "")
+
+        def done() -> None:
+            line = f"{time.time():.6f} {status[-1] if status else '-'} {target}\n"
+            with self._lock, open(self.path, "a") as out:
+                out.write(line)
+
+        body = self.app(environ, starting)
+        wrapper = environ.get("wsgi.file_wrapper")
+        if isinstance(wrapper, type) and isinstance(body, wrapper) and hasattr(body, "close"):
+            # Keep the server's file wrapper (sendfile over HTTP/1.1): hook its close.
+            closing = body.close
+
+            def close() -> None:
+                try:
+                    closing()
+                finally:
+                    done()
+
+            body.close = close
+            return body
+        return _Closing(body, done)
+
+
 def create_app() -> Flask:
     mode = os.environ.get("BENCH_PAGELOAD_MODE", "hints")
     if mode not in MODES:
@@ -107,4 +169,6 @@ def create_app() -> Flask:
         time.sleep(think)
         return _page(assets=False)
 
+    if times := os.environ.get("BENCH_PAGELOAD_TIMES"):
+        app.wsgi_app = TimesLog(app.wsgi_app, times)  # type: ignore[method-assign]
     return app

@@ -1,4 +1,5 @@
-"""One measured navigation in headless Chromium (Playwright), in a fresh context."""
+"""One measured navigation in headless Chromium (Playwright), in a fresh context,
+or in headless Firefox ESR (e2e/firefox.py, Marionette), in a fresh Firefox."""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ from typing import Any, TypedDict
 from playwright.sync_api import Browser, sync_playwright
 
 from e2e.conftest import CHROMIUM_FLAGS
+from e2e.firefox import Firefox
 
 from .app import CSS, JS
 
-__all__ = ["Navigation", "chromium", "navigate"]
+__all__ = ["Navigation", "chromium", "navigate", "navigate_firefox"]
 
 
 class Navigation(TypedDict):
@@ -28,6 +30,7 @@ class Navigation(TypedDict):
     load: float
     early: dict[str, bool]  # file -> fetched because of the 103 (initiatorType 'early-hints')
     downloads: dict[str, int]  # file -> times served, from the access log (filled in later)
+    finished: dict[str, float | None]  # file -> server finished it minus finished the page, ms (filled in later)
 
 
 # FCP and LCP arrive through buffered observers; wait for both, at most 3 s past load.
@@ -97,4 +100,31 @@ def navigate(browser: Browser, variant: str, url: str) -> Navigation:
         load=float(found["load"]),
         early={name: bool(value) for name, value in found["early"].items()},
         downloads={},
+        finished={},
+    )
+
+
+def navigate_firefox(firefox: Firefox, variant: str, url: str) -> Navigation:
+    """Load *url* (with a fresh nonce) in a new Firefox on a fresh profile; raise on a
+    failed navigation. Firefox reports no LCP here (None)."""
+    nonce = uuid.uuid4().hex[:16]
+    loaded = firefox.navigate(f"{url}?n={nonce}")
+    if loaded.status not in (None, 200) or loaded.load is None or loaded.ttfb is None:
+        raise RuntimeError(f"{url}: status {loaded.status}, load {loaded.load}")
+    resources = loaded.resources
+    early = {}
+    for name in (CSS, JS):
+        entry = resources.get(f"/static/{name}")
+        early[name] = entry is not None and entry.initiator_type == "early-hints"
+    return Navigation(
+        variant=variant,
+        nonce=nonce,
+        protocol=loaded.protocol,
+        ttfb=loaded.ttfb,
+        fcp=loaded.fcp,
+        lcp=None,
+        load=loaded.load,
+        early=early,
+        downloads={},
+        finished={},
     )

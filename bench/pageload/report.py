@@ -51,14 +51,22 @@ def summarise(navigations: Sequence[Navigation], labels: dict[str, str]) -> dict
             row[metric] = _spread(found) if found else None
         row["early"] = {name: sum(nav["early"][name] for nav in runs) for name in (CSS, JS)}
         row["downloads"] = {name: [nav["downloads"].get(name, 0) for nav in runs] for name in (CSS, JS)}
+        row["finished"] = {name: _finished(runs, name) for name in (CSS, JS)}
         summary[key] = row
     return summary
 
 
+def _finished(runs: Sequence[Navigation], name: str) -> dict[str, float] | None:
+    """The spread of "server finished *name* minus finished the page" (ms) over *runs*."""
+    found = [v for nav in runs if (v := nav.get("finished", {}).get(name)) is not None]
+    return _spread(found) if found else None
+
+
 def table(summary: dict[str, dict[str, Any]], title: str) -> str:
-    """Medians with [p25-p75] in ms, hinted files used from the 103, downloads per navigation."""
+    """Medians with [p25-p75] in ms, hinted files used from the 103, downloads per navigation,
+    and the median of when the server finished each hinted file minus when it finished the page."""
     head = f"{'variant':<27}{'n':>3}" + "".join(f"{_NAMES[m] + ' med [p25-p75]':>28}" for m in METRICS)
-    head += f"{'css/js via 103':>16}{'css/js downloads':>18}"
+    head += f"{'css/js via 103':>16}{'css/js downloads':>18}{'css/js done-page ms':>22}"
     lines = [title, head, "-" * len(head)]
     for row in summary.values():
         cells = f"{row['label']:<27}{row['n']:>3}"
@@ -66,8 +74,17 @@ def table(summary: dict[str, dict[str, Any]], title: str) -> str:
             cells += f"{_cell(row[metric]):>28}"
         early = f"{row['early'][CSS]}/{row['n']} {row['early'][JS]}/{row['n']}"
         downloads = " ".join(_downloads(row["downloads"][name]) for name in (CSS, JS))
-        lines.append(f"{cells}{early:>16}{downloads:>18}")
+        finished = " ".join(_median(row["finished"][name]) for name in (CSS, JS))
+        lines.append(f"{cells}{early:>16}{downloads:>18}{finished:>22}")
+    lines.append(
+        "css/js done-page: median over navigations of (server finished sending the file) minus"
+        " (server finished sending the page), from the access logs; negative = done during the think time."
+    )
     return "\n".join(lines)
+
+
+def _median(spread: dict[str, float] | None) -> str:
+    return f"{spread['median']:+.0f}" if spread else "-"
 
 
 def _cell(spread: dict[str, float] | None) -> str:
@@ -92,8 +109,12 @@ def chart(path: Path, navigations: Sequence[Navigation], labels: dict[str, str],
     import matplotlib.pyplot as plt
 
     keys = [key for key in labels if any(nav["variant"] == key for nav in navigations)]
-    figure, axes = plt.subplots(1, len(METRICS), figsize=(15, 5.2), sharey=True)
-    for ax, metric in zip(axes, METRICS, strict=True):
+    # Firefox reports no LCP: leave out a panel no variant has a value for.
+    shown = [metric for metric in METRICS if any(values(navigations, key, metric) for key in keys)]
+    panels = len(shown) + 1  # and the server-side finish of the hinted files
+    figure, axes = plt.subplots(1, panels, figsize=(5 * panels, 5.2), sharey=True, squeeze=False)
+    _finish_panel(axes[0][-1], navigations, keys)
+    for ax, metric in zip(axes[0][:-1], shown, strict=True):
         data = [values(navigations, key, metric) for key in keys]
         ax.boxplot(data, vert=False, whis=(0, 100), widths=0.6, medianprops={"color": "black", "linewidth": 2})
         for row, points in enumerate(data, start=1):
@@ -111,9 +132,36 @@ def chart(path: Path, navigations: Sequence[Navigation], labels: dict[str, str],
         ax.set_title(_NAMES[metric] + " (ms)")
         ax.grid(axis="x", alpha=0.3)
         ax.set_xlabel("ms after navigation start")
-    axes[0].set_yticks(range(1, len(keys) + 1), [labels[key] for key in keys])
-    axes[0].invert_yaxis()
+    axes[0][0].set_yticks(range(1, len(keys) + 1), [labels[key] for key in keys])
+    axes[0][0].invert_yaxis()
     figure.suptitle(title)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
+
+
+def _finish_panel(ax: Any, navigations: Sequence[Navigation], keys: list[str]) -> None:
+    """Per variant: when the server finished each hinted file minus when it finished the page."""
+    for offset, name, color in ((-0.15, CSS, "tab:orange"), (0.15, JS, "tab:green")):
+        for row, key in enumerate(keys, start=1):
+            points = [
+                v for nav in navigations if nav["variant"] == key and (v := nav["finished"].get(name)) is not None
+            ]
+            ax.scatter(
+                points, [row + offset] * len(points), s=12, alpha=0.5, color=color, label=name if row == 1 else None
+            )
+            if points:
+                ax.annotate(
+                    f"{statistics.median(points):+.0f}",
+                    (statistics.median(points), row + offset),
+                    xytext=(0, 5 if offset < 0 else -12),
+                    textcoords="offset points",
+                    ha="center",
+                    fontsize=8,
+                    color=color,
+                )
+    ax.axvline(0, color="black", linewidth=1)
+    ax.set_title("server: file done - page done (ms)")
+    ax.set_xlabel("< 0: sent during the think time")
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8)

@@ -1,19 +1,27 @@
-"""Page load in headless Chromium with and without Flask-Firehose's hints.
+"""Page load in headless Chromium (or Firefox ESR) with and without Flask-Firehose's hints.
 
 Variants, each served by gunicorn 27 (TLS + HTTP/2) behind its own latency relay:
 
 a  no Firehose                    b  final Link header only (FIREHOSE_EARLY_HINTS=False)
 c  103 from gunicorn directly     d  103 through Caddy (reverse_proxy over HTTP/1.1 with
 e  the page without subresources     FIREHOSE_EARLY_HINTS_HTTP1; Caddy serves /static)
-   (the physical limit for FCP)
+   (the physical limit for FCP)   f  103 through Apache 2.4 (mod_http2 + mod_proxy_http,
+                                     H2EarlyHints on; Apache serves /static from disk)
+
+The default runs all six; --quick runs a-e (f needs Debian's apache2).
 
 Navigations are interleaved round-robin (the starting variant rotates each round),
 one fresh browser context each, after one unrecorded warm-up per variant. Per
 navigation: FCP, LCP, load event, whether each hinted file came from the 103
 (Resource Timing ``initiatorType === 'early-hints'``) and how often the server
-sent it (access logs). Run from the repository root::
+sent it, and when the server finished sending each hinted file against when it
+finished sending the page (access logs, sub-ms end times). Run from the repository root::
 
-    python -m bench.pageload [--quick] [--rtt 100] [--mbps 10] [--out var/bench-pageload]
+    python -m bench.pageload [--quick] [--rtt 100] [--mbps 10] [--variants abcdef]
+                             [--browser chromium|firefox] [--out var/bench-pageload]
+
+With --browser firefox each navigation runs in a fresh headless Firefox ESR
+(e2e/firefox.py; about 3.5 s each) trusting the test CA; it reports no LCP.
 
 Exit status: 0, or 1 on a real error (a failed navigation, a missing component, a
 103 variant whose hints were never used, hints used where none were sent); noisy
@@ -23,24 +31,28 @@ numbers never fail the run.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, NoReturn
 
+from e2e.firefox import Firefox, marionette_available
 from e2e.servers import REPO
 
 from .app import CSS, JS, write_static
-from .browser import Navigation, chromium, navigate
+from .browser import Navigation, chromium, navigate, navigate_firefox
 from .report import chart, summarise, table, write_json
 from .stack import VARIANTS, make_tls, running_variants
 
-HINTED = {"c", "d"}  # variants whose page gets a 103
+HINTED = {"c", "d", "f"}  # variants whose page gets a 103
+QUICK_VARIANTS = "abcde"
 
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
@@ -50,11 +62,16 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--think", type=float, default=300, help="the view's think time in ms (default 300)")
     parser.add_argument("--navigations", type=int, default=None, help="per variant (default 14, --quick 3)")
     parser.add_argument("--quick", action="store_true", help="a few navigations: a smoke run for CI")
-    parser.add_argument("--variants", default="abcde", help="which of a-e to run (default abcde)")
+    parser.add_argument(
+        "--variants", default=None, help=f"which of {''.join(VARIANTS)} to run (default all; --quick {QUICK_VARIANTS})"
+    )
+    parser.add_argument("--browser", choices=("chromium", "firefox"), default="chromium", help="default chromium")
     parser.add_argument("--css-kb", type=float, default=60, help="render-blocking stylesheet size (default 60)")
     parser.add_argument("--js-kb", type=float, default=150, help="deferred script size (default 150)")
     parser.add_argument("--out", type=Path, default=REPO / "var/bench-pageload", help="where results go")
     args = parser.parse_args(argv)
+    if args.variants is None:
+        args.variants = QUICK_VARIANTS if args.quick else "".join(VARIANTS)
     if not set(args.variants) <= set(VARIANTS) or not args.variants:
         parser.error(f"--variants takes letters from {''.join(VARIANTS)}")
     if args.navigations is None:
@@ -66,6 +83,8 @@ def _stem(args: argparse.Namespace) -> str:
     stem = f"pageload-rtt{args.rtt:g}ms"
     if args.mbps:
         stem += f"-{args.mbps:g}mbps"
+    if args.browser != "chromium":
+        stem += f"-{args.browser}"
     return stem + ("-quick" if args.quick else "")
 
 
@@ -94,9 +113,40 @@ def _warnings(navigations: list[Navigation]) -> list[str]:
     return [f"{len(doubles)} navigations downloaded a hinted file more than once (see downloads in the JSON)"]
 
 
-def _chromium_version(executable: str) -> str:
+def _version(executable: str) -> str:
+    """ "Chromium 156.0.8078.79", "Mozilla Firefox 153.0esr" """
     result = subprocess.run([executable, "--version"], capture_output=True, text=True, timeout=30, check=False)
-    return " ".join(result.stdout.split()[:2])  # "Chromium 156.0.8078.79"
+    words = result.stdout.split()
+    return " ".join(words[:3] if words[:1] == ["Mozilla"] else words[:2])
+
+
+Navigator = Callable[[str, str], Navigation]  # (variant key, url) -> one measured navigation
+
+
+def _executable(browser: str) -> tuple[str | None, str]:
+    """The browser's executable, or None and what to install."""
+    if browser == "firefox":
+        if not marionette_available():
+            return None, "marionette-driver is missing: pip install marionette-driver (requirements-dev.txt)"
+        if shutil.which("certutil") is None:
+            return None, "certutil is missing: install the Debian package 'libnss3-tools'"
+        found = shutil.which("firefox-esr") or shutil.which("firefox")
+        return found, "firefox is missing: install the Debian package 'firefox-esr'"
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    return found, "chromium is missing: install the Debian package 'chromium' (make sysdeps)"
+
+
+@contextlib.contextmanager
+def _navigator(browser: str, executable: str, run: Path, tls: Any) -> Iterator[Navigator]:
+    """One measured navigation per call, in a fresh Chromium context or a fresh Firefox."""
+    if browser == "firefox":
+        certutil = shutil.which("certutil")
+        assert certutil is not None  # checked by _executable
+        firefox = Firefox.prepare(executable, certutil, tls.ca_file, run / "firefox")
+        yield lambda key, url: navigate_firefox(firefox, key, url)
+        return
+    with chromium(executable, tls.spki_sha256) as driver:
+        yield lambda key, url: navigate(driver, key, url)
 
 
 def _on_sigterm(signum: int, frame: object) -> NoReturn:
@@ -106,9 +156,9 @@ def _on_sigterm(signum: int, frame: object) -> NoReturn:
 def main(argv: list[str] | None = None) -> int:
     args = _arguments(argv)
     signal.signal(signal.SIGTERM, _on_sigterm)
-    executable = shutil.which("chromium") or shutil.which("chromium-browser")
+    executable, missing = _executable(args.browser)
     if executable is None:
-        print("chromium is missing: install the Debian package 'chromium' (make sysdeps)", file=sys.stderr)
+        print(missing, file=sys.stderr)
         return 1
     keys = [key for key in VARIANTS if key in args.variants]
     labels = {key: VARIANTS[key][0] for key in keys}
@@ -124,22 +174,25 @@ def main(argv: list[str] | None = None) -> int:
         try:
             with (
                 running_variants(keys, run, run / "site", tls, args.think / 1000, args.rtt / 1000, bits) as variants,
-                chromium(executable, tls.spki_sha256) as browser,
+                _navigator(args.browser, executable, run, tls) as measure,
             ):
                 for variant in variants:  # warm-up: imports, first TLS session, page caches
-                    navigate(browser, variant.key, variant.url)
+                    measure(variant.key, variant.url)
                 for round_ in range(args.navigations):
                     shift = round_ % len(variants)
                     for variant in variants[shift:] + variants[:shift]:
-                        navigations.append(navigate(browser, variant.key, variant.url))
+                        navigations.append(measure(variant.key, variant.url))
                     print(f"round {round_ + 1}/{args.navigations} done", file=sys.stderr, flush=True)
                 time.sleep(0.5)  # the servers log a response once it is sent
                 by_key = {variant.key: variant for variant in variants}
                 for nav in navigations:
                     nav["downloads"] = by_key[nav["variant"]].downloads(nav["nonce"])
+                    nav["finished"] = by_key[nav["variant"]].finished(nav["nonce"])
         except Exception as exc:  # a real error: say what failed, keep the logs
             logs = out / (_stem(args) + "-logs")
-            shutil.copytree(run, logs, dirs_exist_ok=True, ignore=shutil.ignore_patterns("site", "tls", "caddy-data"))
+            shutil.copytree(
+                run, logs, dirs_exist_ok=True, ignore=shutil.ignore_patterns("site", "tls", "caddy-data", "firefox")
+            )
             print(f"error: {exc}\n(server logs copied to {logs})", file=sys.stderr)
             return 1
     config: dict[str, Any] = {
@@ -148,15 +201,19 @@ def main(argv: list[str] | None = None) -> int:
         "think_ms": args.think,
         "bytes": {CSS: sizes[CSS], JS: sizes[JS]},
         "navigations_per_variant": args.navigations,
-        "chromium": _chromium_version(executable),
+        "browser": args.browser,
+        "browser_version": _version(executable),
+        "variants": args.variants,
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "seconds": round(time.monotonic() - started, 1),
     }
+    if args.browser == "chromium":
+        config["chromium"] = config["browser_version"]  # the key earlier reports had
     title = (
         f"Page load, RTT {args.rtt:g} ms"
         + (f", {args.mbps:g} Mbit/s" if args.mbps else "")
         + f", think {args.think:g} ms, CSS {sizes[CSS] / 1000:.0f} kB + JS {sizes[JS] / 1000:.0f} kB hinted, "
-        + f"{args.navigations} navigations per variant ({config['chromium']})"
+        + f"{args.navigations} navigations per variant ({config['browser_version']})"
     )
     summary = summarise(navigations, labels)
     report = table(summary, title)

