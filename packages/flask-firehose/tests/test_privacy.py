@@ -231,9 +231,9 @@ def test_credentialed_requests_teach_nothing_unless_public(tmp_path: Path) -> No
     def home() -> Any:
         push("/static/app.css")
         response = app.make_response("<p>home</p>")
-        if request.args.get("public"):
+        if request.headers.get("X-Public"):  # a header, not a query: a query is a URL variant
             response.headers["Cache-Control"] = "public, max-age=60"
-        if request.args.get("vary"):
+        if request.headers.get("X-Vary"):
             response.headers["Vary"] = "Cookie"
         return response
 
@@ -252,8 +252,8 @@ def test_credentialed_requests_teach_nothing_unless_public(tmp_path: Path) -> No
     assert learned_after("", {}) is True
     assert learned_after("", {"Cookie": "session=abc"}) is False
     assert learned_after("", {"Authorization": "Bearer x"}) is False
-    assert learned_after("?public=1", {"Cookie": "session=abc"}) is True
-    assert learned_after("?public=1&vary=1", {"Cookie": "session=abc"}) is False
+    assert learned_after("", {"Cookie": "session=abc", "X-Public": "1"}) is True
+    assert learned_after("", {"Cookie": "session=abc", "X-Public": "1", "X-Vary": "1"}) is False
 
 
 def test_a_view_that_reads_the_session_teaches_nothing_even_if_marked_public() -> None:
@@ -365,3 +365,25 @@ def test_a_vary_cookie_in_a_second_field_counts() -> None:
         client.get("/", headers={"Cookie": "auth=alice"})
         client.get("/")
     assert hints.sent == []
+
+
+def test_a_link_only_one_query_pushes_is_not_the_endpoints() -> None:
+    app = Flask(__name__)
+    app.config.update(FIREHOSE_TRACKING=False)
+    Firehose(app)
+
+    @app.get("/search")
+    def search() -> str:
+        push("/static/search.css")
+        push(f"/static/results/{request.args.get('q', 'none')}.png")
+        return "<p>results</p>"
+
+    client = app.test_client(use_cookies=False)
+    with record_early_hints(client) as hints:
+        for _ in range(3):
+            client.get("/search?q=alice")
+        client.get("/search?q=bob")
+        client.get("/search?q=carol")
+        client.get("/search")
+    sent = {link.target for links in hints.links for link in links}
+    assert sent == {"/static/search.css"}

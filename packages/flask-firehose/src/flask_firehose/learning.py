@@ -22,8 +22,9 @@ A link is learned only when all of this holds:
   publicly cacheable (``Cache-Control: public`` or ``s-maxage``, without
   ``private``, ``no-store`` or a ``Vary`` on ``Cookie``/``Authorization``) by a
   view that did not read the session;
-* for an endpoint with URL arguments, it was seen under two different sets of
-  them (a link only one URL pushes, ``/share/<token>`` say, belongs to that URL);
+* from a URL with arguments or a query, it was seen under two different ones
+  (a link only one URL pushes, ``/share/<token>`` or ``/search?q=alice`` say,
+  belongs to that URL);
 * it appeared in ``min_seen`` such responses of the endpoint.
 
 Learning is per endpoint (``site.article``), never per URL with its arguments.
@@ -304,19 +305,20 @@ class Learner:
         ):
             return
         forms = [form for link in links if (form := self._form(app, request, link)) is not None]
-        if request.view_args:
-            forms = self._common(endpoint, request.view_args, forms)
+        if request.view_args or request.query_string:
+            forms = self._common(endpoint, request.view_args or {}, request.query_string, forms)
         if len(forms) > MAX_LINKS_PER_PAGE:
             forms = heapq.nsmallest(MAX_LINKS_PER_PAGE, forms, key=lambda link: link.priority)
         if forms:
             self.failures.call("hint store observe()", None, self.store.observe, endpoint, forms)
 
-    def _common(self, endpoint: str, view_args: Mapping[str, Any], forms: list[Link]) -> list[Link]:
+    def _common(self, endpoint: str, view_args: Mapping[str, Any], query: bytes, forms: list[Link]) -> list[Link]:
         """Of *forms*, those seen for this endpoint under other URL arguments
-        too. A link seen under one set of arguments only (``/share/<token>``
-        pushing that token's file) belongs to that URL, not to the endpoint."""
+        or query too. A link seen under one of them only (``/share/<token>``
+        pushing that token's file, ``/search?q=alice`` pushing a result)
+        belongs to that URL, not to the endpoint."""
         try:
-            variant = hash(tuple(sorted((key, repr(value)) for key, value in view_args.items())))
+            variant = hash((tuple(sorted((key, repr(value)) for key, value in view_args.items())), query))
         except Exception:
             return []
         common = []
