@@ -397,3 +397,39 @@ def test_a_front_that_only_forwards_gets_every_hint(make_app: AppFactory) -> Non
         client.get("/")
         client.get("/")
     assert [[link.target for link in links] for links in hints.links] == [["/static/a.css", "/static/logo.svg"]] * 2
+
+
+def test_configured_origins_are_preconnected_in_every_103(make_app: AppFactory) -> None:
+    app, _ = make_app(
+        FIREHOSE_PRECONNECT=[
+            "https://fonts.example",
+            Link("https://cdn.example:8443", rel="preconnect", crossorigin=""),
+        ]
+    )
+
+    @app.get("/")
+    def index() -> str:
+        return "<p>x</p>"
+
+    client = app.test_client()
+    with record_early_hints(client) as hints:
+        response = client.get("/")
+    (links,) = hints.links
+    assert [(link.target, link.rels, link.has("crossorigin")) for link in links] == [
+        ("https://fonts.example", frozenset({"preconnect"}), False),
+        ("https://cdn.example:8443", frozenset({"preconnect"}), True),
+    ]
+    assert "Link" not in response.headers  # the page itself has arrived: nothing left to win
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["https://fonts.example", ["fonts.example"], ["https://fonts.example/css"], ["javascript:x"], [Link("/a.css")], 5],
+)
+def test_bad_preconnect_entries_name_the_key(value: object) -> None:
+    from flask_firehose import ConfigurationError, Firehose
+
+    app = Flask(__name__)
+    app.config["FIREHOSE_PRECONNECT"] = value
+    with pytest.raises(ConfigurationError, match="FIREHOSE_PRECONNECT"):
+        Firehose(app)

@@ -204,7 +204,7 @@ class _AppHooks:
             state.declared = tuple(declared)
         if not (settings.early_hints and early_hints_103.can_send(environ, settings.early_hints_http1)):
             return
-        candidates = [*declared]
+        candidates = [*declared, *settings.preconnect]
         if self.learner is not None:
             candidates.extend(self.learner.hints(_current_app(), req))
         # A 103 that reaches an HTTP/1.1 peer may meet a front that pushes its
