@@ -6,10 +6,21 @@ is the same page without either (the physical limit for first paint). Every
 navigation carries a nonce (``?n=...``) that the asset URLs repeat, so the access
 logs say how often each file of each navigation was downloaded.
 
+With ``BENCH_PAGELOAD_XORIGIN`` set, ``/`` also loads a small render-blocking
+stylesheet (:data:`XCSS`, ``crossorigin``) from that second origin, not hinted as a
+preload; in mode ``preconnect`` the 103 also carries ``<origin>; rel=preconnect;
+crossorigin=anonymous`` (variant g against h, which is c with that stylesheet). The second origin is this same app
+in mode ``xorigin``: Firehose off, CORS and ``Timing-Allow-Origin: *`` on every
+response, so Resource Timing shows whether the connection was set up or reused.
+
 Configured by the environment (one gunicorn per variant):
 
-BENCH_PAGELOAD_MODE    none | final | hints | proxy (Firehose off; Link header only;
-                       103 to HTTP/2 clients; 103 over HTTP/1.1 too, for a proxy)
+BENCH_PAGELOAD_MODE    none | final | hints | xhints | proxy | preconnect | xorigin (Firehose off;
+                       Link header only; 103 to HTTP/2 clients; 103 over HTTP/1.1 too,
+                       for a proxy; hints plus a preconnect to BENCH_PAGELOAD_XORIGIN;
+                       the second origin: Firehose off, CORS + Timing-Allow-Origin)
+BENCH_PAGELOAD_XORIGIN optional ``https://localhost:PORT``: the second origin the page
+                       loads :data:`XCSS` from
 BENCH_PAGELOAD_THINK   seconds the view thinks (default 0.3)
 BENCH_PAGELOAD_STATIC  folder holding the files written by :func:`write_static`
 BENCH_PAGELOAD_TIMES   optional file: one line per response, ``<unix time> <status> <target>``,
@@ -27,15 +38,16 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, request, url_for
+from flask import Flask, Response, request, url_for
 from markupsafe import Markup, escape
 
-from flask_firehose import Firehose, early_hints
+from flask_firehose import Firehose, Link, early_hints
 
-__all__ = ["CSS", "JS", "MODES", "TimesLog", "create_app", "write_static"]
+__all__ = ["CSS", "JS", "MODES", "XCSS", "TimesLog", "create_app", "write_static", "write_xorigin"]
 
 CSS, JS = "bench.css", "bench.js"
-MODES = ("none", "final", "hints", "proxy")
+XCSS = "xorigin.css"  # the render-blocking stylesheet of the second origin
+MODES = ("none", "final", "hints", "xhints", "proxy", "preconnect", "xorigin")
 
 _TEXT = "Early hints let the browser fetch what a page needs while the server is still thinking about the page. " * 6
 
@@ -67,16 +79,28 @@ def write_static(folder: Path, css_bytes: int = 60_000, js_bytes: int = 150_000)
     return sizes
 
 
+def write_xorigin(folder: Path, css_bytes: int = 4_000) -> int:
+    """Write the second origin's small stylesheet; return its size."""
+    folder.mkdir(parents=True, exist_ok=True)
+    css = "h1{letter-spacing:.02em}\n"
+    css += _stream("xcss", css_bytes - len(css), ".x{i}-{d}{{color:#{d:.6}}}\n")
+    (folder / XCSS).write_text(css)
+    return len(css.encode())
+
+
 def _asset(name: str) -> str:
     return url_for("static", filename=name, n=request.args.get("n", ""))
 
 
-def _page(assets: bool) -> str:
+def _page(assets: bool, xorigin: str = "") -> str:
     head = ""
     if assets:
         head = (
             f'<link rel="stylesheet" href="{escape(_asset(CSS))}">\n<script defer src="{escape(_asset(JS))}"></script>'
         )
+        if xorigin:
+            url = f"{xorigin}/static/{XCSS}?n={request.args.get('n', '')}"
+            head += f'\n<link rel="stylesheet" crossorigin href="{escape(url)}">'
     paragraphs = "".join(f"<p>{_TEXT}</p>" for _ in range(3))
     return Markup(
         '<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>page-load bench</title>\n'
@@ -145,10 +169,13 @@ def create_app() -> Flask:
     if mode not in MODES:
         raise ValueError(f"BENCH_PAGELOAD_MODE must be one of {MODES}, not {mode!r}")
     think = float(os.environ.get("BENCH_PAGELOAD_THINK", "0.3"))
+    xorigin = os.environ.get("BENCH_PAGELOAD_XORIGIN", "")
+    if mode in ("preconnect", "xhints") and not xorigin:
+        raise ValueError(f"BENCH_PAGELOAD_MODE={mode} needs BENCH_PAGELOAD_XORIGIN")
     app = Flask(__name__, static_folder=os.environ["BENCH_PAGELOAD_STATIC"])
     # Cacheable statics: with no-cache, a hinted file is downloaded twice (FACTS.md).
     app.config["SEND_FILE_MAX_AGE_DEFAULT"] = 3600
-    if mode != "none":
+    if mode not in ("none", "xorigin"):
         app.config.update(
             FIREHOSE_EARLY_HINTS=mode != "final",
             FIREHOSE_EARLY_HINTS_HTTP1=mode == "proxy",
@@ -157,12 +184,25 @@ def create_app() -> Flask:
             FIREHOSE_LINT=False,
         )
         Firehose(app)
+    if mode == "xorigin":
+
+        @app.after_request
+        def cors(response: Response) -> Response:
+            response.headers["Access-Control-Allow-Origin"] = "*"
+            response.headers["Timing-Allow-Origin"] = "*"
+            return response
+
+    hints: list[Any] = [lambda: _asset(CSS), lambda: _asset(JS)]
+    if mode == "preconnect":
+        # The page loads XCSS with crossorigin (CORS, no credentials): only an anonymous
+        # preconnect opens a connection that request can use.
+        hints.append(Link(xorigin, rel="preconnect", crossorigin="anonymous"))
 
     @app.get("/")
-    @early_hints(lambda: _asset(CSS), lambda: _asset(JS))
+    @early_hints(*hints)
     def page() -> str:
         time.sleep(think)
-        return _page(assets=True)
+        return _page(assets=True, xorigin=xorigin)
 
     @app.get("/limit")
     def limit() -> str:

