@@ -44,9 +44,10 @@ format: devenv ## ruff format and safe fixes
 bench: devenv ## per-request cost and tracking size, measured side by side
 	$(PY) bench/bench_overhead.py
 
-bench-pageload: devenv sysdeps ## page load in Chromium or Firefox through a latency relay (RTT= MBPS= VARIANTS= BROWSER=)
+bench-pageload: devenv sysdeps ## page load through a latency relay: synthetic page, then the demo's (RTT= MBPS= VARIANTS= BROWSER=)
 	$(PY) -m bench.pageload $(if $(RTT),--rtt $(RTT)) $(if $(MBPS),--mbps $(MBPS)) \
 		$(if $(VARIANTS),--variants $(VARIANTS)) $(if $(BROWSER),--browser $(BROWSER))
+	$(PY) apps/demo/tools/measure_demo.py $(if $(RTT),--rtt $(RTT)) $(if $(MBPS),--mbps $(MBPS))
 
 dockertest: ## the same suite in containers, for machines with a Docker engine
 	docker compose -f infra/docker-compose.yml --profile test run --build --rm tests

@@ -206,8 +206,11 @@
     }
   }
 
-  document.addEventListener("DOMContentLoaded", () => {
+  // Loaded after the page's load event (see base.html), so the DOM is ready.
+  function start() {
     setUpPanel();
     setUpCompare();
-  });
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
 })();
