@@ -8,6 +8,7 @@ import base64
 import hashlib
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -154,21 +155,28 @@ def hints_server(tls: Tls, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         yield HintsServer(port, app, run / "access.log", slow)
 
 
-@pytest.fixture(scope="session")
-def chromium(tls: Tls) -> Iterator[object]:
-    """Debian's Chromium, headless, trusting the test certificate by its key."""
-    executable = require_binary("chromium", "chromium")
+@contextmanager
+def launch_chromium(executable: str, spki_sha256: str) -> Iterator[Any]:
+    """Headless Chromium trusting the test certificate by its key (not
+    --ignore-certificate-errors, under which hinted files are not reused)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=executable,
-            args=[*CHROMIUM_FLAGS, f"--ignore-certificate-errors-spki-list={tls.spki_sha256}"],
+            args=[*CHROMIUM_FLAGS, f"--ignore-certificate-errors-spki-list={spki_sha256}"],
         )
         try:
             yield browser
         finally:
             browser.close()
+
+
+@pytest.fixture(scope="session")
+def chromium(tls: Tls) -> Iterator[object]:
+    """Debian's Chromium, headless, trusting the test certificate by its key."""
+    with launch_chromium(require_binary("chromium", "chromium"), tls.spki_sha256) as browser:
+        yield browser
 
 
 def static_file(url_path: str) -> bytes:

@@ -6,11 +6,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, TypedDict
+from typing import Any, TypedDict, cast
 
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser
 
-from e2e.conftest import CHROMIUM_FLAGS
+from e2e.conftest import launch_chromium
 from e2e.firefox import Firefox
 
 from .app import CSS, JS, XCSS
@@ -75,17 +75,9 @@ async ({files, xorigin}) => {
 
 @contextmanager
 def chromium(executable: str, spki_sha256: str) -> Iterator[Browser]:
-    """Headless Chromium trusting the test certificate by its key (not
-    --ignore-certificate-errors, under which hinted files are not reused)."""
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=executable,
-            args=[*CHROMIUM_FLAGS, f"--ignore-certificate-errors-spki-list={spki_sha256}"],
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
+    """Headless Chromium trusting the test certificate by its key, as the e2e suite launches it."""
+    with launch_chromium(executable, spki_sha256) as browser:
+        yield cast(Browser, browser)
 
 
 def navigate(browser: Browser, variant: str, url: str) -> Navigation:

@@ -111,19 +111,29 @@ def find_caddy() -> tuple[str | None, str]:
 
 
 @contextmanager
-def _started(command: list[str], env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[bytes]]:
-    """Run *command* in its own process group; stop that group on the way out."""
-    process = subprocess.Popen(command, env=env, start_new_session=True)
+def _started(
+    command: list[str], env: dict[str, str] | None = None, log: Path | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run *command* in its own process group (output to *log*, if given);
+    stop that group on the way out."""
+    with ExitStack() as files:
+        out = files.enter_context(log.open("ab")) if log is not None else None
+        process = subprocess.Popen(command, env=env, stdout=out, stderr=out, start_new_session=True)
     try:
         yield process
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+        stop_group(process)
+
+
+def stop_group(process: subprocess.Popen[bytes], timeout: float = 10) -> None:
+    """SIGTERM the process group *process* leads, then SIGKILL it after *timeout*."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
 
 
 def _redis(stack: ExitStack, data: Path, wanted: bool) -> str | None:
@@ -165,20 +175,8 @@ def _caddy(
         "DEMO_CADDY_RUN": str(run),
     }
     command = [binary, "run", "--adapter", "caddyfile", "--config", str(CADDYFILE)]
-    with (run / "caddy.log").open("ab") as log:  # Caddy's own log; requests go to access.log
-        process = subprocess.Popen(command, env=env, stdout=log, stderr=log, start_new_session=True)
-    stack.callback(_stop, process)
-    return process
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+    # Caddy's own log; requests go to access.log.
+    return stack.enter_context(_started(command, env, run / "caddy.log"))
 
 
 def main(argv: list[str] | None = None) -> None:

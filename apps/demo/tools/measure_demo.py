@@ -49,6 +49,7 @@ REPO = Path(__file__).resolve().parents[3]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))  # for e2e.relay, when run as a script
 
+from demo.serve import stop_group  # noqa: E402
 from e2e.conftest import CHROMIUM_FLAGS  # noqa: E402
 from e2e.relay import Relay  # noqa: E402
 
@@ -138,13 +139,7 @@ def demo(front: str, data: Path, env: dict[str, str], seconds: float = 60.0) -> 
         yield lines[0].removeprefix(URL_LINE).strip()
     finally:
         # serve.py stops what it started (gunicorn, Caddy, Redis) when it gets SIGTERM.
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+        stop_group(process, timeout=20)
 
 
 def navigate(browser: Any, server: Server, path: str, record: bool) -> None:

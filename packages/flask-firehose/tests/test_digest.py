@@ -201,3 +201,31 @@ def test_the_digest_cookie_does_not_make_a_visitor_known() -> None:
         assert client.get_cookie("fh-pushed") is not None
         client.get("/")
     assert [[link.target for link in links] for links in hints.links] == [["/static/app.css"]]
+
+
+def test_two_clients_at_once_each_get_what_their_own_cookie_earns() -> None:
+    """The per-app memo of outcomes is keyed on the digest: two clients hitting
+    one page at the same time never get each other's nopush hints or cookie."""
+    import threading
+
+    app = _app()
+    pushed_before = PushDigest(FORMAT).add(_urls(5, seed=1)).encode()
+    errors: list[str] = []
+
+    def visit(cookie: str | None) -> None:
+        client = app.test_client(use_cookies=False)
+        for _ in range(150):
+            headers = {"Cookie": f"fh-pushed={cookie}"} if cookie else {}
+            response = client.get("/1", headers=headers)
+            expected = [] if cookie else _urls(5, seed=1)
+            if _pushed(response) != expected:
+                errors.append(f"cookie {cookie!r}: pushed {_pushed(response)}")
+            if (cookie is None) != ("Set-Cookie" in response.headers):
+                errors.append(f"cookie {cookie!r}: Set-Cookie {response.headers.get('Set-Cookie')!r}")
+
+    threads = [threading.Thread(target=visit, args=(cookie,)) for cookie in (pushed_before, None) * 2]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors, errors[:3]

@@ -20,7 +20,7 @@ from . import budget
 from .budget import header_value
 from .collection import LinkCollection
 from .failure import FailurePolicy
-from .links import Link
+from .links import Link, is_same_origin_path
 
 __all__ = ["HINT_PARAMS", "assemble", "can_send", "hint_form", "is_navigation", "may_hint", "send", "speaks_http2"]
 
@@ -70,16 +70,12 @@ def assemble(
             continue
         if (
             pushing_front
-            and _same_origin_path(link.target)
+            and is_same_origin_path(link.target)
             and (link.nopush or (already_pushed is not None and link.target in already_pushed))
         ):
             continue
         hints.add(link.without_nopush())
     return budget.select(hints, max_links, max_bytes, None).kept
-
-
-def _same_origin_path(target: str) -> bool:
-    return target.startswith("/") and not target.startswith("//")
 
 
 def is_navigation(environ: Mapping[str, Any]) -> bool:

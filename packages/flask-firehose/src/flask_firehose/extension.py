@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import warnings
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from typing import Any
 
 from flask import Flask, Request, Response, current_app, has_app_context, has_request_context, request
@@ -26,10 +26,11 @@ from .config import Settings
 from .declared import HintSpec, check_specs, declared_on, resolve
 from .errors import ConfigurationError, FirehoseWarning, InvalidLinkError
 from .failure import FailurePolicy, logger
-from .final_header import Memo, may_carry_links, write_links
-from .learning import HintStore, Learner, MemoryHintStore
+from .final_header import Outcome, may_carry_links, write_links
+from .learning import HintStore, Learner, MemoryHintStore, check_store, is_static_endpoint
 from .links import link_from_push, safe_repr
 from .lint import Linter
+from .memo import Memo
 from .tracking import SessionConnector, Tracker, tracker_for
 
 __all__ = ["EXTENSION_KEY", "Firehose", "push"]
@@ -115,27 +116,6 @@ def _outside_a_request(url: str) -> str:
     return url
 
 
-def _is_static(endpoint: str | None) -> bool:
-    return endpoint is not None and (endpoint == "static" or endpoint.endswith(".static"))
-
-
-def _check_store(store: object) -> None:
-    if isinstance(store, type):
-        raise ConfigurationError(
-            f"hint_store must be an instance, not the class {store.__qualname__}: pass {store.__qualname__}()",
-            "hint_store",
-            store,
-        )
-    for name in ("learned", "observe"):
-        if not callable(getattr(store, name, None)):
-            raise ConfigurationError(
-                f"hint_store {store!r} has no {name}() method: a hint store provides learned(endpoint) and "
-                "observe(endpoint, links)",
-                "hint_store",
-                store,
-            )
-
-
 class _AppHooks:
     """The per-app state behind the hooks; reads nothing from the extension."""
 
@@ -153,7 +133,7 @@ class _AppHooks:
         self.declared = declared
         self.learner = learner
         self.linter = Linter()
-        self.memo = Memo()
+        self.memo: Memo[Hashable, Outcome] = Memo(256)
         self._lint = settings.lint
         self._specs: dict[str | None, tuple[HintSpec, ...]] = {}
 
@@ -194,7 +174,7 @@ class _AppHooks:
             not early_hints_103.is_navigation(environ)
             or req.routing_exception is not None
             or not req.endpoint
-            or _is_static(req.endpoint)
+            or is_static_endpoint(req.endpoint)
         ):
             return
         specs = self._specs_for(req)
@@ -273,7 +253,7 @@ class _AppHooks:
 
     def _check(self, req: Request, response: Response) -> None:
         self.linter.view_links(response)
-        if _is_static(req.endpoint) and may_carry_links(req.method, response.status_code):
+        if is_static_endpoint(req.endpoint) and may_carry_links(req.method, response.status_code):
             query = req.query_string.decode("latin-1")
             self.linter.static_response(req.path + (f"?{query}" if query else ""), response)
 
@@ -291,9 +271,11 @@ class Firehose:
 
     :param app: the app to initialise now; or call :meth:`init_app` later.
     :param connector: where pushed URLs are remembered per client. ``None``
-        (the default) keeps them in the session under ``h2-pushed``; any
-        object with ``get_pushed()``/``set_pushed(set)``, or a class whose two
-        methods are static, replaces it.
+        (the default) keeps a digest of them in a cookie of its own;
+        :class:`~flask_firehose.SessionConnector` keeps them in the session
+        under ``h2-pushed``, as 0.2.3 did; any object with
+        ``get_pushed()``/``set_pushed(set)``, or a class whose two methods are
+        static, replaces it.
     :param hint_store: where learned hints live; ``None`` keeps them in the
         Redis ``FIREHOSE_REDIS_URL`` names, if set, else in this process
         (:class:`~flask_firehose.learning.MemoryHintStore`).
@@ -358,7 +340,7 @@ class Firehose:
                 stacklevel=2,
             )
         if self.hint_store is not None:
-            _check_store(self.hint_store)
+            check_store(self.hint_store)
         learner = None
         if settings.learn:
             store = self.hint_store or _default_store(settings)

@@ -11,9 +11,7 @@ links go out as they would with tracking off.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Hashable, Iterable, Sequence
-from contextlib import suppress
 from operator import attrgetter
 from typing import Any, NamedTuple
 
@@ -24,10 +22,11 @@ from .collection import NOT_LOADED
 from .config import Settings
 from .failure import FailurePolicy
 from .links import Link
+from .memo import Memo
 from .shared_cache import storable_by_others
 from .tracking import Tracker
 
-__all__ = ["Memo", "may_carry_links", "write_links"]
+__all__ = ["Outcome", "may_carry_links", "write_links"]
 
 _by_priority = attrgetter("priority")
 
@@ -38,28 +37,9 @@ def may_carry_links(method: str, status: int) -> bool:
     return method in ("GET", "HEAD") and 200 <= status < 300
 
 
-class Memo:
-    """Outcomes of :func:`write_links` for the same links, the same room and
-    the same tracking state: a page sends the same links to every new visitor,
-    and to a returning one whose cookie is unchanged. Bounded; per app."""
+class Outcome(NamedTuple):
+    """What :func:`write_links` decided for a response."""
 
-    __slots__ = ("_outcomes", "size")
-
-    def __init__(self, size: int = 256) -> None:
-        self.size = size
-        self._outcomes: OrderedDict[Hashable, _Outcome] = OrderedDict()
-
-    def get(self, key: Hashable) -> _Outcome | None:
-        return self._outcomes.get(key)
-
-    def put(self, key: Hashable, outcome: _Outcome) -> None:
-        self._outcomes[key] = outcome
-        if len(self._outcomes) > self.size:
-            with suppress(KeyError):  # another thread may have trimmed it
-                self._outcomes.popitem(last=False)
-
-
-class _Outcome(NamedTuple):
     kept: tuple[Link, ...]
     header: str | None
     seen: tuple[str, ...]
@@ -73,7 +53,7 @@ def write_links(
     settings: Settings,
     tracker: Tracker[Any] | None,
     failures: FailurePolicy,
-    memo: Memo | None = None,
+    memo: Memo[Hashable, Outcome] | None = None,
     loaded: Any = NOT_LOADED,
 ) -> tuple[Link, ...]:
     """Append the links of a *method* request to *response*, record the
@@ -98,10 +78,10 @@ def write_links(
     ):
         state = loaded if loaded is not NOT_LOADED else failures.call(f"{tracker.name} load", None, tracker.load)
     own = sum(len(value) + len(budget.SEPARATOR) for value in response.headers.getlist("Link"))
-    key: Hashable | None = None
-    if memo is not None:
-        state_key = "" if state is None else tracker.state_key(state) if tracker is not None else None
-        key = None if state_key is None else (candidates, own, state_key)
+    # The same links, room and tracking state give the same outcome (a page's
+    # new visitors, a returning one with an unchanged cookie): remembered.
+    state_key = "" if state is None or tracker is None else tracker.state_key(state)
+    key = (candidates, own, state_key) if memo is not None and state_key is not None else None
     outcome = memo.get(key) if memo is not None and key is not None else None
     if outcome is None:
         outcome = _decide(candidates, own, settings, tracker, state, failures)
@@ -121,7 +101,7 @@ def _decide(
     tracker: Tracker[Any] | None,
     state: Any,
     failures: FailurePolicy,
-) -> _Outcome:
+) -> Outcome:
     """Which links go out, how, and what is recorded as pushed."""
     seen: list[str] = []
     if state is not None and tracker is not None:
@@ -138,4 +118,4 @@ def _decide(
     chosen = budget.select(candidates, settings.max_links, settings.max_header_bytes - own, settings.max_pushes)
     header = budget.header_value(chosen.kept) if chosen.kept else None
     pushed = tuple(link.target for link in chosen.kept if link.pushable) if state is not None else ()
-    return _Outcome(chosen.kept, header, tuple(seen), pushed)
+    return Outcome(chosen.kept, header, tuple(seen), pushed)

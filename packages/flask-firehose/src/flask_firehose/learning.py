@@ -48,15 +48,17 @@ import threading
 from collections import Counter, OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final, Protocol, runtime_checkable
+from typing import Any, Final, Protocol, cast, runtime_checkable
 from urllib.parse import unquote
 
 from flask import Flask, Request, Response
 from werkzeug.http import parse_cookie
 
 from .early_hints_103 import is_navigation, may_hint
+from .errors import ConfigurationError
 from .failure import FailurePolicy, logger
 from .links import Link, encode_target, safe_repr
+from .memo import Memo
 from .paths import is_plain_path
 from .shared_cache import served_to_others
 
@@ -65,7 +67,9 @@ __all__ = [
     "Learner",
     "MemoryHintStore",
     "asset_identity",
+    "check_store",
     "is_public_asset_target",
+    "is_static_endpoint",
     "keyed_links",
     "static_prefixes",
 ]
@@ -84,6 +88,7 @@ MAX_LINKS_PER_PAGE: Final = 32
 # (endpoint, link) pairs remembered while waiting for a second URL argument set.
 _MAX_VARIANTS: Final = 8192
 _COMMON: Final = object()
+_UNKNOWN: Final = object()
 
 
 def _is_content_hash(token: str) -> bool:
@@ -145,7 +150,8 @@ def static_prefixes(app: Flask) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return tuple(kept), tuple(refused)
 
 
-def _is_static_endpoint(endpoint: str | None) -> bool:
+def is_static_endpoint(endpoint: str | None) -> bool:
+    """Whether *endpoint* is the app's or a blueprint's static route."""
     return endpoint is not None and (endpoint == "static" or endpoint.endswith(".static"))
 
 
@@ -180,6 +186,27 @@ class HintStore(Protocol):
         ...
 
 
+def check_store(store: object) -> None:
+    """Check a ``Firehose(hint_store=...)`` argument at ``init_app``.
+
+    :raises ConfigurationError: a class instead of an instance, or a missing method.
+    """
+    if isinstance(store, type):
+        raise ConfigurationError(
+            f"hint_store must be an instance, not the class {store.__qualname__}: pass {store.__qualname__}()",
+            "hint_store",
+            store,
+        )
+    for name in ("learned", "observe"):
+        if not callable(getattr(store, name, None)):
+            raise ConfigurationError(
+                f"hint_store {store!r} has no {name}() method: a hint store provides learned(endpoint) and "
+                "observe(endpoint, links)",
+                "hint_store",
+                store,
+            )
+
+
 class Learner:
     """The learning policy: which links may be learned from which responses,
     and which learned links may go into a 103. Calls into the store go
@@ -205,12 +232,12 @@ class Learner:
         self.failures = failures
         self._explicit = prefixes is not None
         self._prefixes = prefixes
-        self._forms: dict[Link, Link | None] = {}
+        self._forms: Memo[Link, Link | None] = Memo(4096)
         self._lock = threading.Lock()
         self._reported: set[str] = set()
         # (endpoint, target) -> the hash of the first URL arguments it was
         # seen under, or _COMMON once seen under two.
-        self._variants: dict[tuple[str, str], object] = {}
+        self._variants: Memo[tuple[str, str], object] = Memo(_MAX_VARIANTS)
 
     def check_setup(self, app: Flask) -> None:
         """Say at start-up when the app's own static route cannot be learned
@@ -297,7 +324,7 @@ class Learner:
         if (
             not endpoint
             or not is_navigation(environ)
-            or _is_static_endpoint(endpoint)
+            or is_static_endpoint(endpoint)
             or not 200 <= response.status_code < 300
             or response.mimetype != "text/html"
             or (_carries_credentials(environ, self.own_cookie) and (private or not served_to_others(response)))
@@ -327,21 +354,18 @@ class Learner:
                 key = (endpoint, form.target)
                 first = self._variants.get(key)
                 if first is None:
-                    self._variants[key] = variant
-                    if len(self._variants) > _MAX_VARIANTS:
-                        del self._variants[next(iter(self._variants))]
+                    self._variants.put(key, variant)
                 elif first is _COMMON or first != variant:
-                    self._variants[key] = _COMMON
+                    self._variants.put(key, _COMMON)
                     common.append(form)
         return common
 
     def _form(self, app: Flask, request: Request, link: Link) -> Link | None:
         """*link* if it may be learned (and stand in a 103), else ``None``;
         cached, since pages push the same few links on every request."""
-        try:
-            return self._forms[link]
-        except KeyError:
-            pass
+        known = self._forms.get(link, _UNKNOWN)
+        if known is not _UNKNOWN:
+            return cast("Link | None", known)
         form = None
         if (
             ("preload" in link.rels or "modulepreload" in link.rels)
@@ -350,9 +374,7 @@ class Learner:
             and may_hint(link)
         ):
             form = link  # nopush kept: the 103's assembly decides what it means there
-        if len(self._forms) >= 4096:
-            self._forms.clear()
-        self._forms[link] = form
+        self._forms.put(link, form)
         return form
 
     def _may_route(self, app: Flask, request: Request, target: str) -> bool:
@@ -366,7 +388,7 @@ class Learner:
             endpoint, _ = adapter.match(unquote(target.partition("?")[0]), method="GET")
         except Exception:  # not found, a redirect, a converter's own error
             return self._explicit
-        return _is_static_endpoint(str(endpoint))
+        return is_static_endpoint(str(endpoint))
 
 
 def keyed_links(links: Sequence[Link], max_links: int) -> list[tuple[str, Link]]:

@@ -19,7 +19,7 @@ from typing import Final
 from . import grammar
 from .errors import InvalidAsError, InvalidAttributeError, InvalidLinkError, InvalidURLError
 
-__all__ = ["DESTINATIONS", "Link", "encode_target", "infer_as", "link_from_push", "safe_repr"]
+__all__ = ["DESTINATIONS", "Link", "encode_target", "infer_as", "is_same_origin_path", "link_from_push", "safe_repr"]
 
 #: ``as`` values a browser acts on in a preload: the HTML standard's
 #: "potential destinations" minus the ones that never come from a ``<link>``.
@@ -69,7 +69,8 @@ _BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
 _PRINTABLE = re.compile(r"[\t -~]*")
 
 
-def _is_same_origin_path(target: str) -> bool:
+def is_same_origin_path(target: str) -> bool:
+    """Whether *target* is a path on this origin (``/x.css``, not ``//cdn/x.css``)."""
     # nginx, Apache and h2o push only a path-absolute reference ("/x.css").
     return target.startswith("/") and not target.startswith("//")
 
@@ -166,9 +167,7 @@ class Link:
             _check_param(name, value)
         # Computed once here: the response hook reads them for every link.
         object.__setattr__(self, "text", self._serialize())
-        object.__setattr__(
-            self, "pushable", not self.nopush and "preload" in rels and _is_same_origin_path(self.target)
-        )
+        object.__setattr__(self, "pushable", not self.nopush and "preload" in rels and is_same_origin_path(self.target))
         object.__setattr__(self, "priority", _priority(self.as_, rels))
         object.__setattr__(self, "rels", frozenset(rels))
         object.__setattr__(
@@ -377,6 +376,6 @@ def _build(url: object, args: tuple[object, ...], attrs: Mapping[str, object]) -
         crossorigin = ""
     nopush = "nopush" in merged
     merged.pop("nopush", None)
-    if not _is_same_origin_path(target):
+    if not is_same_origin_path(target):
         nopush = True
     return Link(target, rel, as_, crossorigin, nopush, tuple(merged.items()))

@@ -24,7 +24,6 @@ again on every visit.
 from __future__ import annotations
 
 import inspect
-from collections import OrderedDict
 from collections.abc import Collection, Container, Hashable, Iterable, Sequence
 from typing import Any, Final, Protocol, TypeVar, runtime_checkable
 
@@ -36,6 +35,7 @@ from .digest import DigestFormat, PushDigest
 from .errors import ConfigurationError
 from .failure import FailurePolicy, logger
 from .links import safe_repr
+from .memo import Memo
 
 __all__ = [
     "DEFAULT_SESSION_KEY",
@@ -243,7 +243,7 @@ class DigestTracker:
             attributes.append(f"SameSite={cookie.samesite}")
         plain = "; " + "; ".join(attributes)
         self._attributes = {False: plain, True: plain + "; Secure"}
-        self._added: OrderedDict[tuple[str, tuple[str, ...]], str] = OrderedDict()
+        self._added: Memo[tuple[str, tuple[str, ...]], str] = Memo(256)
 
     def load(self) -> PushDigest:
         """The digest the request's cookie holds; empty when it holds none,
@@ -281,9 +281,8 @@ class DigestTracker:
         key = (state.encode(), added)
         value = self._added.get(key)
         if value is None:
-            value = self._added[key] = state.add(added).encode()
-            if len(self._added) > 256:
-                self._added.popitem(last=False)
+            value = state.add(added).encode()
+            self._added.put(key, value)
         return value
 
 
