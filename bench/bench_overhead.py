@@ -198,7 +198,7 @@ def cookie_sizes(quick: bool) -> None:
 
 
 def false_positives(lookups: int) -> None:
-    from flask_firehose.digest import DigestFormat, PushDigest
+    from flask_firehose._digest import DigestFormat, PushDigest
 
     for rate in (0.01, 0.025):
         fmt = DigestFormat(false_positives=rate)

@@ -12,7 +12,7 @@ import os
 from flask import Flask, Response
 
 from flask_firehose import Firehose, push
-from flask_firehose.redis_backend import RedisHintStore
+from flask_firehose._redis import RedisHintStore
 
 __all__ = ["PUSHED", "create_app"]
 

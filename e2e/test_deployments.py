@@ -26,8 +26,8 @@ from collections.abc import Callable
 
 import pytest
 
-from flask_firehose import ParsedLink
-from flask_firehose.parsing import parse_link_header, parse_link_headers
+from flask_firehose._parsing import parse_link_header, parse_link_headers
+from flask_firehose.testing import ParsedLink
 
 from .conftest import Tls, static_file
 from .fronts import Front, apache_front_fixture, caddy_front_fixture, h2o_front_fixture  # noqa: F401 - fixtures

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from flask_firehose import ParsedLink
-from flask_firehose.parsing import parse_link_header
+from flask_firehose._parsing import parse_link_header
+from flask_firehose.testing import ParsedLink
 
 from .conftest import HintsServer, Tls, navigate_fresh
 from .h2client import Exchange, fetch

@@ -12,8 +12,8 @@ import uuid
 import pytest
 from cachelib import FileSystemCache
 
-from flask_firehose import ParsedLink
-from flask_firehose.parsing import parse_link_headers
+from flask_firehose._parsing import parse_link_headers
+from flask_firehose.testing import ParsedLink
 
 from .conftest import Stack, Tls, static_file
 from .h2client import Exchange, fetch

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from flask_firehose.parsing import parse_link_header
+from flask_firehose._parsing import parse_link_header
 
 from .conftest import Tls
 from .h2client import Exchange, fetch

@@ -32,7 +32,7 @@ from urllib.parse import parse_qs
 
 from flask import Flask
 
-from flask_firehose import ParsedLink, parse_link_header
+from flask_firehose.testing import ParsedLink, parse_link_header
 
 __all__ = ["MARKER", "Witness", "hints_off"]
 

@@ -5,8 +5,8 @@ import logging
 import pytest
 
 from flask_firehose import Link
-from flask_firehose.budget import header_value, select
-from flask_firehose.parsing import parse_link_header
+from flask_firehose._budget import header_value, select
+from flask_firehose._parsing import parse_link_header
 
 STYLE = Link("/a.css", as_="style")
 SCRIPT = Link("/a.js", as_="script")

@@ -381,7 +381,7 @@ def test_per_client_state_only_where_no_shared_cache_serves_others(
 
 
 def _digest_of(urls: list[str]) -> str:
-    from flask_firehose.digest import DigestFormat, PushDigest
+    from flask_firehose._digest import DigestFormat, PushDigest
 
     return PushDigest(DigestFormat()).add(urls).encode()
 

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from flask_firehose import Firehose, push
-from flask_firehose.digest import DigestFormat, PushDigest
+from flask_firehose._digest import DigestFormat, PushDigest
 from flask_firehose.testing import links_of, record_early_hints
 
 FORMAT = DigestFormat()

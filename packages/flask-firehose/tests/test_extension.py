@@ -7,7 +7,8 @@ from typing import ClassVar
 import pytest
 from flask import Flask, Response, jsonify, render_template_string, session
 
-from flask_firehose import Connector, Firehose, SessionConnector, push
+import flask_firehose
+from flask_firehose import Firehose, SessionConnector, push
 from flask_firehose.testing import links_of
 
 from .conftest import AppFactory, targets
@@ -305,7 +306,10 @@ def test_custom_connector_class_with_static_methods(make_app: AppFactory) -> Non
 
 
 def test_legacy_default_connector_passed_explicitly(make_app: AppFactory) -> None:
-    app, _ = make_app(connector=Connector)
+    with pytest.deprecated_call(match="flask_firehose.SessionConnector"):
+        legacy = flask_firehose.Connector
+    assert legacy is SessionConnector
+    app, _ = make_app(connector=legacy)
 
     @app.get("/")
     def index() -> str:

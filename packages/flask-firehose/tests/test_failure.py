@@ -12,8 +12,8 @@ import pytest
 from flask import Flask, render_template_string
 
 from flask_firehose import Firehose, InvalidAsError, InvalidLinkError, Link, early_hints, push
-from flask_firehose.failure import FailurePolicy
-from flask_firehose.lint import Linter
+from flask_firehose._failure import FailurePolicy
+from flask_firehose._lint import Linter
 from flask_firehose.testing import links_of, record_early_hints
 
 PAGE = '<link rel=stylesheet href="{{ push("/static/app.css") }}">'

@@ -5,7 +5,7 @@ import threading
 import pytest
 
 from flask_firehose import Link, MemoryHintStore
-from flask_firehose.learning import asset_identity, is_public_asset_target
+from flask_firehose._learning import asset_identity, is_public_asset_target
 
 
 @pytest.mark.parametrize(
@@ -128,7 +128,7 @@ def test_a_new_build_replaces_the_old_one() -> None:
 
 
 def test_observe_bounds_a_huge_page_and_works_outside_the_lock(monkeypatch: pytest.MonkeyPatch) -> None:
-    import flask_firehose.learning as learning
+    import flask_firehose._learning as learning
 
     store = MemoryHintStore(min_seen=1, max_links=8)
     held: list[bool] = []

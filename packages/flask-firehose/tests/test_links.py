@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 
 from flask_firehose import InvalidAsError, InvalidAttributeError, InvalidLinkError, InvalidURLError, Link
-from flask_firehose.links import encode_target, infer_as, link_from_push
-from flask_firehose.parsing import parse_link_header
+from flask_firehose._links import encode_target, infer_as, link_from_push
+from flask_firehose._parsing import parse_link_header
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from flask_firehose.parsing import MalformedLinkHeader, ParsedLink, parse_link_header, parse_link_headers
+from flask_firehose._parsing import MalformedLinkHeader, ParsedLink, parse_link_header, parse_link_headers
 
 
 def test_parses_params_in_order() -> None:

@@ -16,10 +16,10 @@ from flask import Flask
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from flask_firehose import Firehose, InvalidLinkError, Link, ParsedLink, push
-from flask_firehose.links import DESTINATIONS, link_from_push
-from flask_firehose.parsing import parse_link_header
-from flask_firehose.testing import links_of
+from flask_firehose import Firehose, InvalidLinkError, Link, push
+from flask_firehose._links import DESTINATIONS, link_from_push
+from flask_firehose._parsing import parse_link_header
+from flask_firehose.testing import ParsedLink, links_of
 
 # RFC 3986 §2.3 unreserved, §2.2 sub-delims, and ":" / "@" (pchar).
 _PCHAR = st.one_of(

@@ -20,8 +20,8 @@ import redis
 from flask import Flask, request
 
 from flask_firehose import Firehose, Link, MemoryHintStore, push
-from flask_firehose.learning import keyed_links
-from flask_firehose.redis_backend import (
+from flask_firehose._learning import keyed_links
+from flask_firehose._redis import (
     RedisConnector,
     RedisHintStore,
     RedisUnavailableError,

@@ -11,8 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from flask_firehose import Firehose, SessionConnector, push
-from flask_firehose.failure import FailurePolicy
-from flask_firehose.tracking import ConnectorTracker, _trim
+from flask_firehose._failure import FailurePolicy
+from flask_firehose._tracking import ConnectorTracker, _trim
 
 from .conftest import AppFactory, targets
 

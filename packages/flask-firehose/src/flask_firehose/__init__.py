@@ -5,31 +5,41 @@ response, which pushing proxies (nginx 1.22-1.24 with ``http2_push_preload``,
 Apache, h2o) turn into HTTP/2 pushes and browsers use as preload hints. Hints
 declared with :func:`early_hints` or learned from earlier responses go out in
 a 103 Early Hints response before the view runs, where the server can send one.
+
+Everything users call is imported from here; the modules whose names start
+with an underscore are internal. :mod:`flask_firehose.testing` holds helpers
+for testing apps, :mod:`flask_firehose.errors` the exceptions.
 """
 
 from __future__ import annotations
 
-from .declared import early_hints
+from typing import TYPE_CHECKING, Any
+
+from . import _compat
+from ._declared import early_hints
+from ._extension import Firehose, push
+from ._learning import HintStore, MemoryHintStore
+from ._links import Link
+from ._tracking import PushConnector, SessionConnector
 from .errors import (
     ConfigurationError,
+    FirehoseError,
     FirehoseWarning,
     InvalidAsError,
     InvalidAttributeError,
     InvalidLinkError,
     InvalidURLError,
 )
-from .extension import Firehose, push
-from .learning import HintStore, MemoryHintStore
-from .links import Link
-from .parsing import ParsedLink, parse_link_header
-from .tracking import Connector, PushConnector, SessionConnector
+
+if TYPE_CHECKING:  # imported on first use: they need the ``redis`` extra
+    from ._redis import RedisConnector, RedisHintStore
 
 __version__ = "1.0.0.dev0"
 
 __all__ = [
     "ConfigurationError",
-    "Connector",
     "Firehose",
+    "FirehoseError",
     "FirehoseWarning",
     "HintStore",
     "InvalidAsError",
@@ -38,10 +48,20 @@ __all__ = [
     "InvalidURLError",
     "Link",
     "MemoryHintStore",
-    "ParsedLink",
     "PushConnector",
+    "RedisConnector",
+    "RedisHintStore",
     "SessionConnector",
     "early_hints",
-    "parse_link_header",
     "push",
 ]
+
+_compat.alias_old_modules(__name__)
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("RedisConnector", "RedisHintStore"):
+        from . import _redis
+
+        return getattr(_redis, name)
+    return _compat.moved(__name__, name)

@@ -7,12 +7,16 @@
   hint store that breaks its contract; raised by ``init_app``.
 * :class:`FirehoseWarning`: set-up problems that do not stop the app (an
   unknown ``FIREHOSE_*`` key, tracking without a ``SECRET_KEY``).
+
+All of them derive from :class:`FirehoseError`, so ``except FirehoseError``
+catches anything Flask-Firehose raises on purpose.
 """
 
 from __future__ import annotations
 
 __all__ = [
     "ConfigurationError",
+    "FirehoseError",
     "FirehoseWarning",
     "InvalidAsError",
     "InvalidAttributeError",
@@ -21,7 +25,11 @@ __all__ = [
 ]
 
 
-class InvalidLinkError(ValueError):
+class FirehoseError(Exception):
+    """The base of every exception Flask-Firehose raises on purpose."""
+
+
+class InvalidLinkError(FirehoseError, ValueError):
     """A ``push()`` call asked for a link that cannot be written safely.
 
     :param message: what is wrong, quoting the value.
@@ -58,7 +66,7 @@ class InvalidAsError(InvalidAttributeError):
         super().__init__(message, value, "as")
 
 
-class ConfigurationError(TypeError, ValueError):
+class ConfigurationError(FirehoseError, TypeError, ValueError):
     """A ``FIREHOSE_*`` value, connector or hint store that Flask-Firehose
     cannot use, found by ``init_app``. Both a :class:`TypeError` and a
     :class:`ValueError`, so code written for either keeps catching it.

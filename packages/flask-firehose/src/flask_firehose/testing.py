@@ -2,7 +2,9 @@
 
 :func:`record_early_hints` captures the 103s a view sends, through Flask's
 test client, the way a WSGI server offering ``wsgi.early_hints`` would see
-them; :func:`links_of` parses a response's ``Link`` headers strictly::
+them; :func:`links_of` parses a response's ``Link`` headers strictly, with
+:func:`parse_link_header`, which raises :exc:`MalformedLinkHeader` on anything
+RFC 8288 does not allow::
 
     from flask_firehose.testing import links_of, record_early_hints
 
@@ -22,9 +24,17 @@ from dataclasses import dataclass, field
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from .parsing import ParsedLink, parse_link_header, parse_link_headers
+from ._parsing import MalformedLinkHeader, ParsedLink, parse_link_header, parse_link_headers
 
-__all__ = ["EarlyHintsRecorder", "links_of", "record_early_hints"]
+__all__ = [
+    "EarlyHintsRecorder",
+    "MalformedLinkHeader",
+    "ParsedLink",
+    "links_of",
+    "parse_link_header",
+    "parse_link_headers",
+    "record_early_hints",
+]
 
 
 @dataclass

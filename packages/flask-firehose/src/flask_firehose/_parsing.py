@@ -2,7 +2,7 @@
 
 Flask-Firehose never parses its own output at run time; this module exists so
 tests, :mod:`flask_firehose.testing` and users can check what went over the
-wire against the grammar in :mod:`flask_firehose.grammar`, and fail loudly on
+wire against the grammar in :mod:`flask_firehose._grammar`, and fail loudly on
 anything malformed instead of guessing as lenient parsers do.
 """
 
@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from . import grammar
+from . import _grammar as grammar
 
 __all__ = ["MalformedLinkHeader", "ParsedLink", "parse_link_header", "parse_link_headers"]
 

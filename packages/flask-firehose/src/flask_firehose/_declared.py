@@ -15,8 +15,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TypeVar
 
-from .failure import FailurePolicy
-from .links import Link, link_from_push, safe_repr
+from ._failure import FailurePolicy
+from ._links import Link, link_from_push, safe_repr
 
 __all__ = ["HintSpec", "check_specs", "declared_on", "early_hints", "resolve"]
 

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
-from . import grammar
+from . import _grammar as grammar
 from .errors import InvalidAsError, InvalidAttributeError, InvalidLinkError, InvalidURLError
 
 __all__ = ["DESTINATIONS", "Link", "encode_target", "infer_as", "is_same_origin_path", "link_from_push", "safe_repr"]

@@ -20,8 +20,8 @@ from collections.abc import Hashable, Iterable
 
 from werkzeug.wrappers import Response
 
-from .links import DESTINATIONS, Link
-from .parsing import MalformedLinkHeader, ParsedLink, parse_link_header
+from ._links import DESTINATIONS, Link
+from ._parsing import MalformedLinkHeader, ParsedLink, parse_link_header
 
 __all__ = ["Linter"]
 

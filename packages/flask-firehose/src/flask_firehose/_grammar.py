@@ -2,7 +2,7 @@
 
 Every pattern quotes the ABNF it implements and the section it comes from, so a
 reader can check one against the other. Nothing else in the package builds a
-header by hand: :mod:`flask_firehose.links` serializes through :func:`quote`.
+header by hand: :mod:`flask_firehose._links` serializes through :func:`quote`.
 """
 
 from __future__ import annotations

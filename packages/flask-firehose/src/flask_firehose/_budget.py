@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from operator import attrgetter
 
-from .links import Link
+from ._links import Link
 
 __all__ = ["SEPARATOR", "Selection", "header_value", "select"]
 

@@ -17,14 +17,14 @@ from typing import Any, NamedTuple
 
 from flask import Response
 
-from . import budget
-from .collection import NOT_LOADED
-from .config import Settings
-from .failure import FailurePolicy
-from .links import Link
-from .memo import Memo
-from .shared_cache import storable_by_others
-from .tracking import Tracker
+from . import _budget as budget
+from ._collection import NOT_LOADED
+from ._config import Settings
+from ._failure import FailurePolicy
+from ._links import Link
+from ._memo import Memo
+from ._shared_cache import storable_by_others
+from ._tracking import Tracker
 
 __all__ = ["Outcome", "may_carry_links", "write_links"]
 

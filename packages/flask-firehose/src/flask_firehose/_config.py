@@ -67,11 +67,11 @@ from collections.abc import Iterable, MutableMapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from .digest import DigestFormat
+from ._digest import DigestFormat
+from ._grammar import TOKEN
+from ._links import Link, encode_target
+from ._paths import is_plain_path
 from .errors import ConfigurationError, FirehoseWarning, InvalidLinkError
-from .grammar import TOKEN
-from .links import Link, encode_target
-from .paths import is_plain_path
 
 __all__ = ["DEFAULTS", "CookieSettings", "Settings"]
 

@@ -54,13 +54,13 @@ from urllib.parse import unquote
 from flask import Flask, Request, Response
 from werkzeug.http import parse_cookie
 
-from .early_hints_103 import is_navigation, may_hint
+from ._early_hints import is_navigation, may_hint
+from ._failure import FailurePolicy, logger
+from ._links import Link, encode_target, safe_repr
+from ._memo import Memo
+from ._paths import is_plain_path
+from ._shared_cache import served_to_others
 from .errors import ConfigurationError
-from .failure import FailurePolicy, logger
-from .links import Link, encode_target, safe_repr
-from .memo import Memo
-from .paths import is_plain_path
-from .shared_cache import served_to_others
 
 __all__ = [
     "HintStore",
@@ -278,7 +278,7 @@ class Learner:
 
     def hints(self, app: Flask, request: Request) -> list[Link]:
         """The learned hints for *request*'s endpoint (with the ``nopush``
-        flags they were pushed with; :func:`~flask_firehose.early_hints_103.assemble`
+        flags they were pushed with; :func:`~flask_firehose._early_hints.assemble`
         makes the 103 of them).
 
         Each is rebuilt from its fields and checked again, since a shared
@@ -395,7 +395,7 @@ def keyed_links(links: Sequence[Link], max_links: int) -> list[tuple[str, Link]]
     """The links one response contributes, each with the key it is counted under.
 
     Past *max_links*, the highest-priority ones (stably). The key is the
-    target's :func:`~flask_firehose.learning.asset_identity`, so a new build
+    target's :func:`~flask_firehose._learning.asset_identity`, so a new build
     replaces the old one; targets sharing an identity within one response are
     distinct files (lazy chunks named alike) and keep their own target as key.
     Every store counts by this rule (:class:`MemoryHintStore`, the Redis store).

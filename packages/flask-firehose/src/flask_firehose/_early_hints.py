@@ -16,11 +16,11 @@ from __future__ import annotations
 from collections.abc import Container, Iterable, Mapping, Sequence
 from typing import Any, Final
 
-from . import budget
-from .budget import header_value
-from .collection import LinkCollection
-from .failure import FailurePolicy
-from .links import Link, is_same_origin_path
+from . import _budget as budget
+from ._budget import header_value
+from ._collection import LinkCollection
+from ._failure import FailurePolicy
+from ._links import Link, is_same_origin_path
 
 __all__ = ["HINT_PARAMS", "assemble", "can_send", "hint_form", "is_navigation", "may_hint", "send", "speaks_http2"]
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from flask.globals import request_ctx
 
-from .links import Link
+from ._links import Link
 
 __all__ = [
     "CLOSED",

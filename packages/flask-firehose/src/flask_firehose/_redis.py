@@ -2,8 +2,8 @@
 
 This module owns the two Redis backends and what they need in common:
 
-* :class:`RedisHintStore`, a :class:`~flask_firehose.learning.HintStore`
-  with the semantics of :class:`~flask_firehose.learning.MemoryHintStore`
+* :class:`RedisHintStore`, a :class:`~flask_firehose.HintStore`
+  with the semantics of :class:`~flask_firehose.MemoryHintStore`
   (``min_seen``, ``window``, ``max_endpoints``, ``max_links`` with the stable
   highest-priority cap, a new build replacing the old one at once), whose
   counting runs atomically inside Redis in one Lua script, so that any number
@@ -15,10 +15,10 @@ This module owns the two Redis backends and what they need in common:
   touching the network (a circuit breaker), after which one call tries again.
 
 It owns no policy: what may be learned, and what a failure does to the
-response, are decided by :class:`~flask_firehose.learning.Learner` and the
-failure policy (:mod:`flask_firehose.failure`), which wrap every call made
+response, are decided by :class:`~flask_firehose._learning.Learner` and the
+failure policy (:mod:`flask_firehose._failure`), which wrap every call made
 here. Stored data is never trusted: links are kept as JSON of their fields
-(never pickled) and rebuilt with :class:`~flask_firehose.links.Link`, which
+(never pickled) and rebuilt with :class:`~flask_firehose.Link`, which
 validates them again; anything malformed is skipped.
 
 Install with ``pip install Flask-Firehose[redis]`` (redis-py).
@@ -37,8 +37,8 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from .learning import keyed_links
-from .links import Link, safe_repr
+from ._learning import keyed_links
+from ._links import Link, safe_repr
 
 __all__ = ["RedisConnector", "RedisHintStore", "RedisUnavailableError", "link_from_json", "link_to_json"]
 
@@ -307,7 +307,7 @@ class RedisHintStore:
     """Learned hints in Redis, shared by every worker and host that uses the
     same server and *prefix*.
 
-    Learning works as in :class:`~flask_firehose.learning.MemoryHintStore`;
+    Learning works as in :class:`~flask_firehose.MemoryHintStore`;
     each :meth:`observe` is one atomic Lua script (one round trip; two right
     after Redis restarted, to load the script again), each :meth:`learned`
     one ``GET``. Every key expires *ttl* seconds after its endpoint was last

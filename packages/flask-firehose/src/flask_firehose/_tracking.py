@@ -30,12 +30,12 @@ from typing import Any, Final, Protocol, TypeVar, runtime_checkable
 from flask import Response, request, session
 from flask.sessions import NullSession
 
-from .config import CookieSettings, Settings
-from .digest import DigestFormat, PushDigest
+from ._config import CookieSettings, Settings
+from ._digest import DigestFormat, PushDigest
+from ._failure import FailurePolicy, logger
+from ._links import safe_repr
+from ._memo import Memo
 from .errors import ConfigurationError
-from .failure import FailurePolicy, logger
-from .links import safe_repr
-from .memo import Memo
 
 __all__ = [
     "DEFAULT_SESSION_KEY",
@@ -211,7 +211,7 @@ Connector = SessionConnector
 
 class DigestTracker:
     """The default tracker: a Golomb-coded digest of the pushed URLs in a
-    cookie of its own (:mod:`flask_firehose.digest`).
+    cookie of its own (:mod:`flask_firehose._digest`).
 
     It needs neither the session nor a secret: the cookie only steers what is
     sent to the client that holds it, as h2o's CASPer does, so a forged or

@@ -1,0 +1,216 @@
+"""What happens around each request: the two hooks ``init_app`` registers.
+
+Before the view, for an HTML navigation answered by a view: the declared
+hints of the endpoint are resolved and, where the server can send one, a 103
+goes out with them, the learned ones and the preconnects
+(:func:`flask_firehose._early_hints.assemble`). After the view: the request's
+links become one ``Link`` field (:func:`flask_firehose._final_header.write_links`,
+with the tracker), the learner observes the response, and in development the
+lint checks it. Every call into user code or a backend goes through the app's
+:class:`~flask_firehose._failure.FailurePolicy`.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable, Hashable
+from typing import Any
+
+from flask import Flask, Request, Response, current_app, request
+from flask.globals import request_ctx
+
+from . import _early_hints
+from ._collection import LinkCollection, RequestLinks, close_request, current_links, request_links
+from ._config import Settings
+from ._declared import HintSpec, declared_on, resolve
+from ._failure import FailurePolicy, logger
+from ._final_header import Outcome, may_carry_links, write_links
+from ._learning import Learner, is_static_endpoint
+from ._lint import Linter
+from ._memo import Memo
+from ._tracking import Tracker
+
+__all__ = ["RequestHooks", "blueprints_of", "hooks_of", "register"]
+
+_current_request: Callable[[], Request] = request._get_current_object  # type: ignore[attr-defined]
+_current_app: Callable[[], Flask] = current_app._get_current_object  # type: ignore[attr-defined]
+
+
+class RequestHooks:
+    """The per-app state behind the two hooks; reads nothing from the extension."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        failures: FailurePolicy,
+        tracker: Tracker[Any] | None,
+        declared: dict[str | None, list[HintSpec]],
+        learner: Learner | None,
+    ) -> None:
+        self.settings = settings
+        self.failures = failures
+        self.tracker = tracker
+        self.declared = declared
+        self.learner = learner
+        self.linter = Linter()
+        self.memo: Memo[Hashable, Outcome] = Memo(256)
+        self._lint = settings.lint
+        self._specs: dict[str | None, tuple[HintSpec, ...]] = {}
+
+    def _specs_for(self, req: Request) -> tuple[HintSpec, ...]:
+        """Declarations that apply to the request's endpoint, worked out once
+        per endpoint."""
+        specs = self._specs.get(req.endpoint)
+        if specs is None:
+            app = _current_app()
+            if not self._specs:
+                self._check_blueprint_names(app)
+            specs = self._specs[req.endpoint] = self.declared_for(app, req.endpoint or "")
+        return specs
+
+    def declared_for(self, app: Flask, endpoint: str) -> tuple[HintSpec, ...]:
+        """Declarations that apply to *endpoint*: app-wide, then its
+        blueprints' (innermost first, as ``request.blueprints`` lists them),
+        then its view's."""
+        found = [*self.declared.get(None, ())]
+        for name in blueprints_of(endpoint):
+            found.extend(self.declared.get(name, ()))
+        found.extend(declared_on(app.view_functions.get(endpoint)))
+        return tuple(found)
+
+    def _check_blueprint_names(self, app: Flask) -> None:
+        unknown = sorted(name for name in self.declared if name is not None and name not in app.blueprints)
+        if unknown:
+            logger.warning(
+                "declare_hints(blueprint=...) names %s, which app %r has no blueprint called (nested "
+                "blueprints are named 'parent.child'); known: %s",
+                ", ".join(map(repr, unknown)),
+                app.name,
+                ", ".join(map(repr, sorted(app.blueprints))) or "none",
+            )
+
+    def before_request(self) -> None:
+        settings = self.settings
+        if not settings.enabled:
+            return
+        req = _current_request()
+        environ = req.environ
+        # Only an HTML navigation answered by a view gets declared and learned
+        # hints: static files, fetch/XHR, POSTs and 404s are left alone.
+        if (
+            not _early_hints.is_navigation(environ)
+            or req.routing_exception is not None
+            or not req.endpoint
+            or is_static_endpoint(req.endpoint)
+        ):
+            return
+        specs = self._specs_for(req)
+        declared = resolve(specs, self.failures) if specs else []
+        state = request_links() if declared else None
+        if state is not None:
+            state.declared = tuple(declared)
+        if not (settings.early_hints and _early_hints.can_send(environ, settings.early_hints_http1)):
+            return
+        candidates = [*declared, *settings.preconnect]
+        if self.learner is not None:
+            candidates.extend(self.learner.hints(_current_app(), req))
+        # A 103 that reaches an HTTP/1.1 peer may meet a front that pushes its
+        # links: what this client was already pushed stays out of it.
+        pushing_front = settings.early_hints_http1 and settings.front_pushes and not _early_hints.speaks_http2(environ)
+        already_pushed = None
+        if pushing_front and self.tracker is not None and any(link.pushable for link in candidates):
+            state = state or request_links()
+            state.tracked = self.failures.call(f"{self.tracker.name} load", None, self.tracker.load)
+            already_pushed = state.tracked
+        links = _early_hints.assemble(
+            candidates,
+            pushing_front=pushing_front,
+            already_pushed=already_pushed,
+            max_links=settings.max_links,
+            max_bytes=settings.max_header_bytes,
+        )
+        _early_hints.send(environ, links, self.failures)
+
+    def after_request(self, response: Response) -> Response:
+        settings = self.settings
+        if not settings.enabled:
+            return response
+        if self._lint is None:  # app.run(debug=True) sets debug after init_app
+            self._lint = _current_app().debug
+        lint = self._lint
+        state = current_links()
+        close_request(state)
+        if state is None and not lint:
+            return response
+        req = _current_request()
+        if lint:
+            self.failures.call("lint", None, self._check, req, response)
+        if state is None:
+            return response
+        links = self._links_for(state, response)
+        # Read before the tracker touches the session: did the view itself?
+        # (Asked only where the answer matters: a navigation carrying a cookie.)
+        private = (
+            self.learner is not None
+            and "HTTP_COOKIE" in req.environ
+            and _early_hints.is_navigation(req.environ)
+            and _view_read_session()
+        )
+        sent = write_links(req.method, response, links, settings, self.tracker, self.failures, self.memo, state.tracked)
+        if lint:
+            self.failures.call("lint", None, self.linter.hinted, sent)
+        if self.learner is not None and sent:
+            self.learner.observe(_current_app(), req, response, links, private)
+        return response
+
+    @staticmethod
+    def _links_for(state: RequestLinks, response: Response) -> LinkCollection:
+        """Declared links go on HTML responses only (a view answering a
+        navigation with JSON or a file gets none); pushed ones always."""
+        if not state.declared or response.mimetype != "text/html":
+            return state.pushed
+        merged = LinkCollection()
+        for link in state.declared:
+            merged.add(link)
+        for link in state.pushed:
+            merged.add(link)
+        return merged
+
+    def _check(self, req: Request, response: Response) -> None:
+        self.linter.view_links(response)
+        if is_static_endpoint(req.endpoint) and may_carry_links(req.method, response.status_code):
+            query = req.query_string.decode("latin-1")
+            self.linter.static_response(req.path + (f"?{query}" if query else ""), response)
+
+
+_HOOKS: weakref.WeakKeyDictionary[Flask, RequestHooks] = weakref.WeakKeyDictionary()
+
+
+def register(app: Flask, hooks: RequestHooks) -> None:
+    """Install *hooks* on *app*: the 103 hook first of all, so it leaves
+    before other hooks (auth, database) do their work; the header hook last
+    of all after-request hooks (Flask runs them in reverse), so the links,
+    the caching and the ``Vary`` the learner judges are final."""
+    _HOOKS[app] = hooks
+    app.before_request_funcs.setdefault(None, []).insert(0, hooks.before_request)
+    app.after_request_funcs.setdefault(None, []).insert(0, hooks.after_request)
+
+
+def hooks_of(app: Flask) -> RequestHooks | None:
+    """The hooks registered on *app*, if any."""
+    return _HOOKS.get(app)
+
+
+def blueprints_of(endpoint: str) -> list[str]:
+    """The blueprints an endpoint belongs to, innermost first (``a.b.view``:
+    ``a.b``, then ``a``), as Flask's ``request.blueprints``."""
+    parts = endpoint.split(".")[:-1]
+    return [".".join(parts[:size]) for size in range(len(parts), 0, -1)]
+
+
+def _view_read_session() -> bool:
+    """Whether this request's session was read so far (Flask then adds
+    ``Vary: Cookie``, after every after-request hook has run)."""
+    state = vars(request_ctx._get_current_object())  # type: ignore[attr-defined]
+    found = state.get("_session", state.get("session"))
+    return found is not None and bool(getattr(found, "accessed", True))
