@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import string
 from pathlib import Path
 
 import pytest
@@ -9,10 +10,11 @@ from flask.testing import FlaskClient
 from flask_session import Session
 from hypothesis import given
 from hypothesis import strategies as st
+from werkzeug.http import parse_cookie
 
 from flask_firehose import Firehose, SessionConnector, push
 from flask_firehose._failure import FailurePolicy
-from flask_firehose._tracking import ConnectorTracker, _trim
+from flask_firehose._tracking import ConnectorTracker, _trim, cookie_value
 
 from .conftest import AppFactory, targets
 
@@ -154,3 +156,30 @@ def test_connector_returning_garbage_is_empty(returned: object) -> None:
             pass
 
     assert ConnectorTracker(Odd(), FailurePolicy(strict=False)).load() == set()  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("fh-pushed=abc", "abc"),
+        ("a=1; fh-pushed=abc; b=2", "abc"),
+        ("a=1;fh-pushed=abc", "abc"),
+        ('fh-pushed="abc"', "abc"),
+        ("fh-pushed=", ""),
+        ("fh-pushed=first; fh-pushed=second", "first"),
+        ("xfh-pushed=no; fh-pushed=yes", "yes"),
+        ("xfh-pushed=no", None),
+        ("a=fh-pushed=no", None),
+        ("session=abc", None),
+        ("fh-pushed", None),
+        ("", None),
+    ],
+)
+def test_cookie_value_reads_only_its_own_pair(header: str, expected: str | None) -> None:
+    assert cookie_value(header, "fh-pushed") == expected
+
+
+@given(st.text(alphabet=string.ascii_letters + string.digits + "-_", max_size=200))
+def test_cookie_value_agrees_with_werkzeug_on_digest_values(value: str) -> None:
+    header = f"other=1; fh-pushed={value}; last=2"
+    assert cookie_value(header, "fh-pushed") == parse_cookie(header).get("fh-pushed")

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from flask import has_request_context
 from flask.globals import request_ctx
 
 from ._links import Link
@@ -25,7 +26,9 @@ __all__ = [
     "LinkCollection",
     "RequestLinks",
     "close_request",
+    "current_context",
     "current_links",
+    "links_in",
     "request_links",
 ]
 
@@ -74,9 +77,25 @@ class RequestLinks:
 CLOSED = RequestLinks()
 CLOSED.closed = True
 
-# Resolving the proxy once is several times cheaper than going through it,
-# and push() runs this for every link of every page.
-_current_context = request_ctx._get_current_object  # type: ignore[attr-defined]
+try:  # push() runs this for every link of every page: the context variable itself is cheapest
+    from flask.globals import _cv_request
+
+    def current_context() -> Any:
+        """The current request context, or ``None`` outside a request."""
+        return _cv_request.get(None)
+
+except ImportError:  # pragma: no cover - a Flask without the variable
+
+    def current_context() -> Any:
+        """The current request context, or ``None`` outside a request."""
+        return request_ctx._get_current_object() if has_request_context() else None  # type: ignore[attr-defined]
+
+
+def _current_context() -> Any:
+    context = current_context()
+    if context is None:
+        raise RuntimeError("Working outside of request context.")
+    return context
 
 
 def request_links() -> RequestLinks:
@@ -92,6 +111,11 @@ def request_links() -> RequestLinks:
 def current_links() -> RequestLinks | None:
     """The current request's state, or ``None`` if nothing was hinted."""
     return getattr(_current_context(), _KEY, None)
+
+
+def links_in(context: Any) -> RequestLinks | None:
+    """The state of the request *context*, or ``None`` if nothing was hinted."""
+    return getattr(context, _KEY, None)
 
 
 def close_request(links: RequestLinks | None) -> None:

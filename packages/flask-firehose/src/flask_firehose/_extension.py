@@ -14,10 +14,10 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, Request, current_app, has_app_context, has_request_context, request
+from flask import Flask, Request, current_app, has_app_context, request
 from flask.sessions import SecureCookieSessionInterface
 
-from ._collection import current_links, request_links
+from ._collection import current_context, links_in, request_links
 from ._config import Settings
 from ._declared import HintSpec, check_specs
 from ._failure import FailurePolicy
@@ -63,9 +63,10 @@ def push(url: str, *args: object, **attrs: object) -> str:
         after its request ended, the URL is returned and a warning logged); or
         in an app where Firehose was never initialised.
     """
-    if not has_request_context():
+    context = current_context()
+    if context is None:
         return _outside_a_request(url)
-    links = current_links()
+    links = links_in(context)
     if links is None:
         app = _current_app()
         if EXTENSION_KEY not in app.extensions:

@@ -40,6 +40,7 @@ def may_carry_links(method: str, status: int) -> bool:
 class Outcome(NamedTuple):
     """What :func:`write_links` decided for a response."""
 
+    candidates: tuple[Link, ...]
     kept: tuple[Link, ...]
     header: str | None
     seen: tuple[str, ...]
@@ -80,9 +81,15 @@ def write_links(
     own = sum(len(value) + len(budget.SEPARATOR) for value in response.headers.getlist("Link"))
     # The same links, room and tracking state give the same outcome (a page's
     # new visitors, a returning one with an unchanged cookie): remembered.
+    # push() hands out the same Link objects for the same calls, so the key
+    # names them by identity (cheaper than hashing each); an outcome holds its
+    # candidates, so their ids cannot be reused while it is remembered, and
+    # it is only taken when they are the same links.
     state_key = "" if state is None or tracker is None else tracker.state_key(state)
-    key = (candidates, own, state_key) if memo is not None and state_key is not None else None
+    key = (tuple(map(id, candidates)), own, state_key) if memo is not None and state_key is not None else None
     outcome = memo.get(key) if memo is not None and key is not None else None
+    if outcome is not None and outcome.candidates != candidates:
+        outcome = None
     if outcome is None:
         outcome = _decide(candidates, own, settings, tracker, state, failures)
         if memo is not None and key is not None:
@@ -103,6 +110,7 @@ def _decide(
     failures: FailurePolicy,
 ) -> Outcome:
     """Which links go out, how, and what is recorded as pushed."""
+    given = candidates
     seen: list[str] = []
     if state is not None and tracker is not None:
         ordered = sorted(candidates, key=_by_priority)  # admit() takes the new ones highest priority first
@@ -118,4 +126,4 @@ def _decide(
     chosen = budget.select(candidates, settings.max_links, settings.max_header_bytes - own, settings.max_pushes)
     header = budget.header_value(chosen.kept) if chosen.kept else None
     pushed = tuple(link.target for link in chosen.kept if link.pushable) if state is not None else ()
-    return Outcome(chosen.kept, header, tuple(seen), pushed)
+    return Outcome(given, chosen.kept, header, tuple(seen), pushed)

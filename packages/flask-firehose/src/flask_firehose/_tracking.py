@@ -45,6 +45,7 @@ __all__ = [
     "SessionConnector",
     "Tracker",
     "check_connector",
+    "cookie_value",
     "tracker_for",
 ]
 
@@ -209,6 +210,25 @@ class SessionConnector:
 Connector = SessionConnector
 
 
+def cookie_value(header: str, name: str) -> str | None:
+    """The first value of the cookie *name* in a ``Cookie`` header, read
+    without parsing the others (RFC 6265 §4.2.1: ``name=value`` pairs joined
+    by ``"; "``); surrounding double quotes are dropped, as Werkzeug does.
+    Anything else unusual is left for the digest's own check to refuse."""
+    prefix = name + "="
+    at = header.find(prefix)
+    while at >= 0:
+        if at == 0 or header[at - 1] in "; \t":
+            start = at + len(prefix)
+            end = header.find(";", start)
+            value = (header[start:] if end < 0 else header[start:end]).strip(" \t")
+            if len(value) >= 2 and value[0] == value[-1] == '"':
+                value = value[1:-1]
+            return value
+        at = header.find(prefix, at + 1)
+    return None
+
+
 class DigestTracker:
     """The default tracker: a Golomb-coded digest of the pushed URLs in a
     cookie of its own (:mod:`flask_firehose._digest`).
@@ -248,9 +268,10 @@ class DigestTracker:
     def load(self) -> PushDigest:
         """The digest the request's cookie holds; empty when it holds none,
         or anything that is not exactly a digest."""
-        if "HTTP_COOKIE" not in request.environ:  # a new visitor: nothing to parse
+        header = request.environ.get("HTTP_COOKIE")
+        if not header:  # a new visitor: nothing to parse
             return self._empty
-        text = request.cookies.get(self.cookie.name)
+        text = cookie_value(header, self.cookie.name)
         if not text:
             return self._empty
         try:
@@ -271,7 +292,7 @@ class DigestTracker:
         if not added:
             return
         value = self._with(state, tuple(added))
-        secure = request.is_secure if self.cookie.secure is None else self.cookie.secure
+        secure = request.environ.get("wsgi.url_scheme") == "https" if self.cookie.secure is None else self.cookie.secure
         response.headers.add("Set-Cookie", f"{self.cookie.name}={value}{self._attributes[secure]}")
 
     def _with(self, state: PushDigest, added: tuple[str, ...]) -> str:
