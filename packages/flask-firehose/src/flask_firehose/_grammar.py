@@ -10,15 +10,32 @@ from __future__ import annotations
 import re
 
 __all__ = [
+    "BAD_PERCENT",
     "LINK_PARAM",
     "LINK_VALUE",
+    "LIST_DELIMITER",
+    "OWS",
     "PCT_ENCODED",
+    "QUOTED_PAIR",
     "QUOTED_STRING",
     "REG_REL_TYPE",
+    "SCHEME",
+    "TEXT",
     "TOKEN",
+    "URI_ENCODABLE",
+    "URI_FORBIDDEN",
     "URI_REFERENCE_CHARS",
     "quote",
 ]
+
+# RFC 9110 §5.6.3 Whitespace
+#   OWS = *( SP / HTAB )
+#   BWS = OWS
+OWS = re.compile(r"[ \t]*")
+
+# RFC 9110 §5.6.1.2 Recipient Requirements (the list delimiter, with its whitespace)
+#   #element => [ element ] *( OWS "," OWS [ element ] )
+LIST_DELIMITER = re.compile(r"[ \t]*,[ \t]*")
 
 # RFC 9110 §5.6.2 Tokens
 #   token = 1*tchar
@@ -33,12 +50,32 @@ TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 # obs-text (%x80-FF) is deliberately left out: we only ever emit ASCII.
 QUOTED_STRING = re.compile(r'"(?:[\t !#-\[\]-~]|\\[\t -~])*"')
 
-# What may stand inside a quoted-string once escaped: HTAB, SP and VCHAR.
-_QUOTABLE = re.compile(r"[\t -~]*")
+#   quoted-pair   = "\" ( HTAB / SP / VCHAR / obs-text )
+QUOTED_PAIR = re.compile(r"\\(.)")
+
+# What may stand inside a quoted-string once escaped, and what an attribute
+# value may hold: HTAB, SP and VCHAR (RFC 5234 B.1: VCHAR = %x21-7E).
+TEXT = re.compile(r"[\t -~]*")
 
 # RFC 3986 §2.1 Percent-Encoding
 #   pct-encoded = "%" HEXDIG HEXDIG
 PCT_ENCODED = re.compile(r"%[0-9A-Fa-f]{2}")
+# A "%" that does not start a pct-encoded triplet.
+BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+
+# RFC 3986 §3.1 Scheme
+#   scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )
+# (matched with its ":" at the start of a URI-reference)
+SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*):")
+
+# Characters RFC 3986 §2 does not allow anywhere in a URI (controls, space,
+# DEL, and "<", ">", '"', "\") and that no URL a template writes holds by
+# intent: refusing them is what keeps a value from closing "<...>" or the
+# header line.
+URI_FORBIDDEN = re.compile(r'[\x00-\x20\x7f<>"\\]')
+# Also outside RFC 3986, but harmless once percent-encoded as browsers do
+# (URL Standard, path percent-encode set): non-ASCII and "{", "}", "|", "^", "`".
+URI_ENCODABLE = re.compile(r"[^\x00-\x7f]|[{}|^`]")
 
 # RFC 3986 §2.2, §2.3 and §4.1: a URI-reference is made only of
 #   unreserved  = ALPHA / DIGIT / "-" / "." / "_" / "~"
@@ -75,6 +112,6 @@ def quote(value: str) -> str:
     """
     if TOKEN.fullmatch(value):
         return value
-    if not _QUOTABLE.fullmatch(value):
+    if not TEXT.fullmatch(value):
         raise ValueError(f"cannot quote {value!r}: only visible ASCII, space and tab")
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Final
@@ -58,15 +57,6 @@ _PRIORITY_LAST: Final = 5
 
 # Parameters with a field of their own on Link.
 _RESERVED: Final = frozenset({"rel", "as", "crossorigin", "nopush"})
-
-_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*):")
-# RFC 3986 forbids these, and no URL a template writes holds them by intent:
-# refusing them is what keeps a value from closing "<...>" or the header line.
-_FORBIDDEN = re.compile(r'[\x00-\x20\x7f<>"\\]')
-# Also outside RFC 3986, but harmless once percent-encoded (browsers do so).
-_ENCODABLE = re.compile(r"[^\x00-\x7f]|[{}|^`]")
-_BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
-_PRINTABLE = re.compile(r"[\t -~]*")
 
 
 def is_same_origin_path(target: str) -> bool:
@@ -127,7 +117,7 @@ class Link:
             or not grammar.URI_REFERENCE_CHARS.fullmatch(self.target)
         ):
             raise InvalidURLError(f"link target is not a URI-reference: {self.target!r}", self.target)
-        scheme = _SCHEME.match(self.target)
+        scheme = grammar.SCHEME.match(self.target)
         if scheme and scheme.group(1).lower() not in ("http", "https"):
             raise InvalidURLError(f"URL scheme {scheme.group(1)!r} cannot be preloaded: {self.target!r}", self.target)
         if not isinstance(self.rel, str):
@@ -145,7 +135,7 @@ class Link:
                 f"params must be a tuple of (name, str or None) pairs, not {self.params!r}", self.params, "params"
             )
         rels = self.rel.split(" ")
-        if not all(grammar.REG_REL_TYPE.fullmatch(r) or _SCHEME.match(r) for r in rels) or not all(
+        if not all(grammar.REG_REL_TYPE.fullmatch(r) or grammar.SCHEME.match(r) for r in rels) or not all(
             grammar.URI_REFERENCE_CHARS.fullmatch(r) for r in rels
         ):
             raise InvalidAttributeError(
@@ -230,7 +220,7 @@ def _check_param(name: str, value: str | None) -> None:
         raise InvalidAttributeError(f"invalid attribute name {name!r}: expected a lower-case token", name, name)
     if name in _RESERVED:
         raise InvalidAttributeError(f"attribute {name!r} has a field of its own on Link", name, name)
-    if value is not None and not _PRINTABLE.fullmatch(value):
+    if value is not None and not grammar.TEXT.fullmatch(value):
         raise InvalidAttributeError(
             f"invalid value for {name!r}: {value!r} (only printable ASCII, space and tab)", value, name
         )
@@ -248,7 +238,7 @@ def encode_target(url: object) -> str:
         raise InvalidURLError(f"URL must be a str, not {type(url).__name__}: {url!r}", url)
     if not url:
         raise InvalidURLError("URL is empty: ''", url)
-    bad = _FORBIDDEN.search(url)
+    bad = grammar.URI_FORBIDDEN.search(url)
     if bad:
         raise InvalidURLError(f"URL holds {bad.group()!r}, which no URL may hold: {url!r}", url)
     if not url.isascii():
@@ -256,12 +246,12 @@ def encode_target(url: object) -> str:
             url.encode("utf-8")
         except UnicodeEncodeError:
             raise InvalidURLError(f"URL holds a character that is not valid Unicode: {url!r}", url) from None
-    if _BAD_PERCENT.search(url):
+    if grammar.BAD_PERCENT.search(url):
         raise InvalidURLError(f"URL holds a '%' that starts no %XX escape: {url!r}", url)
-    scheme = _SCHEME.match(url)
+    scheme = grammar.SCHEME.match(url)
     if scheme and scheme.group(1).lower() not in ("http", "https"):
         raise InvalidURLError(f"URL scheme {scheme.group(1)!r} cannot be preloaded: {url!r}", url)
-    return _ENCODABLE.sub(lambda m: "".join(f"%{b:02X}" for b in m.group().encode()), url)
+    return grammar.URI_ENCODABLE.sub(lambda m: "".join(f"%{b:02X}" for b in m.group().encode()), url)
 
 
 def infer_as(target: str) -> str | None:
@@ -289,7 +279,7 @@ def _attr_value(name: str, value: object) -> str | None:
         return int.__repr__(value)  # the digits, whatever a subclass's __str__ says
     if not isinstance(value, str):
         raise InvalidAttributeError(f"invalid value for {name!r}: {value!r} (expected str, int or True)", value, name)
-    if not _PRINTABLE.fullmatch(value):
+    if not grammar.TEXT.fullmatch(value):
         raise InvalidAttributeError(
             f"invalid value for {name!r}: {value!r} (only printable ASCII, space and tab)", value, name
         )

@@ -8,17 +8,12 @@ anything malformed instead of guessing as lenient parsers do.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from . import _grammar as grammar
 
 __all__ = ["MalformedLinkHeader", "ParsedLink", "parse_link_header", "parse_link_headers"]
-
-_OWS_COMMA = re.compile(r"[ \t]*,[ \t]*")
-_OWS = re.compile(r"[ \t]*")
-_QUOTED_PAIR = re.compile(r"\\(.)")
 
 
 class MalformedLinkHeader(ValueError):
@@ -65,7 +60,7 @@ def parse_link_header(value: str) -> list[ParsedLink]:
         a trailing or empty list element included.
     """
     links: list[ParsedLink] = []
-    pos = _OWS.match(value, 0).end()  # type: ignore[union-attr]
+    pos = grammar.OWS.match(value, 0).end()  # type: ignore[union-attr]
     while True:
         m = grammar.LINK_VALUE.match(value, pos)
         if not m:
@@ -75,14 +70,14 @@ def parse_link_header(value: str) -> list[ParsedLink]:
         while p := grammar.LINK_PARAM.match(value, pos):
             raw = p.group("value")
             if raw is not None and raw.startswith('"'):
-                raw = _QUOTED_PAIR.sub(r"\1", raw[1:-1])
+                raw = grammar.QUOTED_PAIR.sub(r"\1", raw[1:-1])
             params.append((p.group("name").lower(), raw))
             pos = p.end()
         links.append(ParsedLink(target, tuple(params)))
-        pos = _OWS.match(value, pos).end()  # type: ignore[union-attr]
+        pos = grammar.OWS.match(value, pos).end()  # type: ignore[union-attr]
         if pos == len(value):
             return links
-        comma = _OWS_COMMA.match(value, pos)
+        comma = grammar.LIST_DELIMITER.match(value, pos)
         if not comma or comma.end() == len(value):
             raise MalformedLinkHeader(value, pos)
         pos = comma.end()
