@@ -65,7 +65,7 @@ import re
 import warnings
 from collections.abc import Iterable, MutableMapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from ._digest import DigestFormat
 from ._grammar import TOKEN
@@ -73,35 +73,115 @@ from ._links import Link, encode_target
 from ._paths import is_plain_path
 from .errors import ConfigurationError, FirehoseWarning, InvalidLinkError
 
-__all__ = ["DEFAULTS", "CookieSettings", "Settings"]
+__all__ = ["DEFAULTS", "KEYS", "CookieSettings", "Key", "Settings"]
 
-DEFAULTS: Final[dict[str, object]] = {
-    "FIREHOSE_ENABLED": True,
-    "FIREHOSE_TRACKING": True,
-    "FIREHOSE_TRACKING_MAX_BYTES": 1024,
-    "FIREHOSE_MAX_LINKS": 20,
-    "FIREHOSE_MAX_PUSHES": 10,
-    "FIREHOSE_MAX_HEADER_BYTES": 2048,
-    "FIREHOSE_EARLY_HINTS": True,
-    "FIREHOSE_EARLY_HINTS_HTTP1": False,
-    "FIREHOSE_FRONT_PUSHES": True,
-    "FIREHOSE_PRECONNECT": (),
-    "FIREHOSE_LEARN": True,
-    "FIREHOSE_LEARN_PREFIXES": None,
-    "FIREHOSE_LEARN_MIN_SEEN": 2,
-    "FIREHOSE_LINT": None,
-    "FIREHOSE_STRICT": None,
-    "FIREHOSE_DIGEST_MAX_BYTES": 3000,
-    "FIREHOSE_DIGEST_FALSE_POSITIVES": 0.01,
-    "FIREHOSE_COOKIE_NAME": "fh-pushed",
-    "FIREHOSE_COOKIE_MAX_AGE": 30 * 86400,
-    "FIREHOSE_COOKIE_PATH": "/",
-    "FIREHOSE_COOKIE_DOMAIN": None,
-    "FIREHOSE_COOKIE_SECURE": None,
-    "FIREHOSE_COOKIE_HTTPONLY": True,
-    "FIREHOSE_COOKIE_SAMESITE": "Lax",
-    "FIREHOSE_REDIS_URL": None,
+
+class Key(NamedTuple):
+    """One configuration key: its default and what it does (the docs' config
+    page is generated from :data:`KEYS`)."""
+
+    default: object
+    doc: str
+
+
+#: Every ``FIREHOSE_*`` key, in the order the docs list them.
+KEYS: Final[dict[str, Key]] = {
+    "FIREHOSE_ENABLED": Key(
+        True, "Off switch: no header, no 103, no tracking (``push()`` still validates and returns the URL)."
+    ),
+    "FIREHOSE_TRACKING": Key(
+        True,
+        "Remember the URLs pushed to each client, so a file is pushed once per client (the connector; by "
+        "default a digest cookie).",
+    ),
+    "FIREHOSE_TRACKING_MAX_BYTES": Key(
+        1024,
+        "Most characters the session layout (:class:`~flask_firehose.SessionConnector`) stores; the oldest URLs"
+        " go first.",
+    ),
+    "FIREHOSE_MAX_LINKS": Key(20, "Most links Firehose adds to one response, and to one 103."),
+    "FIREHOSE_MAX_PUSHES": Key(
+        10,
+        "Most pushable links per response (nginx pushes at most 10 per connection by default); the rest go out "
+        "as ``nopush`` hints.",
+    ),
+    "FIREHOSE_MAX_HEADER_BYTES": Key(
+        2048,
+        "Most bytes of ``Link`` per response, the view's own ``Link`` fields included; the same bound for the "
+        "103. Header values are ASCII, so bytes and characters are the same count.",
+    ),
+    "FIREHOSE_EARLY_HINTS": Key(
+        True,
+        "Send one 103 Early Hints response before the view, where the server can (``wsgi.early_hints``: gunicorn 25+).",
+    ),
+    "FIREHOSE_EARLY_HINTS_HTTP1": Key(
+        False,
+        "Also send the 103 to HTTP/1.1 clients: turn on behind a front that forwards 103s (Caddy, nginx 1.29+, "
+        "Apache), which talks HTTP/1.1 to the app.",
+    ),
+    "FIREHOSE_FRONT_PUSHES": Key(
+        True,
+        "With ``FIREHOSE_EARLY_HINTS_HTTP1``: the front may push every link of a 103 (Apache ``H2Push``, h2o), "
+        "so a 103 sent over HTTP/1.1 leaves out links marked ``nopush`` and those already pushed. Set to "
+        "``False`` behind a front that only forwards (Caddy, nginx 1.29) to keep every hint.",
+    ),
+    "FIREHOSE_PRECONNECT": Key(
+        (),
+        'Origins (``"https://fonts.example"``) or ``Link(origin, rel="preconnect", ...)`` objects to preconnect'
+        " to in every navigation's 103. Any iterable, read once.",
+    ),
+    "FIREHOSE_LEARN": Key(
+        True,
+        "Learn each endpoint's hints from its successful HTML responses, for the 103 of later requests (public "
+        "static assets only).",
+    ),
+    "FIREHOSE_LEARN_PREFIXES": Key(
+        None,
+        "Path prefixes that may be learned (any iterable, read once; ``/`` is refused). ``None``: the static "
+        "URL paths of the app and its blueprints, but not one at the site root.",
+    ),
+    "FIREHOSE_LEARN_MIN_SEEN": Key(2, "Responses a link must appear in before it is learned."),
+    "FIREHOSE_LINT": Key(
+        None, "Log development warnings on the ``flask_firehose.lint`` logger. ``None``: in debug mode."
+    ),
+    "FIREHOSE_STRICT": Key(
+        None,
+        "Raise failures (connectors, stores, declared callables, the 103 callback, invalid ``push()`` "
+        "arguments) instead of logging them. ``None``: in debug or testing mode.",
+    ),
+    "FIREHOSE_DIGEST_MAX_BYTES": Key(
+        3000,
+        "Most characters of the digest cookie's value (100 to 4,000); when full, the oldest generation of URLs "
+        "is dropped.",
+    ),
+    "FIREHOSE_DIGEST_FALSE_POSITIVES": Key(
+        0.01,
+        "Most likely share of never-pushed files the digest reports as pushed (they then go out ``nopush``): "
+        "0.0001 to 0.5.",
+    ),
+    "FIREHOSE_COOKIE_NAME": Key("fh-pushed", "The digest cookie's name (not the session's)."),
+    "FIREHOSE_COOKIE_MAX_AGE": Key(
+        30 * 86400, "The digest cookie's lifetime in seconds (30 days). ``None``: until the browser closes."
+    ),
+    "FIREHOSE_COOKIE_PATH": Key("/", "The digest cookie's ``Path``."),
+    "FIREHOSE_COOKIE_DOMAIN": Key(None, "The digest cookie's ``Domain``. ``None``: this host only."),
+    "FIREHOSE_COOKIE_SECURE": Key(
+        None, "The digest cookie's ``Secure`` flag. ``None``: set when the request came over HTTPS."
+    ),
+    "FIREHOSE_COOKIE_HTTPONLY": Key(True, "The digest cookie's ``HttpOnly`` flag."),
+    "FIREHOSE_COOKIE_SAMESITE": Key(
+        "Lax",
+        'The digest cookie\'s ``SameSite``: ``"Lax"``, ``"Strict"``, ``"None"``, or ``None`` to leave the '
+        "attribute out.",
+    ),
+    "FIREHOSE_REDIS_URL": Key(
+        None,
+        "Keep learned hints in this Redis (``redis://``, ``rediss://``, ``unix://``), shared by every worker "
+        "and host; needs ``pip install 'Flask-Firehose[redis]'``.",
+    ),
 }
+
+DEFAULTS: Final[dict[str, object]] = {name: key.default for name, key in KEYS.items()}
 
 _PREFIX = "FIREHOSE_"
 
