@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: help devenv sysdeps demo test unit e2e lint format bench bench-pageload dockertest clean
+.PHONY: help devenv sysdeps demo test unit e2e lint format bench bench-pageload dockertest docs clean
 .DEFAULT_GOAL := help
 
 help: ## this list
@@ -49,8 +49,11 @@ bench-pageload: devenv sysdeps ## page load through a latency relay: synthetic p
 		$(if $(VARIANTS),--variants $(VARIANTS)) $(if $(BROWSER),--browser $(BROWSER))
 	$(PY) apps/demo/tools/measure_demo.py $(if $(RTT),--rtt $(RTT)) $(if $(MBPS),--mbps $(MBPS))
 
-dockertest: ## the same suite in containers, for machines with a Docker engine
-	docker compose -f infra/docker-compose.yml --profile test run --build --rm tests
+dockertest: devenv ## the compose stack built and tested in containers (a private dockerd if none runs)
+	bash scripts/dockertest.sh
+
+docs: devenv ## the Sphinx docs in docs/_build/html, warnings as errors
+	$(VENV)/bin/sphinx-build -W --keep-going -q -b html docs docs/_build/html
 
 clean: ## remove the virtualenv and caches
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis

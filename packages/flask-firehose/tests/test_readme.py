@@ -1,4 +1,4 @@
-"""The README's quickstart runs as written."""
+"""The README's complete app runs as written, and hints what it says."""
 
 from __future__ import annotations
 
@@ -9,31 +9,38 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from flask_firehose import push
-from flask_firehose.testing import links_of
+from flask_firehose.testing import links_of, record_early_hints
 
 README = Path(__file__).resolve().parents[3] / "README.rst"
 _BLOCK = re.compile(r"^\.\. code-block:: python\n\n((?:    .*\n|\n)+)", re.MULTILINE)
 
 
-def _quickstarts() -> list[str]:
+def _complete_app() -> str:
     if not README.exists():  # an sdist of the package alone has no repository README
         pytest.skip(f"{README} is not here")
     blocks = [re.sub(r"^    ", "", block, flags=re.MULTILINE) for block in _BLOCK.findall(README.read_text())]
-    return [block for block in blocks if block.startswith("from flask import Flask\n")]
+    (app,) = [block for block in blocks if block.startswith("from flask import Flask")]
+    return app
 
 
-def test_the_quickstart_serves_pushes_without_a_warning() -> None:
-    (code, *_) = _quickstarts()
-    namespace: dict[str, object] = {"__name__": "quickstart"}
+def test_the_complete_app_hints_without_a_warning() -> None:
+    namespace: dict[str, object] = {"__name__": "app"}
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        exec(compile(code, str(README), "exec"), namespace)
+        exec(compile(_complete_app(), str(README), "exec"), namespace)
     app = namespace["app"]
     assert isinstance(app, Flask)
-    app.add_url_rule("/", "index", lambda: push("/static/main.css"))
     client = app.test_client()
-    first = client.get("/")
+    with record_early_hints(client) as hints:
+        first = client.get("/")
     assert first.status_code == 200
-    assert [(link.target, link.has("nopush")) for link in links_of(first)] == [("/static/main.css", False)]
-    assert [(link.target, link.has("nopush")) for link in links_of(client.get("/"))] == [("/static/main.css", True)]
+    assert [[link.target for link in sent] for sent in hints.links] == [["/static/main.css"]]
+    assert [(link.target, link.has("nopush")) for link in links_of(first)] == [
+        ("/static/main.css", False),
+        ("/static/app.js", False),
+    ]
+    again = links_of(client.get("/", headers={"Sec-Fetch-Mode": "navigate"}))
+    assert [(link.target, link.has("nopush")) for link in again] == [
+        ("/static/main.css", True),
+        ("/static/app.js", True),
+    ]
