@@ -135,7 +135,8 @@ class SessionConnector:
     without one nothing is tracked) and with server-side sessions
     (Flask-Session) alike.
 
-    :param max_bytes: the most characters the stored value may hold.
+    :param max_bytes: the most characters the stored value may hold (its
+        URLs are percent-encoded ASCII, so characters and bytes agree).
     :param key: the session key.
     """
 
@@ -204,10 +205,6 @@ class SessionConnector:
         kept = [key for key in state if key in inset]
         added = sorted(key for key in inset if isinstance(key, str) and key not in state)
         session[self.key] = ",".join(_trim([_encode_key(key) for key in kept + added], self.max_bytes))
-
-
-#: 0.2.3 exported its default connector under this name.
-Connector = SessionConnector
 
 
 def cookie_value(header: str, name: str) -> str | None:
