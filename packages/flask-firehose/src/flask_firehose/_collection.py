@@ -12,7 +12,8 @@ a ``push()`` from a streamed response's generator comes too late, and says so.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from flask import has_request_context
@@ -23,6 +24,7 @@ from ._links import Link
 __all__ = [
     "CLOSED",
     "NOT_LOADED",
+    "STATE_ATTRIBUTE",
     "LinkCollection",
     "RequestLinks",
     "close_request",
@@ -32,7 +34,9 @@ __all__ = [
     "request_links",
 ]
 
-_KEY = "_firehose_links"
+#: Where a request context holds its :class:`RequestLinks`.
+STATE_ATTRIBUTE = "_firehose_links"
+_KEY = STATE_ATTRIBUTE
 
 
 class LinkCollection:
@@ -80,9 +84,8 @@ CLOSED.closed = True
 try:  # push() runs this for every link of every page: the context variable itself is cheapest
     from flask.globals import _cv_request
 
-    def current_context() -> Any:
-        """The current request context, or ``None`` outside a request."""
-        return _cv_request.get(None)
+    #: The current request context, or ``None`` outside a request.
+    current_context: Callable[[], Any] = functools.partial(_cv_request.get, None)
 
 except ImportError:  # pragma: no cover - a Flask without the variable
 

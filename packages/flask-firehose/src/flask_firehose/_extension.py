@@ -17,7 +17,7 @@ from typing import Any
 from flask import Flask, Request, current_app, has_app_context, request
 from flask.sessions import SecureCookieSessionInterface
 
-from ._collection import current_context, links_in, request_links
+from ._collection import STATE_ATTRIBUTE, RequestLinks, current_context, request_links
 from ._config import Settings
 from ._declared import HintSpec, check_specs
 from ._failure import FailurePolicy
@@ -66,7 +66,7 @@ def push(url: str, *args: object, **attrs: object) -> str:
     context = current_context()
     if context is None:
         return _outside_a_request(url)
-    links = links_in(context)
+    links: RequestLinks | None = getattr(context, STATE_ATTRIBUTE, None)
     if links is None:
         app = _current_app()
         if EXTENSION_KEY not in app.extensions:
