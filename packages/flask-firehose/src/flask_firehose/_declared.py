@@ -56,7 +56,9 @@ def early_hints(*hints: HintSpec) -> Callable[[F], F]:
     checked = check_specs(hints)
 
     def decorate(view: F) -> F:
-        setattr(view, _ATTRIBUTE, (*declared_on(view), *checked))
+        # Only what *view* itself holds: for an ``as_view()`` function,
+        # declared_on() adds the class's at request time.
+        setattr(view, _ATTRIBUTE, (*getattr(view, _ATTRIBUTE, ()), *checked))
         return view
 
     return decorate

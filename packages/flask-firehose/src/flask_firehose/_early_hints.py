@@ -17,12 +17,23 @@ from collections.abc import Container, Iterable, Mapping, Sequence
 from typing import Any, Final
 
 from . import _budget as budget
+from . import _grammar as grammar
 from ._budget import header_value
 from ._collection import LinkCollection
 from ._failure import FailurePolicy
 from ._links import Link, is_same_origin_path
 
-__all__ = ["HINT_PARAMS", "assemble", "can_send", "hint_form", "is_navigation", "may_hint", "send", "speaks_http2"]
+__all__ = [
+    "HINT_PARAMS",
+    "accepts_html",
+    "assemble",
+    "can_send",
+    "hint_form",
+    "is_navigation",
+    "may_hint",
+    "send",
+    "speaks_http2",
+]
 
 #: Parameters a browser accepts on a 103 link besides ``rel``, ``as`` and
 #: ``crossorigin``. Chromium 156 ignores a 103 link with any other parameter,
@@ -94,7 +105,28 @@ def is_navigation(environ: Mapping[str, Any]) -> bool:
     mode = environ.get("HTTP_SEC_FETCH_MODE")
     if mode is not None:
         return bool(mode == "navigate")
-    return "text/html" in environ.get("HTTP_ACCEPT", "")
+    return accepts_html(str(environ.get("HTTP_ACCEPT", "")))
+
+
+def accepts_html(accept: str) -> bool:
+    """Whether an ``Accept`` value names ``text/html`` with a weight above 0
+    (RFC 9110 §12.5.1: media types are case-insensitive, ``q=0`` means "not
+    acceptable"; a weight that is not a ``qvalue`` counts as 0)."""
+    lowered = accept.lower()
+    if "text/html" not in lowered:
+        return False
+    for media_range in lowered.split(","):
+        media_type, _, parameters = media_range.partition(";")
+        if media_type.strip(" \t") != "text/html":
+            continue
+        weight = "1"
+        for parameter in parameters.split(";"):
+            name, _, value = parameter.partition("=")
+            if name.strip(" \t") == "q":
+                weight = value.strip(" \t")
+        if grammar.QVALUE.fullmatch(weight) and float(weight) > 0:
+            return True
+    return False
 
 
 def speaks_http2(environ: Mapping[str, Any]) -> bool:

@@ -18,6 +18,7 @@ __all__ = [
     "PCT_ENCODED",
     "QUOTED_PAIR",
     "QUOTED_STRING",
+    "QVALUE",
     "REG_REL_TYPE",
     "SCHEME",
     "TEXT",
@@ -51,11 +52,16 @@ TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 QUOTED_STRING = re.compile(r'"(?:[\t !#-\[\]-~]|\\[\t -~])*"')
 
 #   quoted-pair   = "\" ( HTAB / SP / VCHAR / obs-text )
-QUOTED_PAIR = re.compile(r"\\(.)")
+QUOTED_PAIR = re.compile(r"\\([\t -~])")
 
 # What may stand inside a quoted-string once escaped, and what an attribute
 # value may hold: HTAB, SP and VCHAR (RFC 5234 B.1: VCHAR = %x21-7E).
 TEXT = re.compile(r"[\t -~]*")
+
+# RFC 9110 §12.4.2 Quality Values
+#   weight = OWS ";" OWS "q=" qvalue
+#   qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] )
+QVALUE = re.compile(r"0(?:\.[0-9]{0,3})?|1(?:\.0{0,3})?")
 
 # RFC 3986 §2.1 Percent-Encoding
 #   pct-encoded = "%" HEXDIG HEXDIG

@@ -1,0 +1,136 @@
+"""The pure gates of the 103 channel, as tables over WSGI environs: which
+requests are navigations, which came over HTTP/2 or HTTP/3, and when a 103
+may be sent at all."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from flask_firehose import Link
+from flask_firehose._early_hints import can_send, is_navigation, send, speaks_http2
+from flask_firehose._failure import FailurePolicy
+from flask_firehose.testing import EarlyHintsRecorder
+
+NAVIGATE = {"REQUEST_METHOD": "GET", "HTTP_SEC_FETCH_MODE": "navigate"}
+
+
+@pytest.mark.parametrize(
+    ("method", "navigation"),
+    [("GET", True), ("HEAD", True), ("POST", False), ("PUT", False), ("PATCH", False), ("DELETE", False),
+     ("OPTIONS", False), ("get", False)],
+)  # fmt: skip
+def test_only_get_and_head_navigate(method: str, navigation: bool) -> None:
+    assert is_navigation({**NAVIGATE, "REQUEST_METHOD": method}) is navigation
+
+
+def test_no_method_is_no_navigation() -> None:
+    assert not is_navigation({"HTTP_SEC_FETCH_MODE": "navigate"})
+
+
+@pytest.mark.parametrize(
+    ("mode", "navigation"),
+    [("navigate", True), ("cors", False), ("no-cors", False), ("same-origin", False), ("websocket", False),
+     ("", False), ("Navigate", False)],
+)  # fmt: skip
+def test_sec_fetch_mode_decides_when_present(mode: str, navigation: bool) -> None:
+    # Even with an Accept naming HTML: Fetch Metadata is what the browser meant.
+    environ = {"REQUEST_METHOD": "GET", "HTTP_SEC_FETCH_MODE": mode, "HTTP_ACCEPT": "text/html"}
+    assert is_navigation(environ) is navigation
+
+
+@pytest.mark.parametrize(
+    ("accept", "navigation"),
+    [
+        ("text/html", True),
+        ("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", True),
+        ("application/json, text/html;q=0.5", True),
+        ("*/*", False),
+        ("application/json", False),
+        ("text/plain", False),
+        ("", False),
+        (None, False),
+        # RFC 9110 §8.3.1: media types are case-insensitive; §12.4.2: q=0 means "not acceptable".
+        ("TEXT/HTML", True),
+        ("text/html;q=0.5, */*", True),
+        ("text/html; q=1.000", True),
+        ("text/html;q=0.000, */*;q=0.8", False),
+        ("text/html;q=abc", False),
+        ("text/html;q=2", False),
+        ("application/xhtml+xml, text/htmlx", False),
+        ("text/html;q=0, application/json", False),
+    ],
+)
+def test_without_fetch_metadata_accept_decides(accept: str | None, navigation: bool) -> None:
+    environ = {"REQUEST_METHOD": "GET"} if accept is None else {"REQUEST_METHOD": "GET", "HTTP_ACCEPT": accept}
+    assert is_navigation(environ) is navigation
+
+
+@pytest.mark.parametrize("header", ["HTTP_HX_REQUEST", "HTTP_TURBO_FRAME", "HTTP_X_REQUESTED_WITH"])
+@pytest.mark.parametrize(
+    "base", [NAVIGATE, {"REQUEST_METHOD": "GET", "HTTP_ACCEPT": "text/html"}], ids=["fetch", "accept"]
+)
+def test_fragment_requests_never_navigate(header: str, base: dict[str, str]) -> None:
+    assert is_navigation({**base, header: "true"}) is False
+
+
+@pytest.mark.parametrize(
+    ("environ", "http2"),
+    [
+        ({"HTTP_VERSION": "2"}, True),  # gunicorn's HTTP/2 streams
+        ({"SERVER_PROTOCOL": "HTTP/2"}, True),
+        ({"SERVER_PROTOCOL": "HTTP/2.0"}, True),
+        ({"SERVER_PROTOCOL": "HTTP/3"}, True),
+        ({"SERVER_PROTOCOL": "HTTP/3.0"}, True),
+        ({"SERVER_PROTOCOL": "HTTP/1.1", "HTTP_VERSION": "2"}, True),
+        ({"SERVER_PROTOCOL": "HTTP/1.1"}, False),
+        ({"SERVER_PROTOCOL": "HTTP/1.0"}, False),
+        ({"SERVER_PROTOCOL": "HTTP/1.1", "HTTP_VERSION": "1.1"}, False),
+        ({"SERVER_PROTOCOL": ""}, False),
+        ({}, False),
+    ],
+)
+def test_speaks_http2(environ: dict[str, str], http2: bool) -> None:
+    assert speaks_http2(environ) is http2
+
+
+def _hints(headers: list[tuple[str, str]]) -> None:
+    pass
+
+
+@pytest.mark.parametrize(
+    ("environ", "allow_http1", "sendable"),
+    [
+        ({"wsgi.early_hints": _hints, "HTTP_VERSION": "2"}, False, True),
+        ({"wsgi.early_hints": _hints, "SERVER_PROTOCOL": "HTTP/2.0"}, False, True),
+        ({"wsgi.early_hints": _hints, "SERVER_PROTOCOL": "HTTP/3"}, False, True),
+        ({"wsgi.early_hints": _hints, "SERVER_PROTOCOL": "HTTP/1.1"}, False, False),
+        ({"wsgi.early_hints": _hints, "SERVER_PROTOCOL": "HTTP/1.1"}, True, True),
+        ({"wsgi.early_hints": _hints, "SERVER_PROTOCOL": "HTTP/1.0"}, True, False),  # no 1xx to HTTP/1.0
+        ({"wsgi.early_hints": _hints}, True, False),
+        ({"HTTP_VERSION": "2"}, True, False),  # the server offers no 103
+        ({"SERVER_PROTOCOL": "HTTP/1.1"}, True, False),
+        ({"wsgi.early_hints": None, "HTTP_VERSION": "2"}, True, False),
+        ({"wsgi.early_hints": "yes", "HTTP_VERSION": "2"}, True, False),
+    ],
+)
+def test_can_send(environ: dict[str, Any], allow_http1: bool, sendable: bool) -> None:
+    assert can_send(environ, allow_http1) is sendable
+
+
+def test_send_without_links_sends_nothing() -> None:
+    recorder = EarlyHintsRecorder()
+    assert send({"wsgi.early_hints": recorder}, [], FailurePolicy(strict=True)) is False
+    assert recorder.sent == []
+
+
+def test_send_sends_one_103_with_one_link_field() -> None:
+    recorder = EarlyHintsRecorder()
+    links = [Link("/static/a.css", as_="style"), Link("https://fonts.example", rel="preconnect")]
+    assert send({"wsgi.early_hints": recorder}, links, FailurePolicy(strict=True)) is True
+    assert [name for name, _ in recorder.sent[0]] == ["Link"]
+    assert [(link.target, link.get("rel")) for link in recorder.links[0]] == [
+        ("/static/a.css", "preload"),
+        ("https://fonts.example", "preconnect"),
+    ]

@@ -1,0 +1,97 @@
+"""The request hooks: which declarations apply to an endpoint, in which
+order, and which blueprints an endpoint belongs to (as Flask itself says)."""
+
+from __future__ import annotations
+
+import pytest
+from flask import Blueprint, Flask, request
+
+from flask_firehose import early_hints
+from flask_firehose._hooks import RequestHooks, blueprints_of, hooks_of
+from flask_firehose.testing import links_of, record_early_hints
+
+from .conftest import AppFactory
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "blueprints"),
+    [
+        ("", []),
+        ("view", []),
+        ("a.view", ["a"]),
+        ("a.b.view", ["a.b", "a"]),
+        ("a.b.c.view", ["a.b.c", "a.b", "a"]),
+        ("shop.item_detail", ["shop"]),
+    ],
+)
+def test_blueprints_of(endpoint: str, blueprints: list[str]) -> None:
+    assert blueprints_of(endpoint) == blueprints
+
+
+@pytest.fixture
+def nested(make_app: AppFactory) -> Flask:
+    """An app with a view at each depth: ``/``, ``/a/``, ``/a/b/``, ``/a/b/c/``,
+    each declaring a stylesheet named after its blueprint."""
+    app, firehose = make_app(FIREHOSE_LEARN=False)
+    firehose.declare_hints("/static/app.css")
+    outer, middle, inner = Blueprint("a", __name__), Blueprint("b", __name__), Blueprint("c", __name__)
+    for name, blueprint in (("a", outer), ("a.b", middle), ("a.b.c", inner)):
+        firehose.declare_hints(f"/static/{name}.css", blueprint=name)
+        blueprint.add_url_rule("/", "view", early_hints(f"/static/{name}.view.css")(lambda: "<p>page</p>"))
+    app.add_url_rule("/", "view", early_hints("/static/view.css")(lambda: "<p>page</p>"))
+    middle.register_blueprint(inner, url_prefix="/c")
+    outer.register_blueprint(middle, url_prefix="/b")
+    app.register_blueprint(outer, url_prefix="/a")
+    return app
+
+
+def _hooks(app: Flask) -> RequestHooks:
+    hooks = hooks_of(app)
+    assert hooks is not None
+    return hooks
+
+
+@pytest.mark.parametrize(
+    ("path", "endpoint"), [("/", "view"), ("/a/", "a.view"), ("/a/b/", "a.b.view"), ("/a/b/c/", "a.b.c.view")]
+)
+def test_blueprints_of_agrees_with_flask(nested: Flask, path: str, endpoint: str) -> None:
+    with nested.test_request_context(path):
+        assert request.endpoint == endpoint
+        assert blueprints_of(endpoint) == request.blueprints
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "declared"),
+    [
+        ("view", ["/static/app.css", "/static/view.css"]),
+        ("a.view", ["/static/app.css", "/static/a.css", "/static/a.view.css"]),
+        ("a.b.view", ["/static/app.css", "/static/a.b.css", "/static/a.css", "/static/a.b.view.css"]),
+        (
+            "a.b.c.view",
+            ["/static/app.css", "/static/a.b.c.css", "/static/a.b.css", "/static/a.css", "/static/a.b.c.view.css"],
+        ),
+        ("no.such.endpoint", ["/static/app.css"]),
+    ],
+)
+def test_declared_for_goes_app_blueprints_innermost_first_then_view(
+    nested: Flask, endpoint: str, declared: list[str]
+) -> None:
+    assert list(_hooks(nested).declared_for(nested, endpoint)) == declared
+
+
+def test_the_103_and_the_header_follow_the_same_order(nested: Flask) -> None:
+    client = nested.test_client()
+    with record_early_hints(client) as hints:
+        response = client.get("/a/b/")
+    expected = ["/static/app.css", "/static/a.b.css", "/static/a.css", "/static/a.b.view.css"]
+    assert [[link.target for link in links] for links in hints.links] == [expected]
+    assert [link.target for link in links_of(response)] == expected
+
+
+def test_a_blueprint_declaration_reaches_its_nested_blueprints_only(nested: Flask) -> None:
+    client = nested.test_client()
+    with record_early_hints(client) as hints:
+        for path in ("/", "/a/", "/a/b/c/"):
+            client.get(path)
+    with_b = [any(link.target == "/static/a.b.css" for link in links) for links in hints.links]
+    assert with_b == [False, False, True]
