@@ -66,7 +66,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     Session(app)
 
     accounts = AccountConnector(FileSystemCache(str(data / "pushed-by-user")), fallback=SessionConnector())
-    Firehose(app, connector=accounts)
+    firehose = Firehose(app, connector=accounts)
+    # Every same-origin link is prefetched on hover (its HTML only: cheap);
+    # the article list prerenders its articles (views.index). Whatever signs
+    # out (the nav's "Sign out" link) or only accepts POST is never speculated.
+    firehose.speculate("prefetch", href_matches="/*")
 
     AssetVersions(app)
     from .views import account, site

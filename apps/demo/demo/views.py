@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 
 from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response
 
-from flask_firehose import early_hints, push
+from flask_firehose import early_hints, is_speculative, push, speculation
 
 from .assets import asset
 
@@ -31,9 +32,13 @@ ARTICLES = {
     ),
 }
 PHOTOS = [f"img/photo-{n}.png" for n in range(1, 7)]
+#: Articles read in this process: prefetches and prerenders are not counted.
+READS: Counter[str] = Counter()
 
 
 @site.get("/")
+# Hovering an article link for 200 ms prerenders it: the click shows it at once.
+@speculation("prerender", endpoints=[("site.article", {"slug": slug}) for slug in ARTICLES])
 def index() -> str:
     # The hero image is the page's largest paint: the view knows it is needed.
     push(asset("img/hero.png"), fetchpriority="high")
@@ -52,6 +57,8 @@ def article(slug: str) -> str:
     if slug not in ARTICLES:
         abort(404)
     title, lede = ARTICLES[slug]
+    if not is_speculative():  # a prerendered page may never be read
+        READS[slug] += 1
     return render_template(
         "articles/article.html", slug=slug, title=title, lede=lede, cdn=current_app.config["DEMO_CDN_ORIGIN"]
     )
@@ -115,7 +122,9 @@ def login() -> str | Response:
     return render_template("account/login.html")
 
 
-@account.post("/logout")
+# GET too, for the nav's link: a GET that signs out is exactly what speculation
+# must never fetch (the extension leaves logout-like routes out of every rule).
+@account.route("/logout", methods=["GET", "POST"])
 def logout() -> Response:
     session.pop("user", None)
     return redirect(url_for("site.index"))

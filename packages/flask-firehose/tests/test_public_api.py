@@ -29,7 +29,10 @@ PUBLIC = {
     "RedisHintStore",
     "SessionConnector",
     "early_hints",
+    "is_speculative",
+    "no_speculation",
     "push",
+    "speculation",
 }
 
 

@@ -5,6 +5,8 @@ response, which pushing proxies (nginx 1.22-1.24 with ``http2_push_preload``,
 Apache, h2o) turn into HTTP/2 pushes and browsers use as preload hints. Hints
 declared with :func:`early_hints` or learned from earlier responses go out in
 a 103 Early Hints response before the view runs, where the server can send one.
+Speculation Rules declared with :meth:`Firehose.speculate` or :func:`speculation`
+let the browser fetch or prerender the next page before the click.
 
 Everything users call is imported from here; the modules whose names start
 with an underscore are internal. :mod:`flask_firehose.testing` holds helpers
@@ -20,6 +22,7 @@ from ._declared import early_hints
 from ._extension import Firehose, push
 from ._learning import HintStore, MemoryHintStore
 from ._links import Link
+from ._speculation_delivery import is_speculative, no_speculation, speculation
 from ._tracking import PushConnector, SessionConnector
 from .errors import (
     ConfigurationError,
@@ -53,7 +56,10 @@ __all__ = [
     "RedisHintStore",
     "SessionConnector",
     "early_hints",
+    "is_speculative",
+    "no_speculation",
     "push",
+    "speculation",
 ]
 
 _compat.alias_old_modules(__name__)

@@ -50,6 +50,12 @@ POSITIVES``                             reports as pushed (they go out ``nopush`
                                         callables and invalid ``push()`` arguments instead of
                                         logging them; None: when ``app.debug`` or
                                         ``app.testing``.
+``FIREHOSE_SPECULATION``        True    Send the declared Speculation Rules; False turns
+                                        them off everywhere.
+``FIREHOSE_SPECULATION_PREFIX`` a path  Where the rules resources are served; by default
+                                        ``/_firehose/speculation``.
+``FIREHOSE_SPECULATION_         ()      Endpoints and URL patterns never speculated, on
+EXCLUDE``                               top of the built-in exclusions.
 =============================== ======= =====================================================
 
 Every value is checked once, in ``init_app``; a bad one raises
@@ -71,6 +77,7 @@ from ._digest import DigestFormat
 from ._grammar import TOKEN
 from ._links import Link, encode_target
 from ._paths import is_plain_path
+from ._speculation_rules import UrlPattern, parse_exclusion
 from .errors import ConfigurationError, FirehoseWarning, InvalidLinkError
 
 __all__ = ["DEFAULTS", "KEYS", "CookieSettings", "Key", "Settings"]
@@ -179,6 +186,23 @@ KEYS: Final[dict[str, Key]] = {
         "Keep learned hints in this Redis (``redis://``, ``rediss://``, ``unix://``), shared by every worker "
         "and host; needs ``pip install 'Flask-Firehose[redis]'``.",
     ),
+    "FIREHOSE_SPECULATION": Key(
+        True,
+        "Send the Speculation Rules declared with ``speculate()`` and ``@speculation``. ``False`` turns them "
+        "off everywhere: no header, no rules resource, ``speculation_rules()`` writes nothing.",
+    ),
+    "FIREHOSE_SPECULATION_PREFIX": Key(
+        "/_firehose/speculation",
+        "The path under which the rules resources are served (``<prefix>/<hash>.json``): a plain path starting "
+        "with ``/``, not ``/`` itself.",
+    ),
+    "FIREHOSE_SPECULATION_EXCLUDE": Key(
+        (),
+        "What no rule may speculate, on top of the built-in exclusions (logout-like endpoints and paths, routes "
+        'without GET, ``@no_speculation`` views): endpoint names (``"account.delete"``, ``"admin.*"`` for a '
+        'blueprint), path patterns (``"/cart/*"``) and query patterns (``"?*token=*"``). Any iterable, '
+        "read once.",
+    ),
 }
 
 DEFAULTS: Final[dict[str, object]] = {name: key.default for name, key in KEYS.items()}
@@ -189,6 +213,9 @@ _PREFIX = "FIREHOSE_"
 # RFC 6454 §4 serialised origin, http(s) only: scheme "://" host [ ":" port ].
 _ORIGIN: Final = re.compile(r"https?://[A-Za-z0-9](?:[A-Za-z0-9\-.]*[A-Za-z0-9])?(?::[0-9]{1,5})?")
 _COOKIE_TEXT: Final = re.compile(r"[!-:<-~]*")
+# RFC 3986 §3.3 path-absolute, unreserved characters only: fit for a route and
+# for an RFC 8941 sf-string without escapes.
+_URL_PREFIX: Final = re.compile(r"(?:/[A-Za-z0-9_~\-][A-Za-z0-9._~\-]*)+")
 _DOMAIN: Final = re.compile(r"\.?[A-Za-z0-9](?:[A-Za-z0-9\-.]*[A-Za-z0-9])?")
 
 
@@ -339,6 +366,35 @@ def _preconnect(config: MutableMapping[str, Any], key: str) -> tuple[Link, ...]:
     return tuple(links)
 
 
+def _speculation_prefix(config: MutableMapping[str, Any], key: str) -> str:
+    value = config.setdefault(key, DEFAULTS[key])
+    prefix = value.rstrip("/") if isinstance(value, str) else value
+    if not isinstance(prefix, str) or not _URL_PREFIX.fullmatch(prefix) or not is_plain_path(prefix):
+        raise ConfigurationError(
+            f"{key} must be a plain path such as '/_firehose/speculation' (no query, dot segment or "
+            f"encoded character), not {value!r}",
+            key,
+            value,
+        )
+    return prefix
+
+
+def _speculation_exclude(config: MutableMapping[str, Any], key: str) -> tuple[str | UrlPattern, ...]:
+    value = config.setdefault(key, DEFAULTS[key])
+    if value is None:
+        return ()
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise ConfigurationError(
+            f"{key} must be a list of endpoint names and URL patterns such as ['account.delete', '/cart/*'], "
+            f"not {value!r}",
+            key,
+            value,
+        )
+    items = tuple(value)
+    config[key] = items
+    return tuple(parse_exclusion(item, key) for item in items)
+
+
 def _redis_url(config: MutableMapping[str, Any], key: str) -> str | None:
     value = config.setdefault(key, DEFAULTS[key])
     if value is None:
@@ -396,6 +452,9 @@ class Settings:
     digest: DigestFormat
     cookie: CookieSettings
     redis_url: str | None
+    speculation: bool = True
+    speculation_prefix: str = "/_firehose/speculation"
+    speculation_exclude: tuple[str | UrlPattern, ...] = ()
 
     @classmethod
     def from_config(cls, config: MutableMapping[str, Any]) -> Settings:
@@ -428,4 +487,7 @@ class Settings:
             ),
             cookie=_cookie(config),
             redis_url=_redis_url(config, "FIREHOSE_REDIS_URL"),
+            speculation=_flag(config, "FIREHOSE_SPECULATION"),
+            speculation_prefix=_speculation_prefix(config, "FIREHOSE_SPECULATION_PREFIX"),
+            speculation_exclude=_speculation_exclude(config, "FIREHOSE_SPECULATION_EXCLUDE"),
         )

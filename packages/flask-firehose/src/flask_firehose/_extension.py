@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import warnings
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from flask import Flask, Request, current_app, has_app_context, request
@@ -24,6 +24,8 @@ from ._failure import FailurePolicy
 from ._hooks import RequestHooks, hooks_of, register
 from ._learning import HintStore, Learner, MemoryHintStore, check_store
 from ._links import link_from_push, safe_repr
+from ._speculation_delivery import Speculation, no_speculation
+from ._speculation_rules import RuleSpec, make_spec
 from ._tracking import SessionConnector, Tracker, tracker_for
 from .errors import ConfigurationError, FirehoseWarning, InvalidLinkError
 
@@ -139,6 +141,7 @@ class Firehose:
         self.hint_store = hint_store
         self.app = app
         self._declared: dict[str | None, list[HintSpec]] = {}
+        self._speculation: dict[str | None, list[RuleSpec]] = {}
         self._apps: weakref.WeakSet[Flask] = weakref.WeakSet()
         if app is not None:
             self.init_app(app)
@@ -164,6 +167,73 @@ class Firehose:
                     "hints during setup, before the app runs (or on the view, with @early_hints)."
                 )
         self._declared.setdefault(blueprint, []).extend(check_specs(hints))
+
+    #: Mark a view never to be speculated (:func:`~flask_firehose.no_speculation`).
+    no_speculation = staticmethod(no_speculation)
+
+    def speculate(
+        self,
+        action: str = "prerender",
+        *,
+        eagerness: str = "moderate",
+        urls: Iterable[str] = (),
+        endpoints: Iterable[str | tuple[str, Mapping[str, Any]]] = (),
+        href_matches: str | Iterable[str] | None = None,
+        selector_matches: str | None = None,
+        exclude: Iterable[str] = (),
+        blueprint: str | None = None,
+    ) -> None:
+        """Declare a Speculation Rule for every page of the app, or of one *blueprint*:
+        the browser fetches (``prefetch``) or fully loads (``prerender``) the
+        next page before the click.
+
+        The rules go to HTML navigations answered by a view, in a
+        ``Speculation-Rules`` header naming a cached resource, or inline with
+        ``{{ speculation_rules() }}``. For one view, use the
+        :func:`~flask_firehose.speculation` decorator. With no URL, endpoint,
+        pattern or selector, the rule covers every same-origin link of the page.
+
+        :param action: ``"prerender"`` or ``"prefetch"``.
+        :param eagerness: ``"conservative"`` (pointer down), ``"moderate"``
+            (a 200 ms hover), ``"eager"`` or ``"immediate"``.
+        :param urls: paths on this site (a list rule).
+        :param endpoints: endpoint names, or ``(name, values)``, resolved with
+            ``url_for`` in each request (a list rule). Values that are
+            callables are called per request: such rules go inline only.
+        :param href_matches: URL patterns (``"/articles/*"``, ``"/u/:name"``,
+            ``"/search?*q=*"``) a link must match (a document rule).
+        :param selector_matches: a CSS selector a link must match (a document rule).
+        :param exclude: endpoint names and URL patterns this rule leaves out, on
+            top of the built-in exclusions (logout-like routes, routes without
+            GET, ``@no_speculation`` views, ``FIREHOSE_SPECULATION_EXCLUDE``).
+        :param blueprint: the blueprint whose pages get the rule.
+
+        .. versionadded:: 1.0
+
+        :raises ConfigurationError: for a bad action, eagerness, endpoint,
+            selector, exclusion or blueprint, naming the value.
+        :raises InvalidURLError: for a URL or pattern that is not a path on this site.
+        :raises RuntimeError: once an app of this extension has served its
+            first request.
+        """
+        for app in self._apps:
+            if getattr(app, "_got_first_request", False):
+                raise RuntimeError(
+                    f"speculate() was called after app {app.name!r} served its first request: declare "
+                    "rules during setup, before the app runs (or on the view, with @speculation)."
+                )
+        if blueprint is not None and not isinstance(blueprint, str):
+            raise ConfigurationError(f"blueprint must be a blueprint's name, not {blueprint!r}", "blueprint", blueprint)
+        spec = make_spec(
+            action,
+            eagerness=eagerness,
+            urls=urls,
+            endpoints=endpoints,
+            href_matches=href_matches,
+            selector_matches=selector_matches,
+            exclude=exclude,
+        )
+        self._speculation.setdefault(blueprint, []).append(spec)
 
     def init_app(self, app: Flask) -> None:
         """Read the ``FIREHOSE_*`` config, check the connector and the hint
@@ -201,7 +271,18 @@ class Firehose:
             learner.check_setup(app)
         app.extensions[EXTENSION_KEY] = self
         self._apps.add(app)
-        register(app, RequestHooks(settings, failures, tracker, self._declared, learner))
+        hooks = RequestHooks(settings, failures, tracker, self._declared, learner)
+        speculation = Speculation(
+            failures,
+            self._speculation,
+            active=settings.speculation,
+            prefix=settings.speculation_prefix,
+            exclude=settings.speculation_exclude,
+        )
+        speculation.register(app)
+        if settings.speculation:
+            hooks.speculation = speculation
+        register(app, hooks)
         app.jinja_env.globals["push"] = push
 
 

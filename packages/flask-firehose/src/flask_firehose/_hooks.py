@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable, Hashable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask, Request, Response, current_app, request
 from flask.globals import request_ctx
@@ -28,7 +28,11 @@ from ._final_header import Outcome, may_carry_links, write_links
 from ._learning import Learner, is_static_endpoint
 from ._lint import Linter
 from ._memo import Memo
+from ._speculation_rules import is_prefetch_purpose
 from ._tracking import Tracker
+
+if TYPE_CHECKING:
+    from ._speculation_delivery import Speculation
 
 __all__ = ["RequestHooks", "blueprints_of", "hooks_of", "register"]
 
@@ -56,6 +60,8 @@ class RequestHooks:
         self.memo: Memo[Hashable, Outcome] = Memo(256)
         self._lint = settings.lint
         self._specs: dict[str | None, tuple[HintSpec, ...]] = {}
+        #: The app's Speculation Rules (set by ``init_app``), or None.
+        self.speculation: Speculation | None = None
 
     def _specs_for(self, req: Request) -> tuple[HintSpec, ...]:
         """Declarations that apply to the request's endpoint, worked out once
@@ -118,7 +124,12 @@ class RequestHooks:
         # links: what this client was already pushed stays out of it.
         pushing_front = settings.early_hints_http1 and settings.front_pushes and not _early_hints.speaks_http2(environ)
         already_pushed = None
-        if pushing_front and self.tracker is not None and any(link.pushable for link in candidates):
+        if (
+            pushing_front
+            and self.tracker is not None
+            and any(link.pushable for link in candidates)
+            and not is_prefetch_purpose(environ.get("HTTP_SEC_PURPOSE"))
+        ):
             state = state or request_links()
             state.tracked = self.failures.call(f"{self.tracker.name} load", None, self.tracker.load)
             already_pushed = state.tracked
@@ -140,6 +151,8 @@ class RequestHooks:
         lint = self._lint
         state = current_links()
         close_request(state)
+        if self.speculation is not None:
+            self.failures.call("speculation rules", None, self.speculation.after_request, response)
         if state is None and not lint:
             return response
         req = _current_request()
@@ -156,7 +169,10 @@ class RequestHooks:
             and _early_hints.is_navigation(req.environ)
             and _view_read_session()
         )
-        sent = write_links(req.method, response, links, settings, self.tracker, self.failures, self.memo, state.tracked)
+        # A speculation (Sec-Purpose: prefetch) may never be shown: its links
+        # go out as hints, but nothing is recorded as pushed to this client.
+        tracker = None if is_prefetch_purpose(req.environ.get("HTTP_SEC_PURPOSE")) else self.tracker
+        sent = write_links(req.method, response, links, settings, tracker, self.failures, self.memo, state.tracked)
         if lint:
             self.failures.call("lint", None, self.linter.hinted, sent)
         if self.learner is not None and sent:

@@ -25,7 +25,9 @@ A link is learned only when all of this holds:
 * from a URL with arguments or a query, it was seen under two different ones
   (a link only one URL pushes, ``/share/<token>`` or ``/search?q=alice`` say,
   belongs to that URL);
-* it appeared in ``min_seen`` such responses of the endpoint.
+* it appeared in ``min_seen`` such responses of the endpoint;
+* the request was not a browser's speculation (``Sec-Purpose: prefetch``): a
+  prefetched or prerendered page may never be shown.
 
 Learning is per endpoint (``site.article``), never per URL with its arguments.
 A newly built asset replaces the old one at once: ``main.3f9a1c2b.css`` and
@@ -60,6 +62,7 @@ from ._links import Link, encode_target, safe_repr
 from ._memo import Memo
 from ._paths import is_plain_path
 from ._shared_cache import served_to_others
+from ._speculation_rules import is_prefetch_purpose
 from .errors import ConfigurationError
 
 __all__ = [
@@ -324,6 +327,8 @@ class Learner:
         if (
             not endpoint
             or not is_navigation(environ)
+            # A speculation may never be shown: it is not a visit to learn from.
+            or is_prefetch_purpose(environ.get("HTTP_SEC_PURPOSE"))
             or is_static_endpoint(endpoint)
             or not 200 <= response.status_code < 300
             or response.mimetype != "text/html"

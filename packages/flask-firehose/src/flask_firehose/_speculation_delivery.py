@@ -1,0 +1,434 @@
+"""Speculation Rules in a request: the view decorators, ``is_speculative()``,
+the ``Speculation-Rules`` header, the rules resource and the inline helper.
+
+A page's rules are the app's, its blueprints' and its view's declarations,
+resolved in the request (endpoints through ``url_for``) and filtered by the
+app's :class:`~flask_firehose._speculation_rules.ExclusionPolicy`.
+
+Two ways to the browser:
+
+* the ``Speculation-Rules`` header of an HTML navigation answered by a view,
+  naming a resource this module serves at ``<prefix>/<sha256-16>.json``. The
+  name is the hash of the content, so the resource is cached for a year, and
+  shared: rules whose endpoint values are callables (read per request, so
+  possibly one user's) never go in it.
+* ``{{ speculation_rules() }}`` in a template: an inline
+  ``<script type="speculationrules">`` holding every rule of the page, per-request
+  ones included; the page then gets no header.
+
+A resource is kept in a bounded memo by the worker that built it. Another
+worker asked for it builds the rule sets of every endpoint in that request
+(the same app, origin and script root) and serves the one with that hash; an
+unknown hash is a 404.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+import weakref
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Final, TypeVar
+
+from flask import Flask, Request, Response, current_app, request, url_for
+from markupsafe import Markup, escape
+from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.routing import RequestRedirect
+
+from ._collection import current_context
+from ._early_hints import is_navigation
+from ._failure import FailurePolicy, logger
+from ._hooks import blueprints_of
+from ._learning import is_static_endpoint
+from ._memo import Memo
+from ._speculation_rules import (
+    ExclusionPolicy,
+    RuleSpec,
+    UrlPattern,
+    dumps,
+    is_prefetch_purpose,
+    make_spec,
+    same_origin_url,
+    script_json,
+)
+
+__all__ = [
+    "ENDPOINT",
+    "Speculation",
+    "is_speculative",
+    "no_speculation",
+    "specs_on",
+    "speculation",
+    "speculation_rules",
+]
+
+F = TypeVar("F", bound=Callable[..., object])
+
+#: The endpoint of the rules resource.
+ENDPOINT: Final = "_firehose_speculation"
+#: The resource's media type (WICG Speculation Rules).
+MEDIA_TYPE: Final = "application/speculationrules+json"
+_SPECS: Final = "_firehose_speculation"
+_MARK: Final = "_firehose_no_speculation"
+_INLINE: Final = "_firehose_speculation_inline"
+_KEY: Final = re.compile(r"[0-9a-f]{16}")
+
+_DELIVERY: weakref.WeakKeyDictionary[Flask, Speculation] = weakref.WeakKeyDictionary()
+
+
+def speculation(
+    action: str = "prerender",
+    *,
+    eagerness: str = "moderate",
+    urls: Iterable[str] = (),
+    endpoints: Iterable[str | tuple[str, Mapping[str, Any]]] = (),
+    href_matches: str | Iterable[str] | None = None,
+    selector_matches: str | None = None,
+    exclude: Iterable[str] = (),
+) -> Callable[[F], F]:
+    """Declare a speculation rule for the pages one view renders; stack with
+    the route decorator in either order::
+
+        @app.get("/")
+        @speculation("prerender", href_matches="/articles/*")
+        def index(): ...
+
+    The arguments are those of :meth:`Firehose.speculate <flask_firehose.Firehose.speculate>`.
+
+    .. versionadded:: 1.0
+
+    :raises ConfigurationError: for a bad action, eagerness, endpoint, selector
+        or exclusion, naming the value.
+    :raises InvalidURLError: for a URL or pattern that is not a path on this site.
+    """
+    spec = make_spec(
+        action,
+        eagerness=eagerness,
+        urls=urls,
+        endpoints=endpoints,
+        href_matches=href_matches,
+        selector_matches=selector_matches,
+        exclude=exclude,
+    )
+
+    def decorate(view: F) -> F:
+        setattr(view, _SPECS, (*getattr(view, _SPECS, ()), spec))
+        return view
+
+    return decorate
+
+
+def no_speculation(view: F) -> F:
+    """Mark a view whose URLs must never be speculated (it changes state when
+    asked for with GET, or belongs to one moment): every rule of the app leaves
+    its route out::
+
+        @app.get("/unsubscribe/<token>")
+        @no_speculation
+        def unsubscribe(token): ...
+
+    .. versionadded:: 1.0
+    """
+    setattr(view, _MARK, True)
+    return view
+
+
+def _on(view: object, name: str) -> tuple[Any, ...]:
+    """An attribute set by a decorator on *view*; for a class-based view
+    (``View.as_view()``), also on its class and its ``get``."""
+    found: tuple[Any, ...] = tuple(getattr(view, name, ()) or ())
+    view_class = getattr(view, "view_class", None)
+    if isinstance(view_class, type):
+        found += tuple(getattr(view_class, name, ()) or ())
+        found += tuple(getattr(getattr(view_class, "get", None), name, ()) or ())
+    return found
+
+
+def specs_on(view: object) -> tuple[RuleSpec, ...]:
+    """The rules declared on *view* with :func:`speculation`."""
+    return _on(view, _SPECS)
+
+
+def _marked(view: object) -> bool:
+    if getattr(view, _MARK, False):
+        return True
+    view_class = getattr(view, "view_class", None)
+    return isinstance(view_class, type) and bool(
+        getattr(view_class, _MARK, False) or getattr(getattr(view_class, "get", None), _MARK, False)
+    )
+
+
+def is_speculative() -> bool:
+    """Whether the current request is a browser's speculation (``Sec-Purpose:
+    prefetch``, or ``prefetch;prerender``): the page may never be shown, so a
+    view can skip side effects (analytics, "last seen"). ``False`` outside a
+    request.
+
+    The header comes from the client: use it to save work, never to decide
+    who may see what. A prerendered page that is shown is not asked for again:
+    count views in the page (``document.prerendering`` and the
+    ``prerenderingchange`` event) if they must be exact.
+
+    .. versionadded:: 1.0
+    """
+    context = current_context()
+    if context is None:
+        return False
+    return is_prefetch_purpose(context.request.environ.get("HTTP_SEC_PURPOSE"))
+
+
+def speculation_rules(nonce: str | None = None) -> Markup:
+    """The page's rules as an inline ``<script type="speculationrules">`` (a
+    Jinja global): every rule of the page, per-request ones included; the page
+    then gets no ``Speculation-Rules`` header. Empty when the page has no rule,
+    the feature is off, or outside a request.
+
+    :param nonce: the page's CSP nonce, written as the ``nonce`` attribute.
+
+    .. versionadded:: 1.0
+    """
+    context = current_context()
+    if context is None:
+        return Markup("")
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    delivery = _DELIVERY.get(app)
+    if delivery is None or not delivery.active:
+        return Markup("")
+    setattr(context, _INLINE, True)
+    req: Request = context.request
+    nothing: tuple[dict[str, list[Any]] | None, bool] = (None, False)
+    rules, _ = delivery.failures.call("speculation rules", nothing, delivery.rules_for, app, req, True)
+    if not rules:
+        return Markup("")
+    attribute = f' nonce="{escape(nonce)}"' if nonce else ""
+    return Markup(f'<script type="speculationrules"{attribute}>{script_json(rules)}</script>')
+
+
+class Speculation:
+    """The rules of one app: declarations, the exclusion policy, the resources.
+
+    :param declared: ``speculate()`` declarations by blueprint (``None``: app-wide),
+        shared with the extension, so later ones count until the first request.
+    """
+
+    def __init__(
+        self,
+        failures: FailurePolicy,
+        declared: Mapping[str | None, list[RuleSpec]],
+        *,
+        active: bool,
+        prefix: str,
+        exclude: tuple[str | UrlPattern, ...],
+    ) -> None:
+        self.failures = failures
+        self.declared = declared
+        self.active = active
+        self.prefix = prefix
+        self.exclude = exclude
+        self._specs: dict[str, tuple[RuleSpec, ...]] = {}
+        self._policy: ExclusionPolicy | None = None
+        self._lock = threading.Lock()
+        self._bodies: Memo[str, str] = Memo(512)  # key -> JSON
+        self._keys: Memo[str, str] = Memo(512)  # JSON -> key
+        self._documents: Memo[tuple[int, str], tuple[RuleSpec, dict[str, Any]]] = Memo(512)
+
+    def register(self, app: Flask) -> None:
+        """Serve the rules resource and offer ``speculation_rules()`` to templates."""
+        _DELIVERY[app] = self
+        app.jinja_env.globals["speculation_rules"] = speculation_rules
+        if self.active:
+            app.add_url_rule(f"{self.prefix}/<key>.json", endpoint=ENDPOINT, view_func=self.serve, methods=["GET"])
+
+    # -- what applies -------------------------------------------------------
+
+    def specs_for(self, app: Flask, endpoint: str) -> tuple[RuleSpec, ...]:
+        """The rules of *endpoint*'s pages: app-wide, its blueprints' (innermost
+        first), its view's. Worked out once per endpoint."""
+        specs = self._specs.get(endpoint)
+        if specs is None:
+            if not self._specs:
+                self._check_blueprint_names(app)
+            found = [*self.declared.get(None, ())]
+            for name in blueprints_of(endpoint):
+                found.extend(self.declared.get(name, ()))
+            found.extend(specs_on(app.view_functions.get(endpoint)))
+            specs = self._specs[endpoint] = tuple(found)
+        return specs
+
+    def policy(self, app: Flask) -> ExclusionPolicy:
+        """The app's exclusions, from its URL map at the first request."""
+        if self._policy is None:
+            with self._lock:
+                if self._policy is None:
+                    self._policy = self._make_policy(app)
+        return self._policy
+
+    def _check_blueprint_names(self, app: Flask) -> None:
+        unknown = sorted(name for name in self.declared if name is not None and name not in app.blueprints)
+        if unknown:
+            logger.warning(
+                "speculate(blueprint=...) names %s, which app %r has no blueprint called (nested blueprints "
+                "are named 'parent.child')",
+                ", ".join(map(repr, unknown)),
+                app.name,
+            )
+
+    def _make_policy(self, app: Flask) -> ExclusionPolicy:
+        routes = [
+            (rule.rule, rule.endpoint, frozenset(rule.methods or ()), _marked(app.view_functions.get(rule.endpoint)))
+            for rule in app.url_map.iter_rules()
+            if rule.endpoint != ENDPOINT and not is_static_endpoint(rule.endpoint)
+        ]
+        adapter = app.url_map.bind("firehose.invalid")
+
+        def match(path: str) -> str | None:
+            try:
+                endpoint, _ = adapter.match(path, method="GET")
+            except (NotFound, RequestRedirect):
+                return None
+            except MethodNotAllowed:
+                raise
+            return str(endpoint)
+
+        return ExclusionPolicy(routes, self.exclude, match)
+
+    # -- building -------------------------------------------------------------
+
+    def rules_for(self, app: Flask, req: Request, per_request: bool) -> tuple[dict[str, list[Any]] | None, bool]:
+        """The rules of *req*'s page, and whether per-request ones were left out
+        (*per_request* false: for the shared resource)."""
+        endpoint = req.endpoint
+        if not endpoint:
+            return None, False
+        return self.build(app, self.specs_for(app, endpoint), req.script_root, per_request)
+
+    def build(
+        self, app: Flask, specs: Iterable[RuleSpec], root: str, per_request: bool
+    ) -> tuple[dict[str, list[Any]] | None, bool]:
+        """Resolve *specs* in the current request."""
+        policy = self.policy(app)
+        rules: dict[str, list[Any]] = {}
+        left_out = False
+        for spec in specs:
+            if spec.per_request and not per_request:
+                left_out = True
+                continue
+            found = rules.setdefault(spec.action, [])
+            if spec.urls or spec.endpoints:
+                urls = list(
+                    dict.fromkeys(url for url in self._urls(spec) if not policy.refuses(url, root, spec.exclude))
+                )
+                if urls:
+                    found.append({"source": "list", "urls": urls, "eagerness": spec.eagerness})
+            if spec.is_document:
+                found.append(self._document(spec, policy, root))
+        return {action: found for action, found in rules.items() if found} or None, left_out
+
+    def _urls(self, spec: RuleSpec) -> list[str]:
+        urls = list(spec.urls)
+        for name, values in spec.endpoints:
+            url = self.failures.call(f"speculation url_for({name!r})", None, _resolve, name, values)
+            if url is not None:
+                urls.append(url)
+        return urls
+
+    def _document(self, spec: RuleSpec, policy: ExclusionPolicy, root: str) -> dict[str, Any]:
+        kept = self._documents.get((id(spec), root))
+        if kept is not None and kept[0] is spec:
+            return kept[1]
+        clauses: list[Any] = [
+            {"href_matches": [pattern.as_json() for pattern in spec.href_matches]}
+            if spec.href_matches
+            else {"href_matches": "/*"}  # any path of the page's origin: same origin only
+        ]
+        if spec.selector_matches is not None:
+            clauses.append({"selector_matches": spec.selector_matches})
+        clauses.extend(policy.not_clauses(spec.exclude, root))
+        rule = {"source": "document", "where": {"and": clauses}, "eagerness": spec.eagerness}
+        self._documents.put((id(spec), root), (spec, rule))
+        return rule
+
+    def resource_key(self, rules: Mapping[str, Any]) -> str:
+        """The content hash naming *rules*' resource, which is kept to be served."""
+        body = dumps(rules)
+        key = self._keys.get(body)
+        if key is None:
+            key = hashlib.sha256(body.encode()).hexdigest()[:16]
+            self._keys.put(body, key)
+        if self._bodies.get(key) is None:
+            self._bodies.put(key, body)
+        return key
+
+    # -- the response ---------------------------------------------------------------
+
+    def after_request(self, response: Response) -> None:
+        """Add the ``Speculation-Rules`` header to an HTML navigation answered by
+        a view whose page did not inline its rules."""
+        req: Request = request._get_current_object()  # type: ignore[attr-defined]
+        endpoint = req.endpoint
+        if (
+            not endpoint
+            or endpoint == ENDPOINT
+            or is_static_endpoint(endpoint)
+            or not 200 <= response.status_code < 300
+            or response.mimetype != "text/html"
+            or not is_navigation(req.environ)
+            or getattr(current_context(), _INLINE, False)
+        ):
+            return
+        app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+        if not self.specs_for(app, endpoint):
+            return
+        rules, left_out = self.rules_for(app, req, False)
+        if left_out:
+            self.failures.warn_once_in_a_while(
+                ("speculation-per-request", endpoint),
+                "speculation rules of %r read values per request and never go in the shared rules resource: "
+                "add {{ speculation_rules() }} to the page's template to send them inline",
+                endpoint,
+            )
+        if rules:
+            key = self.resource_key(rules)
+            # RFC 8941 §3.3.3 sf-string: the path holds no '"' or '\' (a checked prefix, hex).
+            response.headers.add("Speculation-Rules", f'"{req.script_root}{self.prefix}/{key}.json"')
+
+    def serve(self, key: str) -> Response:
+        """The rules resource *key*, from this worker's memo or rebuilt."""
+        body = self._bodies.get(key) if _KEY.fullmatch(key) else None
+        if body is None and _KEY.fullmatch(key):
+            self._rebuild()
+            body = self._bodies.get(key)
+        if body is None:
+            return Response("no such speculation rules\n", 404, {"Cache-Control": "no-store"}, mimetype="text/plain")
+        return Response(
+            body,
+            headers={"Cache-Control": "public, max-age=31536000, immutable", "X-Content-Type-Options": "nosniff"},
+            mimetype=MEDIA_TYPE,
+        )
+
+    def _rebuild(self) -> None:
+        """Build the shared rules of every endpoint in this request (another
+        worker may have named a resource this one has not built yet)."""
+        app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+        root = request.script_root
+        seen: set[tuple[int, ...]] = set()
+        for endpoint in list(app.view_functions):
+            if endpoint == ENDPOINT or is_static_endpoint(endpoint):
+                continue
+            specs = self.specs_for(app, endpoint)
+            ids = tuple(map(id, specs))
+            if not specs or ids in seen:
+                continue
+            seen.add(ids)
+            nothing: tuple[dict[str, list[Any]] | None, bool] = (None, False)
+            rules, _ = self.failures.call("speculation rules", nothing, self.build, app, specs, root, False)
+            if rules:
+                self.resource_key(rules)
+
+
+def _resolve(name: str, values: tuple[tuple[str, object], ...]) -> str:
+    """``url_for(name, **values)``, callables among the values called first;
+    the URL must be a path on this site."""
+    arguments: dict[str, Any] = {key: value() if callable(value) else value for key, value in values}
+    return same_origin_url(url_for(name, **arguments))
