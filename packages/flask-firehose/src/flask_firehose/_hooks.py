@@ -151,7 +151,8 @@ class RequestHooks:
         lint = self._lint
         state = current_links()
         close_request(state)
-        if self.speculation is not None:
+        # Speculation Rules go on navigations only: asked first, it costs the rest nothing.
+        if self.speculation is not None and _early_hints.is_navigation(_current_request().environ):
             self.failures.call("speculation rules", None, self.speculation.after_request, response)
         if state is None and not lint:
             return response
