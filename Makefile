@@ -49,6 +49,11 @@ bench-pageload: devenv sysdeps ## page load through a latency relay: synthetic p
 		$(if $(VARIANTS),--variants $(VARIANTS)) $(if $(BROWSER),--browser $(BROWSER))
 	$(PY) apps/demo/tools/measure_demo.py $(if $(RTT),--rtt $(RTT)) $(if $(MBPS),--mbps $(MBPS))
 
+.PHONY: bench-nextnav
+bench-nextnav: devenv sysdeps ## A then a click to B: no rules, prefetch, prerender, in Chromium (RTT= MBPS= N= QUICK=1)
+	$(PY) -m bench.nextnav $(if $(RTT),--rtt $(RTT)) $(if $(MBPS),--mbps $(MBPS)) \
+		$(if $(N),--navigations $(N)) $(if $(QUICK),--quick)
+
 dockertest: devenv ## the compose stack built and tested in containers (a private dockerd if none runs)
 	bash scripts/dockertest.sh
 
