@@ -13,7 +13,7 @@ lint checks it. Every call into user code or a backend goes through the app's
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from flask import Flask, Request, Response, current_app, request
@@ -34,7 +34,7 @@ from ._tracking import Tracker
 if TYPE_CHECKING:
     from ._speculation_delivery import Speculation
 
-__all__ = ["RequestHooks", "blueprints_of", "hooks_of", "register"]
+__all__ = ["RequestHooks", "blueprints_of", "hooks_of", "register", "warn_unknown_blueprints"]
 
 _current_request: Callable[[], Request] = request._get_current_object  # type: ignore[attr-defined]
 _current_app: Callable[[], Flask] = current_app._get_current_object  # type: ignore[attr-defined]
@@ -70,7 +70,7 @@ class RequestHooks:
         if specs is None:
             app = _current_app()
             if not self._specs:
-                self._check_blueprint_names(app)
+                warn_unknown_blueprints(app, self.declared, "declare_hints")
             specs = self._specs[req.endpoint] = self.declared_for(app, req.endpoint or "")
         return specs
 
@@ -83,17 +83,6 @@ class RequestHooks:
             found.extend(self.declared.get(name, ()))
         found.extend(declared_on(app.view_functions.get(endpoint)))
         return tuple(found)
-
-    def _check_blueprint_names(self, app: Flask) -> None:
-        unknown = sorted(name for name in self.declared if name is not None and name not in app.blueprints)
-        if unknown:
-            logger.warning(
-                "declare_hints(blueprint=...) names %s, which app %r has no blueprint called (nested "
-                "blueprints are named 'parent.child'); known: %s",
-                ", ".join(map(repr, unknown)),
-                app.name,
-                ", ".join(map(repr, sorted(app.blueprints))) or "none",
-            )
 
     def before_request(self) -> None:
         settings = self.settings
@@ -216,6 +205,21 @@ def register(app: Flask, hooks: RequestHooks) -> None:
 def hooks_of(app: Flask) -> RequestHooks | None:
     """The hooks registered on *app*, if any."""
     return _HOOKS.get(app)
+
+
+def warn_unknown_blueprints(app: Flask, declared: Iterable[str | None], what: str) -> None:
+    """Log the ``blueprint=`` names given to *what* that *app* has no
+    blueprint called (a typo, or a nested blueprint named without its parent)."""
+    unknown = sorted(name for name in declared if name is not None and name not in app.blueprints)
+    if unknown:
+        logger.warning(
+            "%s(blueprint=...) names %s, which app %r has no blueprint called (nested blueprints are named "
+            "'parent.child'); known: %s",
+            what,
+            ", ".join(map(repr, unknown)),
+            app.name,
+            ", ".join(map(repr, sorted(app.blueprints))) or "none",
+        )
 
 
 def blueprints_of(endpoint: str) -> list[str]:

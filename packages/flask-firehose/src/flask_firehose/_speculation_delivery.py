@@ -38,8 +38,8 @@ from werkzeug.routing import RequestRedirect
 
 from ._collection import current_context
 from ._early_hints import is_navigation
-from ._failure import FailurePolicy, logger
-from ._hooks import blueprints_of
+from ._failure import FailurePolicy
+from ._hooks import blueprints_of, warn_unknown_blueprints
 from ._learning import is_static_endpoint
 from ._memo import Memo
 from ._speculation_rules import (
@@ -248,7 +248,7 @@ class Speculation:
         specs = self._specs.get(endpoint)
         if specs is None:
             if not self._specs:
-                self._check_blueprint_names(app)
+                warn_unknown_blueprints(app, self.declared, "speculate")
             found = [*self.declared.get(None, ())]
             for name in blueprints_of(endpoint):
                 found.extend(self.declared.get(name, ()))
@@ -263,16 +263,6 @@ class Speculation:
                 if self._policy is None:
                     self._policy = self._make_policy(app)
         return self._policy
-
-    def _check_blueprint_names(self, app: Flask) -> None:
-        unknown = sorted(name for name in self.declared if name is not None and name not in app.blueprints)
-        if unknown:
-            logger.warning(
-                "speculate(blueprint=...) names %s, which app %r has no blueprint called (nested blueprints "
-                "are named 'parent.child')",
-                ", ".join(map(repr, unknown)),
-                app.name,
-            )
 
     def _make_policy(self, app: Flask) -> ExclusionPolicy:
         routes = [
