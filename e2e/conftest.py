@@ -18,18 +18,11 @@ import trustme
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from .cdp import CHROMIUM_FLAGS as BASE_CHROMIUM_FLAGS
 from .servers import REPO, Running, free_port, render_template, require_binary, start
 
 STATIC = REPO / "apps" / "demo" / "demo" / "static"
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+CHROMIUM_FLAGS = list(BASE_CHROMIUM_FLAGS)
 
 
 @dataclass(frozen=True)

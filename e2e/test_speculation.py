@@ -8,7 +8,7 @@ article list's articles prerendered on hover. The access log records each
 request's ``Sec-Purpose``.
 
 Chromium is driven over the DevTools protocol attached through the tab target
-(e2e/cdp_tab.py): Playwright attaches to the page target, and Chromium refuses to
+(e2e/cdp.py): Playwright attaches to the page target, and Chromium refuses to
 prerender while DevTools is attached that way.
 """
 
@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from .cdp_tab import Chromium, Tab
+from .cdp import Browser, Tab
 from .conftest import Tls
 from .relay import Relay
 from .servers import REPO, free_port, require_binary, start
@@ -91,15 +91,15 @@ def demo(tls: Tls, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
 
 
 @pytest.fixture(scope="module")
-def browser(tls: Tls) -> Iterator[Chromium]:
+def browser(tls: Tls) -> Iterator[Browser]:
     executable = require_binary("chromium", "chromium")
-    with Chromium(executable, [f"--ignore-certificate-errors-spki-list={tls.spki_sha256}"]) as chromium:
+    with Browser(executable, [f"--ignore-certificate-errors-spki-list={tls.spki_sha256}"]) as chromium:
         yield chromium
 
 
 @pytest.fixture
-def tab(browser: Chromium) -> Iterator[Tab]:
-    opened = browser.open_tab()
+def tab(browser: Browser) -> Iterator[Tab]:
+    opened = browser.new_tab()
     try:
         yield opened
     finally:
@@ -108,6 +108,10 @@ def tab(browser: Chromium) -> Iterator[Tab]:
 
 def _rules_fetched(demo: Demo) -> list[tuple[str, str, str]]:
     return [entry for entry in demo.requests() if entry[1].startswith("/_firehose/speculation/")]
+
+
+def _hover(tab: Tab, selector: str) -> None:
+    tab.mouse_move(*tab.center(selector))
 
 
 def _wait_prerendered(tab: Tab, path: str, timeout: float = 10.0) -> str | None:
@@ -129,7 +133,7 @@ def test_a_hovered_article_link_is_prerendered_and_shown_at_once(demo: Demo, tab
         time.sleep(0.05)
     assert _rules_fetched(demo), f"Chromium never asked for the rules resource: {demo.requests()}"
 
-    tab.hover(f'a[href="{ARTICLE}"]')
+    _hover(tab, f'a[href="{ARTICLE}"]')
     session = _wait_prerendered(tab, ARTICLE)
     assert session is not None, f"no prerender after a hover; requests: {demo.requests()}"
     # The page loads in the background: prerendering, not shown.
@@ -137,9 +141,9 @@ def test_a_hovered_article_link_is_prerendered_and_shown_at_once(demo: Demo, tab
     requested = demo.wait_for_request(ARTICLE)
     assert requested == [("GET", ARTICLE, "prefetch;prerender")]
 
-    x, y = tab.center_of(f'a[href="{ARTICLE}"]')
+    x, y = tab.center(f'a[href="{ARTICLE}"]')
     tab.click(x, y)
-    tab.wait_for(f"location.pathname === {ARTICLE!r} && document.readyState === 'complete'")
+    tab.wait_until(f"location.pathname === {ARTICLE!r} && document.readyState === 'complete'")
     activation = tab.evaluate("performance.getEntriesByType('navigation')[0].activationStart")
     assert activation > 0, "the article was loaded by the click, not activated from the prerender"
     assert tab.evaluate("document.prerendering") is False
@@ -153,19 +157,19 @@ def test_a_sign_out_link_is_never_speculated(demo: Demo, tab: Tab) -> None:
     tab.evaluate(
         "document.querySelector('input[name=user]').value = 'alice';document.querySelector('form').submit(); true"
     )
-    tab.wait_for("location.pathname === '/account/' && document.readyState === 'complete'")
+    tab.wait_until("location.pathname === '/account/' && document.readyState === 'complete'")
     assert "Hello, alice" in tab.evaluate("document.body.innerText")
 
     tab.navigate(demo.origin + "/")
     # The nav's "Sign out" link matches the app-wide rule's "/*": only the
     # exclusions keep it out. Hovered far longer than the 200 ms that triggers.
-    tab.hover("a.signout")
+    _hover(tab, "a.signout")
     time.sleep(1.5)
     # The same rule does fire for a link next to it: the rules are in force.
-    tab.hover('nav a[href="/gallery"]')
+    _hover(tab, 'nav a[href="/gallery"]')
     gallery = demo.wait_for_request("/gallery")
     assert gallery and all(purpose.startswith("prefetch") for _, _, purpose in gallery), gallery
-    tab.hover("a.signout")
+    _hover(tab, "a.signout")
     time.sleep(1.0)
 
     assert not [entry for entry in demo.requests() if "logout" in entry[1]], demo.requests()

@@ -9,7 +9,7 @@ none                 no rules (B loads when clicked)
 prefetch-immediate   A asks for B's HTML at once        prefetch-moderate   ... on hover
 prerender-immediate  A prerenders B at once             prerender-moderate  ... on hover
 
-Chromium is driven over the DevTools protocol through the tab target (bench/cdp.py),
+Chromium is driven over the DevTools protocol through the tab target (e2e/cdp.py),
 so that prerendering is allowed. Three kinds of view, interleaved round-robin with the
 variants (the order rotates each round), one fresh browser context each:
 
@@ -61,10 +61,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, NoReturn
 
+from e2e.cdp import Browser, CDPError
 from e2e.relay import Relay
 from e2e.servers import REPO, free_port, start
 
-from ..cdp import Browser, CDPError
 from ..pageload.app import CSS, JS, write_static
 from ..pageload.stack import make_tls
 from .app import RULES

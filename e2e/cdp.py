@@ -1,22 +1,35 @@
-"""A small client for the Chrome DevTools Protocol over ``--remote-debugging-pipe``.
+"""A small client for the Chrome DevTools Protocol over ``--remote-debugging-pipe``,
+shared by the speculation tests (e2e/test_speculation.py) and the next-navigation
+benchmark (bench/nextnav/).
 
-Why not Playwright: it attaches DevTools to the page target itself, and Chromium
-refuses to prerender while DevTools is attached that way (the prerender is cancelled
-with ``PrerenderingDisabledByDevTools``). Attaching to the *tab* target instead, and
-to the tab's pages through ``Target.setAutoAttach`` on that tab's session, keeps
-prerendering on: this is what :class:`Tab` does.
+Why the tab target: Playwright (like most clients) attaches DevTools to the page
+target itself, and Chromium refuses to prerender while DevTools is attached that way
+(the prerender is cancelled with ``PrerenderingDisabledByDevTools``). Attaching to the
+*tab* target instead, and to the tab's pages through ``Target.setAutoAttach`` on that
+tab's session, keeps prerendering on, as for a user: this is what :class:`Tab` does.
+The pages a tab attaches (a prerendering one included) are in :meth:`Tab.pages`.
 
-Why not a CDP library from PyPI: the maintained ones (cdp-use, pydoll, zendriver,
-nodriver, pyppeteer) speak CDP over a WebSocket only, so Chromium would have to
-listen on a DevTools port that any local process can drive, and they bring an
-asyncio stack for what is here a few synchronous calls. The pipe needs nothing
-but the standard library.
+Why a pipe: the maintained CDP libraries on PyPI (cdp-use, pydoll, zendriver, nodriver,
+pyppeteer) speak CDP over a WebSocket only, so Chromium would have to listen on a
+DevTools port that any local process can drive, and they bring an asyncio stack for
+what is here a few synchronous calls. The pipe needs nothing but the standard library
+and is reachable by this process only.
 
-The transport: Chromium reads commands from its fd 3 and writes replies and events
-to its fd 4, each message one JSON object followed by a NUL byte. Commands to a
-target attached with ``flatten=True`` carry that attachment's ``sessionId``;
-so do its replies and events. A reader thread collects replies and events; the
-calls below block until their reply (or time out).
+The transport: Chromium reads commands from its fd 3 and writes replies and events to
+its fd 4, each message one JSON object followed by a NUL byte. Commands to a target
+attached with ``flatten=True`` carry that attachment's ``sessionId``; so do its
+replies and events. A reader thread collects replies and events; the calls below
+block until their reply (or time out).
+
+Putting the pipe on fds 3 and 4: through no shell. Debian's ``/bin/sh`` (dash)
+rejects descriptor numbers above 9 in redirections, so ``sh -c 'exec ... 3<&12'``
+fails; and ``subprocess.Popen(preexec_fn=...)`` is unsafe in a process with threads
+(the reader, the benchmark's servers). The child's ends are moved to fds >= 10
+(close-on-exec) and ``os.posix_spawn`` dup2()s them onto 3 and 4 in the child, where
+only those two survive the exec. The browser gets a process group of its own
+(``setsid``); :meth:`Browser.close` (also the context manager's exit) asks it to quit,
+then kills that group, and only that group, before it reaps the browser, so the id it
+signals cannot belong to anything else.
 
 Usage::
 
@@ -53,11 +66,11 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
-__all__ = ["FLAGS", "Browser", "CDPError", "Event", "Tab"]
+__all__ = ["CHROMIUM_FLAGS", "FLAGS", "Browser", "CDPError", "Event", "Tab"]
 
-#: Flags for a quiet headless Chromium that runs as root here, with nothing fetched in the background.
-FLAGS = (
-    "--headless",
+#: What every Chromium the tests and benchmarks start is given: it runs as
+#: root here, and fetches nothing in the background.
+CHROMIUM_FLAGS = (
     "--no-sandbox",
     "--disable-gpu",
     "--disable-quic",
@@ -65,9 +78,9 @@ FLAGS = (
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
-    "--no-default-browser-check",
-    "--mute-audio",
 )
+#: A quiet headless Chromium, as this client starts it.
+FLAGS = ("--headless", *CHROMIUM_FLAGS, "--no-default-browser-check", "--mute-audio")
 
 Json = dict[str, Any]
 
@@ -94,7 +107,8 @@ class _Waiter:
 
 
 class Browser:
-    """Headless Chromium started with ``--remote-debugging-pipe``; a context manager.
+    """Headless Chromium started with ``--remote-debugging-pipe``; a context manager
+    that always stops the browser's process group and removes its profile.
 
     :param executable: the browser, e.g. ``/usr/bin/chromium``.
     :param args: more command-line flags (added to :data:`FLAGS`).
@@ -106,7 +120,7 @@ class Browser:
         self.events: list[Event] = []
         self.version = ""
         self._pid: int | None = None
-        self._reaped = False
+        self._ended = False  # the browser's process has exited (it stays unreaped until close())
         self._profile: str | None = None
         self._to_browser: int = -1
         self._from_browser: int = -1
@@ -118,8 +132,7 @@ class Browser:
         self._closed = False
         self._on_attach: dict[str, list[tuple[str, Json]]] = {}  # parent session -> commands for new children
         self._children: dict[str, list[tuple[str, str]]] = {}  # parent session -> [(child session, targetId)]
-        self.targets: dict[str, Json] = {}  # targetId -> latest TargetInfo (Target.setDiscoverTargets)
-        self.sessions: dict[str, str] = {}  # sessionId -> targetId, for attached targets
+        self._targets: dict[str, Json] = {}  # targetId -> latest TargetInfo (Target.setDiscoverTargets)
 
     # -- life -------------------------------------------------------------------
 
@@ -132,15 +145,30 @@ class Browser:
         self.close()
 
     def start(self) -> Browser:
-        """Launch Chromium in its own process group with a throwaway profile."""
+        """Launch Chromium in its own process group with a throwaway profile.
+
+        On any failure the browser is stopped and the profile removed again."""
+        try:
+            self._spawn()
+            self._reader = threading.Thread(target=self._read, name="cdp-reader", daemon=True)
+            self._reader.start()
+            self.version = str(self.send("Browser.getVersion")["product"])
+            self.send("Target.setDiscoverTargets", {"discover": True, "filter": [{}]})
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def _spawn(self) -> None:
         self._profile = tempfile.mkdtemp(prefix="cdp-profile-")
-        commands_r, commands_w = os.pipe()
-        replies_r, replies_w = os.pipe()
-        # Chromium wants the pipe on its fds 3 and 4: move the child's ends out of the
-        # way first (>= 10, close-on-exec), then let posix_spawn put them in place.
+        commands_r, self._to_browser = os.pipe()  # both ends close-on-exec
+        self._from_browser, replies_w = os.pipe()
+        # The child's ends go to fds >= 10 first (still close-on-exec), so that neither
+        # is 3 or 4 itself; posix_spawn's dup2 then puts them on 3 and 4, without the
+        # close-on-exec flag, and no shell is involved.
         theirs = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10) for fd in (commands_r, replies_w)]
-        for fd in (commands_r, replies_w):
-            os.close(fd)
+        os.close(commands_r)
+        os.close(replies_w)
         args = [*FLAGS, f"--user-data-dir={self._profile}", "--remote-debugging-pipe", *self.args, "about:blank"]
         try:
             self._pid = os.posix_spawn(
@@ -154,34 +182,30 @@ class Browser:
                     (os.POSIX_SPAWN_DUP2, theirs[0], 3),
                     (os.POSIX_SPAWN_DUP2, theirs[1], 4),
                 ],
-                setsid=True,  # its own process group, which close() ends
+                setsid=True,  # its own session and process group (id: its pid), which close() ends
             )
         finally:
             for fd in theirs:
                 os.close(fd)
-        self._to_browser, self._from_browser = commands_w, replies_r
-        self._reader = threading.Thread(target=self._read, name="cdp-reader", daemon=True)
-        self._reader.start()
-        try:
-            self.version = str(self.send("Browser.getVersion")["product"])
-            self.send("Target.setDiscoverTargets", {"discover": True, "filter": [{}]})
-        except BaseException:
-            self.close()
-            raise
-        return self
 
     def close(self) -> None:
-        """Ask the browser to close, then stop its process group; remove the profile."""
-        if self._pid is not None and not self._exited(0):
-            with contextlib.suppress(CDPError):
-                self.send("Browser.close", timeout=5)
-            if not self._exited(10):
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self._pid, signal.SIGKILL)
-                self._exited(10)
-        if self._pid is not None:  # helpers the browser left in its group
+        """Ask the browser to close, then kill its process group and reap it; remove
+        the profile. Safe to call more than once."""
+        pid = self._pid
+        if pid is not None:
+            if not self._wait_exit(0):
+                with contextlib.suppress(CDPError):
+                    self.send("Browser.close", timeout=5)
+                if not self._wait_exit(10):
+                    with contextlib.suppress(ProcessLookupError):
+                        os.killpg(pid, signal.SIGKILL)
+                    self._wait_exit(10)
+            # The helpers the browser left in its group. Its pid, the group's id, is
+            # not reused while the browser is unreaped, so this hits its group only.
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(self._pid, signal.SIGKILL)
+                os.killpg(pid, signal.SIGKILL)
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0 if self._ended else os.WNOHANG)
             self._pid = None
         self._closed = True
         for fd in (self._to_browser, self._from_browser):
@@ -191,23 +215,26 @@ class Browser:
         self._to_browser = self._from_browser = -1
         if self._reader is not None:
             self._reader.join(timeout=5)
+            self._reader = None
         if self._profile is not None:
             shutil.rmtree(self._profile, ignore_errors=True)
             self._profile = None
 
-    def _exited(self, timeout: float) -> bool:
-        """Whether the browser's process has ended (reaped), waiting up to *timeout* seconds."""
+    def _wait_exit(self, timeout: float) -> bool:
+        """Whether the browser's process has exited, waiting up to *timeout* seconds.
+        It is not reaped (``WNOWAIT``): its pid stays its own until :meth:`close`."""
         deadline = time.monotonic() + timeout
-        while self._pid is not None and not self._reaped:
+        while self._pid is not None and not self._ended:
             try:
-                pid, _ = os.waitpid(self._pid, os.WNOHANG)
-            except ChildProcessError:
-                pid = self._pid
-            if pid != 0:
-                self._reaped = True
-            elif time.monotonic() >= deadline:
-                return False
-            else:
+                state = os.waitid(os.P_PID, self._pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+            except ChildProcessError:  # reaped already: nothing of it is left to wait for
+                state = None
+                self._ended = True
+            if state is not None:
+                self._ended = True
+            elif not self._ended:
+                if time.monotonic() >= deadline:
+                    return False
                 time.sleep(0.05)
         return True
 
@@ -226,10 +253,11 @@ class Browser:
         :raises CDPError: on an error reply, a timeout, or a closed browser."""
         waiter = _Waiter()
         ident = self._write(method, params, session, waiter)
-        if not waiter.done.wait(self.timeout if timeout is None else timeout):
+        timeout = self.timeout if timeout is None else timeout
+        if not waiter.done.wait(timeout):
             with self._lock:
                 self._waiters.pop(ident, None)
-            raise CDPError(f"{method}: no reply within {self.timeout if timeout is None else timeout} s")
+            raise CDPError(f"{method}: no reply within {timeout} s")
         reply = waiter.reply
         if reply is None:
             raise CDPError(f"{method}: the browser closed the pipe")
@@ -237,10 +265,6 @@ class Browser:
             raise CDPError(f"{method}: {reply['error'].get('message')} ({reply['error'].get('data', '')})")
         result: Json = reply.get("result", {})
         return result
-
-    def post(self, method: str, params: Mapping[str, Any] | None = None, *, session: str | None = None) -> None:
-        """Send *method* without waiting for its reply (which is dropped)."""
-        self._write(method, params, session, None)
 
     def mark(self) -> int:
         """A position in :attr:`events`, for :meth:`events_since` and :meth:`wait_event`."""
@@ -265,7 +289,7 @@ class Browser:
         timeout: float | None = None,
     ) -> Event:
         """The first event of *method* (on *session*) since *since* for which *predicate*
-        holds, waiting for it if need be.
+        holds (given the event's params), waiting for it if need be.
 
         :raises CDPError: when none came within *timeout*."""
         timeout = self.timeout if timeout is None else timeout
@@ -282,12 +306,6 @@ class Browser:
                 if left <= 0 or self._closed:
                     raise CDPError(f"no {method} event within {timeout} s")
                 self._changed.wait(left)
-
-    def children(self, session: str) -> list[tuple[str, Json]]:
-        """(session, latest targetInfo) of the targets attached under *session*, oldest first."""
-        with self._changed:
-            found = list(self._children.get(session, ()))
-        return [(child, self.targets.get(target, {"targetId": target})) for child, target in found]
 
     def forget_events(self) -> None:
         """Drop the events read so far (marks taken before become invalid)."""
@@ -308,6 +326,7 @@ class Browser:
         if context is not None:
             params["browserContextId"] = context
         page_id = str(self.send("Target.createTarget", params)["targetId"])
+        # Tab targets are listed only when a filter asks for them.
         tabs = self.send("Target.getTargets", {"filter": [{"type": "tab"}]})["targetInfos"]
         # A tab's targetInfo names no page: match by context, or by the page's id
         # (which Chromium reuses as the tab's own id for a tab it opened).
@@ -318,7 +337,6 @@ class Browser:
             raise CDPError(f"cannot tell the tab of page {page_id} among {tabs}")
         tab_id = str(candidates[0]["targetId"])
         tab_session = str(self.send("Target.attachToTarget", {"targetId": tab_id, "flatten": True})["sessionId"])
-        self.sessions[tab_session] = tab_id
         self._on_attach[tab_session] = [(f"{domain}.enable", {}) for domain in enable]
         mark = self.mark()
         self.send(
@@ -334,7 +352,18 @@ class Browser:
         )
         return Tab(self, tab_id, tab_session, context, str(attached.params["sessionId"]))
 
+    def _children_of(self, session: str) -> list[tuple[str, Json]]:
+        """(session, latest targetInfo) of the targets attached under *session* and not
+        detached since, oldest first."""
+        with self._changed:
+            found = list(self._children.get(session, ()))
+            return [(child, self._targets.get(target, {"targetId": target})) for child, target in found]
+
     # -- the pipe -------------------------------------------------------------------
+
+    def _post(self, method: str, params: Mapping[str, Any] | None = None, *, session: str | None = None) -> None:
+        """Send *method* without waiting for its reply (which is dropped)."""
+        self._write(method, params, session, None)
 
     def _write(self, method: str, params: Mapping[str, Any] | None, session: str | None, waiter: _Waiter | None) -> int:
         with self._lock:
@@ -388,24 +417,26 @@ class Browser:
                 waiter.done.set()
             return
         method, params, session = str(message["method"]), message.get("params", {}), message.get("sessionId")
-        if method in ("Target.targetCreated", "Target.targetInfoChanged"):
-            self.targets[params["targetInfo"]["targetId"]] = params["targetInfo"]
-        elif method == "Target.targetDestroyed":
-            self.targets.pop(params["targetId"], None)
-        elif method == "Target.attachedToTarget":
-            child = str(params["sessionId"])
-            self.sessions[child] = params["targetInfo"]["targetId"]
-            with self._changed:
-                self._children.setdefault(session or "", []).append((child, str(params["targetInfo"]["targetId"])))
-            for command, arguments in self._on_attach.get(session or "", ()):
-                self.post(command, arguments, session=child)
-            if params.get("waitingForDebugger"):
-                self.post("Runtime.runIfWaitingForDebugger", session=child)
-        elif method == "Target.detachedFromTarget":
-            self.sessions.pop(params["sessionId"], None)
-            with self._changed:
+        with self._changed:
+            if method in ("Target.targetCreated", "Target.targetInfoChanged"):
+                self._targets[params["targetInfo"]["targetId"]] = params["targetInfo"]
+            elif method == "Target.targetDestroyed":
+                self._targets.pop(params["targetId"], None)
+            elif method == "Target.attachedToTarget":
+                child = (str(params["sessionId"]), str(params["targetInfo"]["targetId"]))
+                self._children.setdefault(session or "", []).append(child)
+            elif method == "Target.detachedFromTarget":
                 for children in self._children.values():
                     children[:] = [child for child in children if child[0] != params["sessionId"]]
+        if method == "Target.attachedToTarget":
+            # Enable the tab's domains on the new page, then let it (a prerendered one
+            # too) start; in this order on the pipe, without waiting for the replies.
+            child_session = str(params["sessionId"])
+            with contextlib.suppress(CDPError):
+                for command, arguments in self._on_attach.get(session or "", ()):
+                    self._post(command, arguments, session=child_session)
+                if params.get("waitingForDebugger"):
+                    self._post("Runtime.runIfWaitingForDebugger", session=child_session)
         with self._changed:
             self.events.append(Event(method, params, session, time.monotonic()))
             self._changed.notify_all()
@@ -433,20 +464,22 @@ class Tab:
 
     def pages(self) -> list[tuple[str, Json]]:
         """(session, latest targetInfo) of every page the tab has attached and not lost,
-        prerendering ones included."""
-        return self.browser.children(self.tab_session)
+        oldest first, prerendering ones included (their ``subtype`` is ``prerender``)."""
+        return self.browser._children_of(self.tab_session)
 
     def send(self, method: str, params: Mapping[str, Any] | None = None, *, timeout: float | None = None) -> Json:
         """Run *method* on the page the tab shows now."""
         return self.browser.send(method, params, session=self.page, timeout=timeout)
 
-    def evaluate(self, expression: str, *, timeout: float | None = None) -> Any:
-        """The value of *expression* in the page (a promise is awaited), JSON-converted.
+    def evaluate(self, expression: str, *, session: str | None = None, timeout: float | None = None) -> Any:
+        """The value of *expression* (a promise is awaited), JSON-converted, in the page
+        the tab shows now or in *session* (e.g. a prerendering page of :meth:`pages`).
 
         :raises CDPError: when it throws."""
-        result = self.send(
+        result = self.browser.send(
             "Runtime.evaluate",
             {"expression": expression, "awaitPromise": True, "returnByValue": True},
+            session=session or self.page,
             timeout=timeout,
         )
         if "exceptionDetails" in result:
@@ -463,13 +496,24 @@ class Tab:
         self.browser.send("Storage.setCookies", params)
 
     def navigate(self, url: str, *, timeout: float = 30.0) -> None:
-        """Load *url* and wait for its load event.
+        """Load *url* and wait until the tab shows the new document, loaded.
 
         :raises CDPError: on a network error."""
+        deadline = time.monotonic() + timeout
         result = self.send("Page.navigate", {"url": url}, timeout=timeout)
         if result.get("errorText"):
             raise CDPError(f"{url}: {result['errorText']}")
-        self.wait_for_load(timeout=timeout)
+        loader = result.get("loaderId")  # none for a same-document navigation
+        while loader is not None and self._loader() != loader:  # the old document may still be shown
+            if time.monotonic() > deadline:
+                raise CDPError(f"{url}: the new document never came after {timeout} s")
+            time.sleep(0.01)
+        self.wait_for_load(timeout=max(0.1, deadline - time.monotonic()))
+
+    def _loader(self) -> str | None:
+        with contextlib.suppress(CDPError):
+            return str(self.send("Page.getFrameTree", timeout=5.0)["frameTree"]["frame"]["loaderId"])
+        return None
 
     def wait_for_load(self, *, timeout: float = 30.0) -> None:
         """Wait until the page the tab shows now has fired its load event."""
@@ -484,6 +528,7 @@ class Tab:
             if left <= 0:
                 raise CDPError(f"{condition!r} still false after {timeout} s")
             with contextlib.suppress(CDPError):
+                # Briefly: a page being swapped out may never answer.
                 value = self.evaluate(condition, timeout=min(left, 5.0))
                 if value:
                     return value
@@ -504,10 +549,12 @@ class Tab:
             time.sleep(0.01)
 
     def center(self, selector: str) -> tuple[float, float]:
-        """The centre of the first element matching *selector*, in CSS pixels of the viewport."""
+        """The centre of the first element matching *selector*, in CSS pixels of the
+        viewport; the element is scrolled into view first if it is not in view."""
         box = self.evaluate(
-            f"(() => {{ const r = document.querySelector({json.dumps(selector)}).getBoundingClientRect();"
-            " return [r.left + r.width / 2, r.top + r.height / 2]; })()"
+            f"(() => {{ const e = document.querySelector({json.dumps(selector)});"
+            " e.scrollIntoView({block: 'nearest', inline: 'nearest', behavior: 'instant'});"
+            " const r = e.getBoundingClientRect(); return [r.left + r.width / 2, r.top + r.height / 2]; })()"
         )
         return float(box[0]), float(box[1])
 
