@@ -124,7 +124,8 @@ KEYS: Final[dict[str, Key]] = {
     "FIREHOSE_EARLY_HINTS_HTTP1": Key(
         False,
         "Also send the 103 to HTTP/1.1 clients: turn on behind a front that forwards 103s (Caddy, nginx 1.29+, "
-        "Apache), which talks HTTP/1.1 to the app.",
+        "Apache, h2o), which talks HTTP/1.1 to the app. Never behind nginx before 1.29 (measured with 1.22): it "
+        "takes the 103 for the final response and the page breaks.",
     ),
     "FIREHOSE_FRONT_PUSHES": Key(
         True,
