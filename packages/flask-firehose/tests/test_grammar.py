@@ -348,3 +348,58 @@ def test_quote_writes_a_token_or_a_quoted_string_that_reads_back(value: str) -> 
 def test_quote_refuses_anything_else(value: str) -> None:
     with pytest.raises(ValueError, match="cannot quote"):
         grammar.quote(value)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "text", "matches"),
+    [
+        (grammar.QVALUE, "0", True),
+        (grammar.QVALUE, "0.5", True),
+        (grammar.QVALUE, "0.001", True),
+        (grammar.QVALUE, "1", True),
+        (grammar.QVALUE, "1.000", True),
+        (grammar.QVALUE, "1.001", False),
+        (grammar.QVALUE, "0.0001", False),
+        (grammar.QVALUE, "2", False),
+        (grammar.QVALUE, ".5", False),
+        (grammar.QVALUE, "", False),
+        (grammar.ORIGIN, "https://fonts.example", True),
+        (grammar.ORIGIN, "http://127.0.0.1:8443", True),
+        (grammar.ORIGIN, "https://cdn.example/", False),
+        (grammar.ORIGIN, "ftp://files.example", False),
+        (grammar.ORIGIN, "https://user@host.example", False),
+        (grammar.ORIGIN, "https://a.example:123456", False),
+        (grammar.DOMAIN, "example.com", True),
+        (grammar.DOMAIN, ".example.com", True),
+        (grammar.DOMAIN, "-bad.example", False),
+        (grammar.DOMAIN, "exa mple.com", False),
+        (grammar.DOMAIN, "example.com;", False),
+        (grammar.COOKIE_AV_TEXT, "/app", True),
+        (grammar.COOKIE_AV_TEXT, "/a;b", False),
+        (grammar.COOKIE_AV_TEXT, "/a b", False),
+        (grammar.COOKIE_AV_TEXT, "/a\r\n", False),
+        (grammar.PLAIN_PATH_PREFIX, "/_firehose/speculation", True),
+        (grammar.PLAIN_PATH_PREFIX, "/a/b.c", True),
+        (grammar.PLAIN_PATH_PREFIX, "/", False),
+        (grammar.PLAIN_PATH_PREFIX, "/a/../b", False),
+        (grammar.PLAIN_PATH_PREFIX, '/a"b', False),
+    ],
+)
+def test_values_the_config_reads(pattern: re.Pattern[str], text: str, matches: bool) -> None:
+    assert _fullmatches(pattern, text) is matches
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [
+        ("public, max-age=31536000, immutable", "31536000"),
+        ("s-maxage=60", "60"),
+        ("MAX-AGE = 10", "10"),
+        ('max-age="5"', "5"),
+        ("no-store", None),
+        ("x-max-age=3", None),
+    ],
+)
+def test_cache_max_age_is_found_in_a_field_value(value: str, seconds: str | None) -> None:
+    found = grammar.CACHE_MAX_AGE.search(value)
+    assert (found.group(1) if found else None) == seconds

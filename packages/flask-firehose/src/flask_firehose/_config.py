@@ -1,62 +1,7 @@
 """The ``FIREHOSE_*`` configuration keys, their defaults, read once per app.
 
-=============================== ======= =====================================================
-Key                             Default Meaning
-=============================== ======= =====================================================
-``FIREHOSE_ENABLED``            True    Off switch: when False no header is written and
-                                        nothing is tracked (``push()`` still validates).
-``FIREHOSE_TRACKING``           True    Remember pushed targets per client and send them
-                                        as ``nopush`` hints afterwards.
-``FIREHOSE_TRACKING_MAX_BYTES`` 1024    Most characters the session tracker may store.
-``FIREHOSE_DIGEST_MAX_BYTES``   3000    Most characters of the digest cookie's value.
-``FIREHOSE_DIGEST_FALSE_        0.01    Most likely share of never-pushed files the digest
-POSITIVES``                             reports as pushed (they go out ``nopush``).
-``FIREHOSE_COOKIE_NAME``        fh-     The digest cookie's name.
-                                pushed
-``FIREHOSE_COOKIE_MAX_AGE``     2592000 Its lifetime in seconds (30 days); None: until the
-                                        browser closes.
-``FIREHOSE_COOKIE_PATH``        /       Its ``Path``.
-``FIREHOSE_COOKIE_DOMAIN``      None    Its ``Domain``; None: this host only.
-``FIREHOSE_COOKIE_SECURE``      None    Its ``Secure`` flag; None: when the request is.
-``FIREHOSE_COOKIE_HTTPONLY``    True    Its ``HttpOnly`` flag (no script needs it).
-``FIREHOSE_COOKIE_SAMESITE``    Lax     Its ``SameSite``: ``Lax``, ``Strict``, ``None``
-                                        or None (left out).
-``FIREHOSE_MAX_LINKS``          20      Most links in the ``Link`` field Firehose adds.
-``FIREHOSE_MAX_PUSHES``         10      Most pushable links per response; the rest go as
-                                        ``nopush`` (nginx pushes at most 10 at a time).
-``FIREHOSE_MAX_HEADER_BYTES``   2048    Most bytes of ``Link`` per response, the view's own
-                                        included. Half of nginx's 4 KB ``proxy_buffer_size``.
-``FIREHOSE_EARLY_HINTS``        True    Send one 103 before the view, where the server can.
-``FIREHOSE_EARLY_HINTS_HTTP1``  False   Also send it to HTTP/1.1 clients (turn on behind a
-                                        proxy that forwards 103s: Apache, nginx >= 1.29).
-``FIREHOSE_FRONT_PUSHES``       True    With ``FIREHOSE_EARLY_HINTS_HTTP1``: the front may
-                                        push every link of a 103 (Apache with ``H2Push``,
-                                        h2o), so HTTP/1.1 103s leave out links marked
-                                        ``nopush`` and those already pushed. False behind
-                                        a front that only forwards (Caddy, nginx 1.29).
-``FIREHOSE_PRECONNECT``         ()      Origins (``https://fonts.example``) or ``Link``
-                                        objects to preconnect to in every navigation's 103,
-                                        saving the DNS, TCP and TLS round trips of the
-                                        cross-origin files the pages use.
-``FIREHOSE_LEARN``              True    Learn each endpoint's hints from its responses.
-``FIREHOSE_LEARN_PREFIXES``     None    Path prefixes that may be learned; None: the app's
-                                        and blueprints' static URL paths (not ``/``).
-``FIREHOSE_LEARN_MIN_SEEN``     2       Responses a link must appear in before it is learned.
-``FIREHOSE_REDIS_URL``          None    Keep learned hints in this Redis (``redis://``,
-                                        ``rediss://`` or ``unix://``), shared by every
-                                        worker and host; needs ``Flask-Firehose[redis]``.
-``FIREHOSE_LINT``               None    Log development warnings; None: when ``app.debug``.
-``FIREHOSE_STRICT``             None    Raise failures of connectors, stores, declared
-                                        callables and invalid ``push()`` arguments instead of
-                                        logging them; None: when ``app.debug`` or
-                                        ``app.testing``.
-``FIREHOSE_SPECULATION``        True    Send the declared Speculation Rules; False turns
-                                        them off everywhere.
-``FIREHOSE_SPECULATION_PREFIX`` a path  Where the rules resources are served; by default
-                                        ``/_firehose/speculation``.
-``FIREHOSE_SPECULATION_         ()      Endpoints and URL patterns never speculated, on
-EXCLUDE``                               top of the built-in exclusions.
-=============================== ======= =====================================================
+Every key, its default and what it does are in :data:`KEYS`, the one table
+the docs' configuration page is generated from.
 
 Every value is checked once, in ``init_app``; a bad one raises
 :class:`~flask_firehose.ConfigurationError` naming its key. A ``FIREHOSE_*`` key
@@ -67,12 +12,12 @@ naming the closest known key.
 from __future__ import annotations
 
 import difflib
-import re
 import warnings
 from collections.abc import Iterable, MutableMapping
 from dataclasses import dataclass
 from typing import Any, Final, NamedTuple
 
+from . import _grammar as grammar
 from ._digest import DigestFormat
 from ._grammar import TOKEN
 from ._links import Link, encode_target
@@ -210,15 +155,6 @@ DEFAULTS: Final[dict[str, object]] = {name: key.default for name, key in KEYS.it
 
 _PREFIX = "FIREHOSE_"
 
-# RFC 6265 §4.1.1: what a cookie attribute value may hold; a domain name.
-# RFC 6454 §4 serialised origin, http(s) only: scheme "://" host [ ":" port ].
-_ORIGIN: Final = re.compile(r"https?://[A-Za-z0-9](?:[A-Za-z0-9\-.]*[A-Za-z0-9])?(?::[0-9]{1,5})?")
-_COOKIE_TEXT: Final = re.compile(r"[!-:<-~]*")
-# RFC 3986 §3.3 path-absolute, unreserved characters only: fit for a route and
-# for an RFC 8941 sf-string without escapes.
-_URL_PREFIX: Final = re.compile(r"(?:/[A-Za-z0-9_~\-][A-Za-z0-9._~\-]*)+")
-_DOMAIN: Final = re.compile(r"\.?[A-Za-z0-9](?:[A-Za-z0-9\-.]*[A-Za-z0-9])?")
-
 
 def _flag(config: MutableMapping[str, Any], key: str) -> bool:
     value = config.setdefault(key, DEFAULTS[key])
@@ -314,10 +250,10 @@ def _cookie(config: MutableMapping[str, Any]) -> CookieSettings:
             max_age,
         )
     path = config.setdefault("FIREHOSE_COOKIE_PATH", DEFAULTS["FIREHOSE_COOKIE_PATH"])
-    if not isinstance(path, str) or not path.startswith("/") or not _COOKIE_TEXT.fullmatch(path):
+    if not isinstance(path, str) or not path.startswith("/") or not grammar.COOKIE_AV_TEXT.fullmatch(path):
         raise ConfigurationError(f"FIREHOSE_COOKIE_PATH must be a path, not {path!r}", "FIREHOSE_COOKIE_PATH", path)
     domain = config.setdefault("FIREHOSE_COOKIE_DOMAIN", DEFAULTS["FIREHOSE_COOKIE_DOMAIN"])
-    if domain is not None and (not isinstance(domain, str) or not _DOMAIN.fullmatch(domain)):
+    if domain is not None and (not isinstance(domain, str) or not grammar.DOMAIN.fullmatch(domain)):
         raise ConfigurationError(
             f"FIREHOSE_COOKIE_DOMAIN must be a host name or None, not {domain!r}", "FIREHOSE_COOKIE_DOMAIN", domain
         )
@@ -357,7 +293,7 @@ def _preconnect(config: MutableMapping[str, Any], key: str) -> tuple[Link, ...]:
                 raise ConfigurationError(f"{key} holds {item!r}, which is not a rel=preconnect link", key, item)
             links.append(item)
             continue
-        if not isinstance(item, str) or not _ORIGIN.fullmatch(item):
+        if not isinstance(item, str) or not grammar.ORIGIN.fullmatch(item):
             raise ConfigurationError(
                 f"{key} holds {item!r}: each entry is an origin such as 'https://fonts.example' (no path), or a Link",
                 key,
@@ -370,7 +306,7 @@ def _preconnect(config: MutableMapping[str, Any], key: str) -> tuple[Link, ...]:
 def _speculation_prefix(config: MutableMapping[str, Any], key: str) -> str:
     value = config.setdefault(key, DEFAULTS[key])
     prefix = value.rstrip("/") if isinstance(value, str) else value
-    if not isinstance(prefix, str) or not _URL_PREFIX.fullmatch(prefix) or not is_plain_path(prefix):
+    if not isinstance(prefix, str) or not grammar.PLAIN_PATH_PREFIX.fullmatch(prefix) or not is_plain_path(prefix):
         raise ConfigurationError(
             f"{key} must be a plain path such as '/_firehose/speculation' (no query, dot segment or "
             f"encoded character), not {value!r}",

@@ -11,11 +11,16 @@ import re
 
 __all__ = [
     "BAD_PERCENT",
+    "CACHE_MAX_AGE",
+    "COOKIE_AV_TEXT",
+    "DOMAIN",
     "LINK_PARAM",
     "LINK_VALUE",
     "LIST_DELIMITER",
+    "ORIGIN",
     "OWS",
     "PCT_ENCODED",
+    "PLAIN_PATH_PREFIX",
     "QUOTED_PAIR",
     "QUOTED_STRING",
     "QVALUE",
@@ -106,6 +111,28 @@ LINK_PARAM = re.compile(
     r"(?:=[ \t]*(?P<value>" + TOKEN.pattern + "|" + QUOTED_STRING.pattern + r"))?"
 )
 LINK_VALUE = re.compile(r"<(?P<target>" + URI_REFERENCE_CHARS.pattern + r")>")
+
+
+# RFC 6265 §4.1.1 Set-Cookie syntax (what an attribute value such as Path may hold)
+#   path-value = <any CHAR except CTLs or ";">
+COOKIE_AV_TEXT = re.compile(r"[!-:<-~]*")
+
+# RFC 6265 §4.1.2.3 (a host name, optionally with the leading "." older servers send)
+#   domain-av = "Domain=" domain-value ; RFC 1034 §3.5 subdomain
+DOMAIN = re.compile(r"\.?[A-Za-z0-9](?:[A-Za-z0-9\-.]*[A-Za-z0-9])?")
+
+# RFC 6454 §6.2 ASCII serialisation of an origin, http(s) only:
+#   scheme "://" host [ ":" port ]
+ORIGIN = re.compile(r"https?://[A-Za-z0-9](?:[A-Za-z0-9\-.]*[A-Za-z0-9])?(?::[0-9]{1,5})?")
+
+# RFC 3986 §3.3 path-absolute made of unreserved characters only, no dot
+# segment: fit for a Flask route and for an RFC 8941 sf-string without escapes.
+PLAIN_PATH_PREFIX = re.compile(r"(?:/[A-Za-z0-9_~\-][A-Za-z0-9._~\-]*)+")
+
+# RFC 9111 §5.2.2.1 max-age and §5.2.2.10 s-maxage (searched for in a
+# Cache-Control field value; delta-seconds = 1*DIGIT, quoted form tolerated)
+#   max-age = "max-age" "=" delta-seconds
+CACHE_MAX_AGE = re.compile(r"(?:^|,)\s*(?:max-age|s-maxage)\s*=\s*\"?(\d+)", re.IGNORECASE)
 
 
 def quote(value: str) -> str:

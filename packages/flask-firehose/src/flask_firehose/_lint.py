@@ -14,20 +14,18 @@ once per URL on the ``flask_firehose.lint`` logger:
 from __future__ import annotations
 
 import logging
-import re
 from collections import OrderedDict
 from collections.abc import Hashable, Iterable
 
 from werkzeug.wrappers import Response
 
+from . import _grammar as grammar
 from ._links import DESTINATIONS, Link
 from ._parsing import MalformedLinkHeader, ParsedLink, parse_link_header
 
 __all__ = ["Linter"]
 
 logger = logging.getLogger("flask_firehose.lint")
-
-_MAX_AGE = re.compile(r"(?:^|,)\s*(?:s-)?max-age\s*=\s*\"?(\d+)", re.IGNORECASE)
 
 
 class Linter:
@@ -85,7 +83,7 @@ class Linter:
         if path not in self._hinted:
             return
         policy = response.headers.get("Cache-Control", "")
-        max_age = _MAX_AGE.search(policy)
+        max_age = grammar.CACHE_MAX_AGE.search(policy)
         lowered = policy.lower()
         if "no-cache" in lowered or "no-store" in lowered or not max_age or int(max_age.group(1)) == 0:
             self._warn(
