@@ -50,9 +50,10 @@ def firehose_app(connector: object = None, **config: object) -> Flask:
     return app
 
 
-def bare_app(track_by_hand: bool = False) -> Flask:
+def bare_app(track_by_hand: bool = False, set_cookie: str | None = None) -> Flask:
     """The baseline: the same Link header written by hand; optionally the same
-    session value too, which is what session tracking costs in Flask itself."""
+    session value too, which is what session tracking costs in Flask itself,
+    or the same ``Set-Cookie`` header, what any cookie costs the client."""
     app = Flask(__name__)
     app.config["SECRET_KEY"] = "bench"
     tracked = ",".join(ASSETS)
@@ -61,6 +62,8 @@ def bare_app(track_by_hand: bool = False) -> Flask:
     def page() -> tuple[str, dict[str, str]]:
         if track_by_hand:
             session["h2-pushed"] = tracked
+        if set_cookie is not None:
+            return "ok", {"Link": BY_HAND, "Set-Cookie": set_cookie}
         return "ok", {"Link": BY_HAND}
 
     return app
@@ -115,9 +118,15 @@ def ratio(
         base_s.append(MEASURE(baseline, requests, cookie))
         ratios.append(ours_s[-1] / base_s[-1])
     print(
-        f"  {label:<56} {statistics.median(base_s) * 1e6:7.1f} us -> {statistics.median(ours_s) * 1e6:7.1f} us"
+        f"  {label:<60} {statistics.median(base_s) * 1e6:7.1f} us -> {statistics.median(ours_s) * 1e6:7.1f} us"
         f"   ratio {statistics.median(ratios):.3f}"
     )
+
+
+def app_set_cookie(app: Flask, name: str) -> str:
+    """The ``Set-Cookie`` header *app* sends a new client."""
+    headers = app.test_client().get("/").headers.getlist("Set-Cookie")
+    return next(header for header in headers if header.startswith(name + "="))
 
 
 def returning_cookie(app: Flask, name: str) -> tuple[str, str]:
@@ -144,6 +153,14 @@ def compare(requests: int, rounds: int, measure: str) -> None:
     untracked = firehose_app(FIREHOSE_TRACKING=False)
     print(f"per request ({measure}), a view pushing 10 resources ({rounds} rounds x {requests} requests, medians):")
     ratio("digest (default), new client  vs Link by hand", digest, bare_app(), requests, rounds)
+    first_cookie = app_set_cookie(digest, "fh-pushed")
+    ratio(
+        "digest (default), new client  vs Link + Set-Cookie by hand",
+        digest,
+        bare_app(set_cookie=first_cookie),
+        requests,
+        rounds,
+    )
     ratio(
         "digest (default), returning client  vs Link by hand",
         digest,
