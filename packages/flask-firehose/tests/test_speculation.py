@@ -659,3 +659,70 @@ def test_the_keys_are_in_the_config_table() -> None:
     assert KEYS["FIREHOSE_SPECULATION"].default is True
     assert KEYS["FIREHOSE_SPECULATION_PREFIX"].default == "/_firehose/speculation"
     assert KEYS["FIREHOSE_SPECULATION_EXCLUDE"].default == ()
+
+
+def _guarded_app(make_app: AppFactory) -> tuple[Flask, list[str]]:
+    app, firehose = make_app()
+    ran: list[str] = []
+
+    @app.get("/logout")
+    def logout() -> str:
+        ran.append("logout")
+        return "bye"
+
+    @app.get("/unsubscribe/<token>")
+    @no_speculation
+    def unsubscribe(token: str) -> str:
+        ran.append(f"unsubscribe {token}")
+        return "unsubscribed"
+
+    @app.get("/article")
+    def article() -> str:
+        ran.append("article")
+        return "<p>article</p>"
+
+    firehose.speculate("prefetch", href_matches="/*")
+    return app, ran
+
+
+@pytest.mark.parametrize("path", ["/logout", "/log%6Fut", "/%6cogout", "/unsubscribe/x", "/un%73ubscribe/x"])
+@pytest.mark.parametrize("purpose", ["prefetch", "prefetch;prerender"])
+def test_a_speculation_of_a_never_speculated_route_is_refused_before_its_view(
+    make_app: AppFactory, path: str, purpose: str
+) -> None:
+    app, ran = _guarded_app(make_app)
+    response = app.test_client().get(path, headers={"Sec-Purpose": purpose, "Sec-Fetch-Mode": "navigate"})
+    assert response.status_code == 503
+    assert response.headers["Cache-Control"] == "no-store"
+    assert ran == []
+
+
+@pytest.mark.parametrize("path", ["/logout", "/log%6Fut", "/unsubscribe/x"])
+def test_the_users_own_click_still_runs_the_view(make_app: AppFactory, path: str) -> None:
+    app, ran = _guarded_app(make_app)
+    response = app.test_client().get(path, headers={"Sec-Fetch-Mode": "navigate"})
+    assert response.status_code == 200
+    assert len(ran) == 1
+
+
+def test_a_speculation_of_an_ordinary_page_is_served(make_app: AppFactory) -> None:
+    app, ran = _guarded_app(make_app)
+    response = app.test_client().get("/article", headers={"Sec-Purpose": "prefetch", "Sec-Fetch-Mode": "navigate"})
+    assert response.status_code == 200
+    assert ran == ["article"]
+
+
+@pytest.mark.parametrize(
+    "url", ["/a/../logout", "/log%6Fut", "/un%73ubscribe/x", "/./article", "/%2e%2e/unsubscribe/x", "/a/%2E/b"]
+)
+def test_list_urls_not_in_plain_form_are_never_speculated(make_app: AppFactory, url: str) -> None:
+    app, firehose = make_app()
+
+    @app.get("/")
+    def index() -> str:
+        return render_template_string("{{ speculation_rules() }}")
+
+    firehose.speculate("prefetch", urls=[url, "/plain"])
+    page = app.test_client().get("/", headers={"Sec-Fetch-Mode": "navigate"}).get_data(as_text=True)
+    assert "/plain" in page
+    assert url not in page

@@ -28,6 +28,7 @@ __all__ = [
     "SCHEME",
     "TEXT",
     "TOKEN",
+    "UNRESERVED",
     "URI_ENCODABLE",
     "URI_FORBIDDEN",
     "URI_REFERENCE_CHARS",
@@ -71,6 +72,9 @@ QVALUE = re.compile(r"0(?:\.[0-9]{0,3})?|1(?:\.0{0,3})?")
 # RFC 3986 §2.1 Percent-Encoding
 #   pct-encoded = "%" HEXDIG HEXDIG
 PCT_ENCODED = re.compile(r"%[0-9A-Fa-f]{2}")
+# RFC 3986 §2.3 Unreserved Characters (percent-encoding them changes nothing, §6.2.2.2)
+#   unreserved = ALPHA / DIGIT / "-" / "." / "_" / "~"
+UNRESERVED = re.compile(r"[A-Za-z0-9\-._~]")
 # A "%" that does not start a pct-encoded triplet.
 BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
 

@@ -84,12 +84,19 @@ class RequestHooks:
         found.extend(declared_on(app.view_functions.get(endpoint)))
         return tuple(found)
 
-    def before_request(self) -> None:
+    def before_request(self) -> Response | None:
         settings = self.settings
         if not settings.enabled:
-            return
+            return None
         req = _current_request()
         environ = req.environ
+        # A browser's speculation of a route that is never speculated (logout,
+        # @no_speculation, ...), whatever the URL that reached it: refused
+        # before the view runs.
+        if self.speculation is not None and "HTTP_SEC_PURPOSE" in environ:
+            refused = self.failures.call("speculation guard", None, self.speculation.refuse, req)
+            if refused is not None:
+                return refused
         # Only an HTML navigation answered by a view gets declared and learned
         # hints: static files, fetch/XHR, POSTs and 404s are left alone.
         if (
@@ -98,14 +105,14 @@ class RequestHooks:
             or not req.endpoint
             or is_static_endpoint(req.endpoint)
         ):
-            return
+            return None
         specs = self._specs_for(req)
         declared = resolve(specs, self.failures) if specs else []
         state = request_links() if declared else None
         if state is not None:
             state.declared = tuple(declared)
         if not (settings.early_hints and _early_hints.can_send(environ, settings.early_hints_http1)):
-            return
+            return None
         candidates = [*declared, *settings.preconnect]
         if self.learner is not None:
             candidates.extend(self.learner.hints(_current_app(), req))
@@ -130,6 +137,7 @@ class RequestHooks:
             max_bytes=settings.max_header_bytes,
         )
         _early_hints.send(environ, links, self.failures)
+        return None
 
     def after_request(self, response: Response) -> Response:
         settings = self.settings

@@ -256,6 +256,25 @@ class Speculation:
             specs = self._specs[endpoint] = tuple(found)
         return specs
 
+    def refuse(self, req: Request) -> Response | None:
+        """A 503 for a speculative request (``Sec-Purpose: prefetch``) whose
+        route is never speculated, else ``None``. The browser drops a failed
+        speculation; the user's own click later runs the view as usual. This
+        holds whatever URL reached the route (``/log%6Fut`` is ``/logout``),
+        where a document rule's patterns only see the link as written."""
+        endpoint = req.endpoint
+        if not endpoint or not is_prefetch_purpose(req.environ.get("HTTP_SEC_PURPOSE")):
+            return None
+        app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+        if endpoint not in self.policy(app).endpoints:
+            return None
+        return Response(
+            "not speculated\n",
+            status=503,
+            mimetype="text/plain",
+            headers={"Cache-Control": "no-store", "Vary": "Sec-Purpose"},
+        )
+
     def policy(self, app: Flask) -> ExclusionPolicy:
         """The app's exclusions, from its URL map at the first request."""
         if self._policy is None:

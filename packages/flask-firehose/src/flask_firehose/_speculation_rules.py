@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+from . import _grammar as grammar
 from ._links import encode_target, safe_repr
 from ._speculation_patterns import UrlPattern, parse_pattern, route_pattern
 from .errors import ConfigurationError, InvalidURLError
@@ -76,6 +77,17 @@ def is_prefetch_purpose(value: str | None) -> bool:
     if not value or len(value) > 256:
         return False
     return any(_SF_PREFETCH.fullmatch(item) for item in value.split(","))
+
+
+def is_canonical_path(path: str) -> bool:
+    """Whether *path* is already as the server will route it: no ``.`` or
+    ``..`` segment (RFC 3986 §5.2.4 removes them) and no percent-encoded
+    unreserved character (§6.2.2.2: ``%6F`` is ``o``)."""
+    if any(segment in (".", "..") for segment in path.split("/")):
+        return False
+    return not any(
+        grammar.UNRESERVED.fullmatch(chr(int(escape[1:], 16))) for escape in grammar.PCT_ENCODED.findall(path)
+    )
 
 
 def is_logout_like(text: str) -> bool:
@@ -280,7 +292,14 @@ class ExclusionPolicy:
 
     def refuses(self, target: str, root: str = "", extra: Sequence[str | UrlPattern] = ()) -> bool:
         """Whether the same-origin *target* (a path on the origin) must not be
-        speculated in an app mounted at *root*, given a rule's own *extra* exclusions."""
+        speculated in an app mounted at *root*, given a rule's own *extra* exclusions.
+
+        A path that is not in its plain form (a dot segment, or a
+        percent-encoded character that needs no encoding: ``/log%6Fut``) is
+        refused: the server would route it as the plain one, which the
+        patterns might not see."""
+        if not is_canonical_path(target.split("#", 1)[0].split("?", 1)[0]):
+            return True
         if any(p.matches(target) for p in self.patterns) or any(
             isinstance(p, UrlPattern) and p.matches(target) for p in extra
         ):
