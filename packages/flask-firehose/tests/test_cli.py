@@ -227,6 +227,15 @@ def test_flask_firehose_probe_is_the_same_command() -> None:
         (["-H", "Connection: close", "http://127.0.0.1:1/"], "connection-specific"),
         (["--repeat", "0", "http://127.0.0.1:1/"], "--repeat"),
         (["--timeout", "0", "http://127.0.0.1:1/"], "--timeout"),
+        (["--timeout", "nan", "http://127.0.0.1:1/"], "--timeout"),
+        (["--timeout", "inf", "http://127.0.0.1:1/"], "--timeout"),
+        (["--timeout", "1e308", "http://127.0.0.1:1/"], "--timeout"),
+        (["--cookie", "a=b\r\nX-Evil: 1", "http://127.0.0.1:1/"], "--cookie"),
+        (["--cookie", "a=b\nc", "http://127.0.0.1:1/"], "--cookie"),
+        (["-H", "Content-Length: 5", "http://127.0.0.1:1/"], "connection-specific"),
+        (["http://127.0.0.1:1/a b"], "no URL may hold"),
+        (["http://127.0.0.1:1/a\r\nX: y"], "no URL may hold"),
+        (["http://[::1"], "URL"),
     ],
 )
 def test_bad_arguments_exit_2(args: list[str], message: str) -> None:

@@ -24,7 +24,7 @@ from flask_firehose._probe import CookieJar, ProbeOptions, probe, probe_visits
 from flask_firehose._probe_checks import ServedFile, check, files_to_check, head_size, is_cacheable
 from flask_firehose._probe_report import render_json, render_text
 from flask_firehose._probe_result import ProbeResult, ProbeWarning
-from flask_firehose._probe_transport import ProbeError, RawExchange, RawPush, RawResponse
+from flask_firehose._probe_transport import MAX_KEPT, ProbeError, RawExchange, RawPush, RawResponse
 
 PAGE = "https://example.test/page"
 
@@ -609,3 +609,31 @@ def test_probe_text_through_a_real_connection_golden() -> None:
         "  file-not-cacheable: hinted file /static/b.js is served with 'no-cache': the browser cannot reuse the "
         "hinted copy and downloads it twice (serve versioned URLs with max-age)"
     )
+
+
+def test_a_flood_of_103s_is_bounded_and_said() -> None:
+    def flood(sock: socket.socket) -> None:
+        sock.recv(65536)
+        hint = b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload; as=style\r\n\r\n"
+        sock.sendall(hint * (MAX_KEPT + 50))
+        sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 2\r\n\r\nok")
+
+    with serving(flood) as port:
+        result = probe(f"http://127.0.0.1:{port}/", ProbeOptions(timeout=5, check_files=False))
+    assert result.status == 200
+    assert len(result.early_hints) == MAX_KEPT
+    assert "too-many-responses" in [warning.code for warning in result.warnings]
+
+
+def test_a_link_target_that_is_no_url_is_a_warning_not_a_failure() -> None:
+    def odd(sock: socket.socket) -> None:
+        sock.recv(65536)
+        sock.sendall(
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nLink: <http://[::1/x.css>; rel=preload; as=style\r\n"
+            b"Content-Length: 2\r\n\r\nok"
+        )
+
+    with serving(odd) as port:
+        result = probe(f"http://127.0.0.1:{port}/", ProbeOptions(timeout=5))
+    assert result.status == 200
+    assert [link.target for link in result.links] == ["http://[::1/x.css"]

@@ -9,6 +9,7 @@ view) and those its hint store learned, the way ``flask routes`` lists rules.
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Final, TypeVar
@@ -20,6 +21,7 @@ from flask.cli import AppGroup, with_appcontext
 from . import __version__
 from . import _grammar as grammar
 from ._hooks import hooks_of
+from ._links import safe_repr
 from ._routes import endpoint_hints, routes_json, routes_table
 
 if TYPE_CHECKING:
@@ -41,7 +43,9 @@ EXIT_WARNINGS: Final = 1
 EXIT_FAILED: Final = 2
 INSTALL_PROBE: Final = "pip install 'Flask-Firehose[probe]'"
 #: Pseudo-headers and connection-specific fields cannot be sent with -H.
-_REFUSED_HEADERS: Final = frozenset({"connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade"})
+_REFUSED_HEADERS: Final = frozenset(
+    {"connection", "content-length", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade"}
+)
 
 
 # -- firehose probe -------------------------------------------------------------------
@@ -63,15 +67,43 @@ def _header(_ctx: click.Context, _param: click.Parameter, values: Sequence[str])
     return tuple(pairs)
 
 
+def _url(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    """The URL to probe: no character a URL may not hold (space, controls,
+    quotes), an http(s) scheme and a host."""
+    if grammar.URI_FORBIDDEN.search(value):
+        raise click.BadParameter(f"{safe_repr(value, 120)} holds a character no URL may hold")
+    from ._probe_transport import Endpoint
+
+    try:
+        Endpoint.of(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    return value
+
+
+def _cookie(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    """A ``Cookie`` value: visible ASCII, spaces and tabs only (no CR/LF)."""
+    if value is not None and not grammar.TEXT.fullmatch(value):
+        raise click.BadParameter("the cookie holds a character a header may not hold")
+    return value
+
+
+def _timeout(_ctx: click.Context, _param: click.Parameter, value: float) -> float:
+    """Seconds: a finite number above 0, at most a day."""
+    if not math.isfinite(value) or not 0 < value <= 86400:
+        raise click.BadParameter(f"{value!r} is not a number of seconds above 0 and at most 86400")
+    return value
+
+
 @click.command("probe")
-@click.argument("url")
+@click.argument("url", callback=_url)
 @click.option("--cacert", type=click.Path(exists=True, dir_okay=False), help="Trust the CA certificates in FILE.")
 @click.option("-k", "--insecure", is_flag=True, help="Do not check the server's certificate.")
-@click.option(
-    "--timeout", type=click.FloatRange(min=0, min_open=True), default=10.0, show_default=True, help="Seconds per visit."
-)
+@click.option("--timeout", type=float, callback=_timeout, default=10.0, show_default=True, help="Seconds per visit.")
 @click.option("-H", "--header", "headers", multiple=True, callback=_header, help="Send NAME:VALUE (repeatable).")
-@click.option("--cookie", help="Send this Cookie header on the first visit ('name=value; other=value').")
+@click.option(
+    "--cookie", callback=_cookie, help="Send this Cookie header on the first visit ('name=value; other=value')."
+)
 @click.option("--http1", "protocol", flag_value="http1", help="Speak HTTP/1.1 only.")
 @click.option(
     "--http2", "protocol", flag_value="http2", help="Speak HTTP/2 only (cleartext with prior knowledge for http://)."
@@ -129,10 +161,11 @@ def probe_command(
         click.echo(f"Probing {url} ...", err=True)
     try:
         results = _probe.probe_visits(url, options, repeat)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="URL") from None
     except _probe.ProbeError as exc:
         click.echo(f"firehose probe: {url}: {exc.message}", err=True)
+        ctx.exit(EXIT_FAILED)
+    except ValueError as exc:  # something in the answer no check foresaw: still one line
+        click.echo(f"firehose probe: {url}: could not read the answer: {safe_repr(str(exc), 200)}", err=True)
         ctx.exit(EXIT_FAILED)
     if as_json:
         click.echo(_probe_report.render_json(results, as_list=repeat > 1))

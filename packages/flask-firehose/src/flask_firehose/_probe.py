@@ -28,6 +28,7 @@ from ._probe_h2 import h2_exchanges
 from ._probe_h11 import h11_exchanges
 from ._probe_result import EarlyHint, ProbeResult, ProbeWarning, Push, link_json
 from ._probe_transport import (
+    MAX_KEPT,
     Clock,
     Deadline,
     Endpoint,
@@ -110,7 +111,15 @@ def _visit(url: str, options: ProbeOptions, jar: CookieJar, clock: Clock) -> Pro
     jar.update(value for name, value in found.final.headers if name == "set-cookie")
     result = _result(url, protocol, found, found.final)
     served = _served_files(url, result, options, clock) if options.check_files else {}
-    return dataclasses.replace(result, warnings=tuple(check(result, served)))
+    warnings = list(check(result, served))
+    if found.dropped:
+        warnings.append(
+            ProbeWarning(
+                "too-many-responses",
+                f"the server sent {found.dropped} more 1xx responses or pushes than the {MAX_KEPT} the probe keeps",
+            )
+        )
+    return dataclasses.replace(result, warnings=tuple(warnings))
 
 
 def exchange(

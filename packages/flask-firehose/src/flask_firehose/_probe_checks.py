@@ -266,12 +266,21 @@ def _origin(url: str) -> tuple[str, str, int | None] | None:
         return None
 
 
+def _joined(base: str, target: str) -> str:
+    """*target* resolved against *base*; ``""`` when the server's target is
+    not a URL at all (``http://[::1/x.css``)."""
+    try:
+        return urljoin(base, target)
+    except ValueError:
+        return ""
+
+
 def files_to_check(result: ProbeResult) -> list[str]:
     """The targets of the preloads (103 and final) on the page's own origin,
     each once, at most :data:`MAX_FILES`."""
     page = _origin(result.url)
     targets: dict[str, None] = {}
     for link in _all_links(result):
-        if _is_preload(link) and page is not None and _origin(urljoin(result.url, link.target)) == page:
+        if _is_preload(link) and page is not None and _origin(_joined(result.url, link.target)) == page:
             targets.setdefault(link.target)
     return list(targets)[:MAX_FILES]

@@ -76,7 +76,7 @@ def _h11_exchange(
         event = _next_h11_event(sock, conn, endpoint, deadline, "waiting for an answer")
         now = deadline.clock() - sent
         if isinstance(event, h11.InformationalResponse):
-            found.informational.append(RawResponse(event.status_code, header_pairs(event.headers), now))
+            found.keep_informational(RawResponse(event.status_code, header_pairs(event.headers), now))
         elif isinstance(event, h11.Response):
             found.final = RawResponse(event.status_code, header_pairs(event.headers), now)
         elif isinstance(event, h11.Data):

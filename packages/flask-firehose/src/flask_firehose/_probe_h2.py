@@ -119,7 +119,7 @@ class _H2Client:
             found, sent = self.streams[stream_id]
             head = RawResponse(int(status), plain, self.clock() - sent)
             if informational:
-                found.informational.append(head)
+                found.keep_informational(head)
             else:
                 found.final = head
         elif stream_id in self.pushes and not informational:
@@ -131,8 +131,8 @@ class _H2Client:
         if event.pushed_stream_id is None or parent is None:
             return
         push = RawPush(dict(header_pairs(event.headers)).get(":path", ""))
-        parent[0].pushes.append(push)
-        self.pushes[event.pushed_stream_id] = (push, parent[0])
+        if parent[0].keep_push(push):
+            self.pushes[event.pushed_stream_id] = (push, parent[0])
 
     def _data(self, stream_id: int, size: int) -> None:
         if stream_id in self.streams:

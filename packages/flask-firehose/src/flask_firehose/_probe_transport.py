@@ -126,6 +126,10 @@ class RawPush:
     complete: bool = False
 
 
+#: The most 1xx responses and pushes one exchange keeps.
+MAX_KEPT: Final = 100
+
+
 @dataclass
 class RawExchange:
     """Everything one request got: 1xx responses, the final one, pushes."""
@@ -135,6 +139,23 @@ class RawExchange:
     body_bytes: int = 0
     pushes: list[RawPush] = field(default_factory=list)
     complete: bool = False
+    dropped: int = 0
+    """1xx responses and pushes past :data:`MAX_KEPT`, counted, not kept."""
+
+    def keep_informational(self, response: RawResponse) -> None:
+        """Keep a 1xx response, up to :data:`MAX_KEPT` of them (a server may send them without end)."""
+        if len(self.informational) < MAX_KEPT:
+            self.informational.append(response)
+        else:
+            self.dropped += 1
+
+    def keep_push(self, push: RawPush) -> bool:
+        """Keep a promised push, up to :data:`MAX_KEPT`; whether it was kept."""
+        if len(self.pushes) < MAX_KEPT:
+            self.pushes.append(push)
+            return True
+        self.dropped += 1
+        return False
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from ._learning import is_static_endpoint
 from ._links import Link, safe_repr
 from ._parsing import parse_link_header
 from ._probe_result import link_json
+from ._speculation_delivery import ENDPOINT as SPECULATION_ENDPOINT
 
 __all__ = ["EndpointHints", "HintRow", "RoutesReport", "endpoint_hints", "routes_json", "routes_table"]
 
@@ -193,7 +194,8 @@ class RoutesReport:
 def _rules_by_endpoint(app: Flask) -> dict[str, list[Any]]:
     found: dict[str, list[Any]] = {}
     for rule in app.url_map.iter_rules():
-        found.setdefault(rule.endpoint, []).append(rule)
+        if rule.endpoint != SPECULATION_ENDPOINT:  # Firehose's own rules resource
+            found.setdefault(rule.endpoint, []).append(rule)
     return dict(sorted(found.items()))
 
 
