@@ -726,3 +726,39 @@ def test_list_urls_not_in_plain_form_are_never_speculated(make_app: AppFactory, 
     page = app.test_client().get("/", headers={"Sec-Fetch-Mode": "navigate"}).get_data(as_text=True)
     assert "/plain" in page
     assert url not in page
+
+
+def test_made_up_resource_keys_rebuild_the_rules_at_most_once(
+    make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app, firehose = make_app()
+
+    @app.get("/")
+    def index() -> str:
+        return "<a href='/next'>next</a>"
+
+    firehose.speculate("prefetch", urls=["/next"])
+    client = app.test_client()
+    client.get("/", headers={"Sec-Fetch-Mode": "navigate"})
+    rebuilt: list[int] = []
+    original = Speculation._rebuild
+
+    def counting(self: Speculation) -> None:
+        rebuilt.append(1)
+        original(self)
+
+    monkeypatch.setattr(Speculation, "_rebuild", counting)
+    for key in ("0123456789abcdef", "fedcba9876543210", "00000000000000aa"):
+        response = client.get(f"/_firehose/speculation/{key}.json")
+        assert response.status_code == 404
+        assert response.headers["Cache-Control"] == "no-store"
+    assert rebuilt == [1]
+
+
+@pytest.mark.parametrize("prefix", ["/static", "/static/rules", "/_firehose"])
+def test_a_prefix_overlapping_the_static_path_is_refused(prefix: str) -> None:
+    app = Flask(__name__, static_url_path="/static" if prefix != "/_firehose" else "/_firehose/speculation/files")
+    app.config["FIREHOSE_SPECULATION_PREFIX"] = prefix
+    with pytest.raises(ConfigurationError) as caught:
+        Firehose(app)
+    assert caught.value.key == "FIREHOSE_SPECULATION_PREFIX"

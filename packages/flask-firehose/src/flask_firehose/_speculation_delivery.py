@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
+import time
 import weakref
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final, TypeVar
@@ -52,6 +53,7 @@ from ._speculation_rules import (
     same_origin_url,
     script_json,
 )
+from .errors import ConfigurationError
 
 __all__ = [
     "ENDPOINT",
@@ -73,6 +75,9 @@ _SPECS: Final = "_firehose_speculation"
 _MARK: Final = "_firehose_no_speculation"
 _INLINE: Final = "_firehose_speculation_inline"
 _KEY: Final = re.compile(r"[0-9a-f]{16}")
+
+#: Seconds between two rebuilds of the rules for unknown resource keys.
+REBUILD_INTERVAL: Final = 60.0
 
 _DELIVERY: weakref.WeakKeyDictionary[Flask, Speculation] = weakref.WeakKeyDictionary()
 
@@ -230,6 +235,7 @@ class Speculation:
         self._policy: ExclusionPolicy | None = None
         self._lock = threading.Lock()
         self._bodies: Memo[str, str] = Memo(512)  # key -> JSON
+        self._rebuilt: Memo[str, float] = Memo(16)  # script root -> when its rules were last rebuilt
         self._keys: Memo[str, str] = Memo(512)  # JSON -> key
         self._documents: Memo[tuple[int, str], tuple[RuleSpec, dict[str, Any]]] = Memo(512)
 
@@ -238,6 +244,14 @@ class Speculation:
         _DELIVERY[app] = self
         app.jinja_env.globals["speculation_rules"] = speculation_rules
         if self.active:
+            static = app.static_url_path if app.has_static_folder else None
+            if static is not None and _overlaps(self.prefix, static):
+                raise ConfigurationError(
+                    f"FIREHOSE_SPECULATION_PREFIX {self.prefix!r} overlaps the static URL path {static!r}: "
+                    "its files would be answered as rules resources; choose another prefix",
+                    "FIREHOSE_SPECULATION_PREFIX",
+                    self.prefix,
+                )
             app.add_url_rule(f"{self.prefix}/<key>.json", endpoint=ENDPOINT, view_func=self.serve, methods=["GET"])
 
     # -- what applies -------------------------------------------------------
@@ -405,7 +419,7 @@ class Speculation:
     def serve(self, key: str) -> Response:
         """The rules resource *key*, from this worker's memo or rebuilt."""
         body = self._bodies.get(key) if _KEY.fullmatch(key) else None
-        if body is None and _KEY.fullmatch(key):
+        if body is None and _KEY.fullmatch(key) and self._may_rebuild(request.script_root):
             self._rebuild()
             body = self._bodies.get(key)
         if body is None:
@@ -415,6 +429,17 @@ class Speculation:
             headers={"Cache-Control": "public, max-age=31536000, immutable", "X-Content-Type-Options": "nosniff"},
             mimetype=MEDIA_TYPE,
         )
+
+    def _may_rebuild(self, root: str) -> bool:
+        """Whether to rebuild for an unknown key: at most once a minute per
+        script root, so that made-up keys cost a lookup, not a rebuild of
+        every endpoint's rules."""
+        now = time.monotonic()
+        last = self._rebuilt.get(root)
+        if last is not None and now - last < REBUILD_INTERVAL:
+            return False
+        self._rebuilt.put(root, now)
+        return True
 
     def _rebuild(self) -> None:
         """Build the shared rules of every endpoint in this request (another
@@ -434,6 +459,12 @@ class Speculation:
             rules, _ = self.failures.call("speculation rules", nothing, self.build, app, specs, root, False)
             if rules:
                 self.resource_key(rules)
+
+
+def _overlaps(prefix: str, other: str) -> bool:
+    """Whether one of two URL path prefixes contains the other."""
+    first, second = prefix.rstrip("/") + "/", other.rstrip("/") + "/"
+    return first.startswith(second) or second.startswith(first)
 
 
 def _resolve(name: str, values: tuple[tuple[str, object], ...]) -> str:
