@@ -244,8 +244,10 @@ class Speculation:
         _DELIVERY[app] = self
         app.jinja_env.globals["speculation_rules"] = speculation_rules
         if self.active:
+            # A static path at the site root is no overlap: the rules route is
+            # the more specific one, and the URL map prefers it.
             static = app.static_url_path if app.has_static_folder else None
-            if static is not None and _overlaps(self.prefix, static):
+            if static and static != "/" and _overlaps(self.prefix, static):
                 raise ConfigurationError(
                     f"FIREHOSE_SPECULATION_PREFIX {self.prefix!r} overlaps the static URL path {static!r}: "
                     "its files would be answered as rules resources; choose another prefix",
