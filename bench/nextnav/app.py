@@ -30,7 +30,7 @@ import json
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from http.cookies import SimpleCookie
 from typing import Any
 
@@ -39,6 +39,7 @@ from markupsafe import Markup
 
 from flask_firehose import Firehose, early_hints
 
+from ..closing import when_closed
 from ..pageload.app import CSS, JS
 
 __all__ = ["RULES", "RequestLog", "create_app"]
@@ -63,24 +64,6 @@ def _page_a() -> str:
         '<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>page A</title></head>\n'
         f"<body style='margin:0 2em'>{link.format(url_for('page_b'))}<p>{_TEXT}</p></body></html>\n"
     )
-
-
-class _Closing:
-    def __init__(self, body: Iterable[bytes], done: Callable[[int], None]) -> None:
-        self._body, self._done, self._sent = body, done, 0
-
-    def __iter__(self) -> Iterator[bytes]:
-        for chunk in self._body:
-            self._sent += len(chunk)
-            yield chunk
-
-    def close(self) -> None:
-        try:
-            close = getattr(self._body, "close", None)
-            if close is not None:
-                close()
-        finally:
-            self._done(self._sent)
 
 
 class RequestLog:
@@ -115,20 +98,7 @@ class RequestLog:
             with self._lock, open(self.path, "a") as out:
                 out.write(json.dumps(entry) + "\n")
 
-        body = self.app(environ, starting)
-        wrapper = environ.get("wsgi.file_wrapper")
-        if isinstance(wrapper, type) and isinstance(body, wrapper) and hasattr(body, "close"):
-            closing = body.close  # keep the server's file wrapper (sendfile): hook its close
-
-            def close() -> None:
-                try:
-                    closing()
-                finally:
-                    done(0)
-
-            body.close = close
-            return body
-        return _Closing(body, done)
+        return when_closed(environ, self.app(environ, starting), done)
 
 
 def create_app() -> Flask:

@@ -34,7 +34,7 @@ import hashlib
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +42,8 @@ from flask import Flask, Response, request, url_for
 from markupsafe import Markup, escape
 
 from flask_firehose import Firehose, Link, early_hints
+
+from ..closing import when_closed
 
 __all__ = ["CSS", "JS", "MODES", "XCSS", "TimesLog", "create_app", "write_static", "write_xorigin"]
 
@@ -108,24 +110,6 @@ def _page(assets: bool, xorigin: str = "") -> str:
     )
 
 
-class _Closing:
-    """A response body that calls *done* once the server closes it."""
-
-    def __init__(self, body: Iterable[bytes], done: Callable[[], None]) -> None:
-        self._body, self._done = body, done
-
-    def __iter__(self) -> Iterator[bytes]:
-        return iter(self._body)
-
-    def close(self) -> None:
-        try:
-            close = getattr(self._body, "close", None)
-            if close is not None:
-                close()
-        finally:
-            self._done()
-
-
 class TimesLog:
     """WSGI middleware: log when each response was closed by the server (its last
     byte written), ``time.time()`` with microseconds, status and request target."""
@@ -147,21 +131,7 @@ class TimesLog:
             with self._lock, open(self.path, "a") as out:
                 out.write(line)
 
-        body = self.app(environ, starting)
-        wrapper = environ.get("wsgi.file_wrapper")
-        if isinstance(wrapper, type) and isinstance(body, wrapper) and hasattr(body, "close"):
-            # Keep the server's file wrapper (sendfile over HTTP/1.1): hook its close.
-            closing = body.close
-
-            def close() -> None:
-                try:
-                    closing()
-                finally:
-                    done()
-
-            body.close = close
-            return body
-        return _Closing(body, done)
+        return when_closed(environ, self.app(environ, starting), lambda _sent: done())
 
 
 def create_app() -> Flask:

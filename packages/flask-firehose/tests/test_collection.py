@@ -15,12 +15,12 @@ from flask_firehose import Link, push
 from flask_firehose._collection import (
     CLOSED,
     NOT_LOADED,
+    STATE_ATTRIBUTE,
     LinkCollection,
     RequestLinks,
     close_request,
     current_context,
     current_links,
-    links_in,
     request_links,
 )
 
@@ -80,10 +80,10 @@ def test_inside_a_request_state_is_created_once_on_first_use(app: Flask) -> None
     with app.test_request_context("/"):
         context = current_context()
         assert context is request_ctx._get_current_object()  # type: ignore[attr-defined]
-        assert current_links() is None and links_in(context) is None
+        assert current_links() is None and getattr(context, STATE_ATTRIBUTE, None) is None
         state = request_links()
         assert request_links() is state
-        assert current_links() is state and links_in(context) is state
+        assert current_links() is state and getattr(context, STATE_ATTRIBUTE, None) is state
 
 
 def test_closing_a_request_that_hinted_nothing_puts_the_shared_closed_state(app: Flask) -> None:

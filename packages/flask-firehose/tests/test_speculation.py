@@ -762,3 +762,27 @@ def test_a_prefix_overlapping_the_static_path_is_refused(prefix: str) -> None:
     with pytest.raises(ConfigurationError) as caught:
         Firehose(app)
     assert caught.value.key == "FIREHOSE_SPECULATION_PREFIX"
+
+
+def test_a_failing_guard_never_breaks_a_page_in_production(
+    make_app: AppFactory, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    app, firehose = make_app(FIREHOSE_STRICT=False)
+    ran: list[str] = []
+
+    @app.get("/article")
+    def article() -> str:
+        ran.append("article")
+        return "<p>article</p>"
+
+    firehose.speculate("prefetch", href_matches="/*")
+
+    def broken(self: Speculation, req: object) -> None:
+        raise RuntimeError("the URL map could not be read")
+
+    monkeypatch.setattr(Speculation, "refuse", broken)
+    with caplog.at_level(logging.ERROR, logger="flask_firehose"):
+        response = app.test_client().get("/article", headers={"Sec-Purpose": "prefetch", "Sec-Fetch-Mode": "navigate"})
+    assert response.status_code == 200
+    assert ran == ["article"]
+    assert any("speculation guard" in record.getMessage() for record in caplog.records)

@@ -30,13 +30,11 @@ __all__ = [
     "close_request",
     "current_context",
     "current_links",
-    "links_in",
     "request_links",
 ]
 
 #: Where a request context holds its :class:`RequestLinks`.
 STATE_ATTRIBUTE = "_firehose_links"
-_KEY = STATE_ATTRIBUTE
 
 
 class LinkCollection:
@@ -104,26 +102,21 @@ def _current_context() -> Any:
 def request_links() -> RequestLinks:
     """The current request's state, created on first use."""
     namespace = _current_context()
-    links: RequestLinks | None = getattr(namespace, _KEY, None)
+    links: RequestLinks | None = getattr(namespace, STATE_ATTRIBUTE, None)
     if links is None:
         links = RequestLinks()
-        setattr(namespace, _KEY, links)
+        setattr(namespace, STATE_ATTRIBUTE, links)
     return links
 
 
 def current_links() -> RequestLinks | None:
     """The current request's state, or ``None`` if nothing was hinted."""
-    return getattr(_current_context(), _KEY, None)
-
-
-def links_in(context: Any) -> RequestLinks | None:
-    """The state of the request *context*, or ``None`` if nothing was hinted."""
-    return getattr(context, _KEY, None)
+    return getattr(_current_context(), STATE_ATTRIBUTE, None)
 
 
 def close_request(links: RequestLinks | None) -> None:
     """Mark the current request's links as written."""
     if links is None:
-        setattr(_current_context(), _KEY, CLOSED)
+        setattr(_current_context(), STATE_ATTRIBUTE, CLOSED)
     else:
         links.closed = True
