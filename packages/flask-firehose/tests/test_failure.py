@@ -342,6 +342,30 @@ def test_a_store_cannot_forge_what_goes_out() -> None:
     assert hints.sent == [[("Link", "</static/app.css>; rel=preload; as=style")]]
 
 
+def test_remembered_rebuilt_links_never_let_a_forgery_through() -> None:
+    """The learner remembers the links it rebuilt from a store's answers;
+    later answers, forged or not, still go out only as their fields say."""
+    clean = Link("/static/app.css", as_="style")
+    forged = Link("/static/app.css", as_="style")
+    object.__setattr__(forged, "text", "<https://evil.example/x.js>; rel=preload; as=script")
+    odd = Link("/static/app.css", as_="style")
+    object.__setattr__(odd, "nopush", 1)  # not a bool: such a link is refused, remembered or not
+    answers = [[clean], [clean], [forged], [forged], [odd], [clean]]
+
+    class ChangingStore(_LazyStore):
+        def learned(self, endpoint: str) -> Any:
+            return answers.pop(0)
+
+    client = _app(False, store=ChangingStore()).test_client()
+    sent = []
+    for _ in range(6):
+        with record_early_hints(client) as hints:
+            client.get("/")
+        sent.append(hints.sent)
+    good = [("Link", "</static/app.css>; rel=preload; as=style")]
+    assert sent == [[good], [good], [good], [good], [], [good]]
+
+
 class _NoName:
     def __repr__(self) -> str:
         raise Boom("no repr")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from flask import Blueprint, Flask, request
 
-from flask_firehose import early_hints
+from flask_firehose import Firehose, MemoryHintStore, early_hints, push
 from flask_firehose._hooks import RequestHooks, blueprints_of, hooks_of
 from flask_firehose.testing import links_of, record_early_hints
 
@@ -95,3 +95,34 @@ def test_a_blueprint_declaration_reaches_its_nested_blueprints_only(nested: Flas
             client.get(path)
     with_b = [any(link.target == "/static/a.b.css" for link in links) for links in hints.links]
     assert with_b == [False, False, True]
+
+
+NAVIGATION = {"Sec-Fetch-Mode": "navigate", "Accept": "text/html"}
+
+
+@pytest.mark.parametrize(
+    ("environ", "learns"),
+    [
+        ({}, False),  # no wsgi.early_hints: the server sends no 103
+        ({"wsgi.early_hints": lambda headers: None, "SERVER_PROTOCOL": "HTTP/1.1"}, False),  # HTTP/1.1, not allowed
+        ({"wsgi.early_hints": lambda headers: None, "HTTP_VERSION": "2"}, True),
+    ],
+)
+def test_learning_only_where_a_103_can_go_out(environ: dict[str, object], learns: bool) -> None:
+    """Learned hints go in the 103 only: a request that could carry none
+    teaches nothing (and costs nothing to observe)."""
+    store = MemoryHintStore(min_seen=1)
+    app = Flask(__name__)
+    app.config.update(TESTING=True, SECRET_KEY="s")
+    Firehose(app, hint_store=store)
+
+    @app.get("/page")
+    def page() -> str:
+        push("/static/app.css")
+        return "<p>page</p>"
+
+    client = app.test_client()
+    client.environ_base.update(environ)  # type: ignore[arg-type]
+    response = client.get("/page", headers=NAVIGATION)
+    assert response.status_code == 200 and "/static/app.css" in response.headers["Link"]
+    assert [link.target for link in store.learned("page")] == (["/static/app.css"] if learns else [])

@@ -192,3 +192,41 @@ def test_a_pickled_link_is_validated_again() -> None:
     link = Link("/a.css", as_="style")
     object.__setattr__(link, "text", "<https://evil.example/>")
     assert pickle.loads(pickle.dumps(link)).text == "</a.css>; rel=preload; as=style"
+
+
+def test_plain_links_are_remembered_bounded_and_only_when_valid() -> None:
+    from flask_firehose import _links
+
+    _links.PLAIN_LINKS.clear()
+    first = _links.plain_link("/static/app.css")
+    assert _links.plain_link("/static/app.css") is first is _links.PLAIN_LINKS["/static/app.css"]
+    assert first == _links.link_from_push("/static/app.css")
+    for n in range(5000):
+        _links.plain_link(f"/static/{n}.css")
+    assert 0 < len(_links.PLAIN_LINKS) <= 2048
+    for bad in ("/a\r\nX-Evil: 1", "javascript:alert(1)", ""):
+        with pytest.raises(InvalidLinkError):
+            _links.plain_link(bad)
+        assert bad not in _links.PLAIN_LINKS
+
+
+def test_push_of_a_str_subclass_does_not_take_the_plain_path() -> None:
+    from flask import Flask
+
+    from flask_firehose import Firehose, push
+
+    class Sneaky(str):
+        def __str__(self) -> str:
+            return "/evil\r\nX-Evil: 1"
+
+    app = Flask(__name__)
+    app.config.update(TESTING=True, SECRET_KEY="s")
+    Firehose(app)
+
+    @app.get("/")
+    def index() -> str:
+        push(Sneaky("/static/app.css"))
+        return "<p>x"
+
+    response = app.test_client().get("/")
+    assert response.headers.getlist("Link") == ["</static/app.css>; rel=preload; as=style"]

@@ -48,10 +48,14 @@ class LinkCollection:
 
     def add(self, link: Link) -> None:
         """Append *link* unless the same target and ``rel`` is already here."""
-        self._links.setdefault((link.target, link.rel), link)
+        self._links.setdefault(link.key, link)
 
     def __iter__(self) -> Iterator[Link]:
         return iter(self._links.values())
+
+    def as_tuple(self) -> tuple[Link, ...]:
+        """The links, in order."""
+        return tuple(self._links.values())
 
     def __len__(self) -> int:
         return len(self._links)

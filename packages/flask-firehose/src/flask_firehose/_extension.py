@@ -23,7 +23,8 @@ from ._declared import HintSpec, check_specs
 from ._failure import FailurePolicy
 from ._hooks import RequestHooks, hooks_of, register
 from ._learning import HintStore, Learner, MemoryHintStore, check_store
-from ._links import link_from_push, safe_repr
+from ._links import PLAIN_LINKS as _plain_links
+from ._links import link_from_push, plain_link, safe_repr
 from ._speculation_delivery import Speculation, no_speculation
 from ._speculation_rules import RuleSpec, make_spec
 from ._tracking import SessionConnector, Tracker, tracker_for
@@ -78,7 +79,10 @@ def push(url: str, *args: object, **attrs: object) -> str:
             )
         links = request_links()
     try:
-        link = link_from_push(url, args, attrs)
+        if args or attrs or type(url) is not str:
+            link = link_from_push(url, args, attrs)
+        else:  # the common call, push("/static/app.css"): the link built before
+            link = _plain_links.get(url) or plain_link(url)
     except InvalidLinkError as exc:
         where = _current_request().endpoint
         _failures_of(_current_app()).invalid_push(_describe_call(url, args, attrs), exc, where)

@@ -21,6 +21,7 @@ from . import _budget as budget
 from ._collection import NOT_LOADED
 from ._config import Settings
 from ._failure import FailurePolicy
+from ._headers import append_checked, checked_value
 from ._links import Link
 from ._memo import Memo
 from ._shared_cache import storable_by_others
@@ -29,6 +30,9 @@ from ._tracking import Tracker
 __all__ = ["Outcome", "may_carry_links", "write_links"]
 
 _by_priority = attrgetter("priority")
+
+# Fields that may let a shared cache store a response (see _shared_cache).
+_CACHING_FIELDS = frozenset({"cache-control", "expires", "vary"})
 
 
 def may_carry_links(method: str, status: int) -> bool:
@@ -65,7 +69,17 @@ def write_links(
     """
     if not may_carry_links(method, response.status_code):
         return ()
-    candidates = tuple(links)
+    candidates = links if type(links) is tuple else tuple(links)
+    # One pass over the view's headers: the Link fields it set (they share
+    # the byte budget) and whether caching headers need a closer look.
+    own = 0
+    caching = False
+    for name, value in response.headers:
+        lowered = name.lower()
+        if lowered == "link":
+            own += len(value) + len(budget.SEPARATOR)
+        elif lowered in _CACHING_FIELDS:
+            caching = True
     state = None
     # No tracking for HEAD (health checks, crawlers: nothing is downloaded) nor
     # for a response a shared cache may store and serve to others: a tracking
@@ -75,10 +89,9 @@ def write_links(
         tracker is not None
         and method == "GET"
         and any(link.pushable for link in candidates)
-        and not storable_by_others(response)
+        and not (caching and storable_by_others(response))
     ):
         state = loaded if loaded is not NOT_LOADED else failures.call(f"{tracker.name} load", None, tracker.load)
-    own = sum(len(value) + len(budget.SEPARATOR) for value in response.headers.getlist("Link"))
     # The same links, room and tracking state give the same outcome (a page's
     # new visitors, a returning one with an unchanged cookie): remembered.
     # push() hands out the same Link objects for the same calls, so the key
@@ -95,7 +108,7 @@ def write_links(
         if memo is not None and key is not None:
             memo.put(key, outcome)
     if outcome.header is not None:
-        response.headers.add("Link", outcome.header)
+        append_checked(response.headers, "Link", outcome.header)
     if state is not None and tracker is not None and outcome.pushed:
         failures.call(f"{tracker.name} save", None, tracker.save, state, outcome.seen, outcome.pushed, response)
     return outcome.kept
@@ -124,6 +137,8 @@ def _decide(
             link.as_hint() if link.pushable and link.target not in admitted else link for link in ordered
         )
     chosen = budget.select(candidates, settings.max_links, settings.max_header_bytes - own, settings.max_pushes)
-    header = budget.header_value(chosen.kept) if chosen.kept else None
+    # Link texts are checked when made; the field is checked once more here,
+    # once per outcome, since it is then appended as it is.
+    header = checked_value(budget.header_value(chosen.kept)) if chosen.kept else None
     pushed = tuple(link.target for link in chosen.kept if link.pushable) if state is not None else ()
     return Outcome(given, chosen.kept, header, tuple(seen), pushed)

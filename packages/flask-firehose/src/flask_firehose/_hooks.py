@@ -26,6 +26,7 @@ from ._declared import HintSpec, declared_on, resolve
 from ._failure import FailurePolicy, logger
 from ._final_header import Outcome, may_carry_links, write_links
 from ._learning import Learner, is_static_endpoint
+from ._links import Link
 from ._lint import Linter
 from ._memo import Memo
 from ._speculation_rules import is_prefetch_purpose
@@ -58,6 +59,7 @@ class RequestHooks:
         self.learner = learner
         self.linter = Linter()
         self.memo: Memo[Hashable, Outcome] = Memo(256)
+        self.memo103: Memo[Hashable, tuple[tuple[Link, ...], tuple[Link, ...]]] = Memo(256)
         self._lint = settings.lint
         self._specs: dict[str | None, tuple[HintSpec, ...]] = {}
         #: The app's Speculation Rules (set by ``init_app``), or None.
@@ -99,14 +101,14 @@ class RequestHooks:
                 return refused
         # Only an HTML navigation answered by a view gets declared and learned
         # hints: static files, fetch/XHR, POSTs and 404s are left alone.
-        if (
-            not _early_hints.is_navigation(environ)
-            or req.routing_exception is not None
-            or not req.endpoint
-            or is_static_endpoint(req.endpoint)
-        ):
+        if not _early_hints.is_navigation(environ) or req.routing_exception is not None:
             return None
-        specs = self._specs_for(req)
+        endpoint = req.endpoint
+        if not endpoint or is_static_endpoint(endpoint):
+            return None
+        specs = self._specs.get(endpoint)
+        if specs is None:
+            specs = self._specs_for(req)
         declared = resolve(specs, self.failures) if specs else []
         state = request_links() if declared else None
         if state is not None:
@@ -129,13 +131,22 @@ class RequestHooks:
             state = state or request_links()
             state.tracked = self.failures.call(f"{self.tracker.name} load", None, self.tracker.load)
             already_pushed = state.tracked
-        links = _early_hints.assemble(
-            candidates,
-            pushing_front=pushing_front,
-            already_pushed=already_pushed,
-            max_links=settings.max_links,
-            max_bytes=settings.max_header_bytes,
-        )
+        # The same candidates give the same 103 (unless this client's pushes
+        # matter): remembered by their identities, as the final header's are.
+        key = (tuple(map(id, candidates)), pushing_front) if already_pushed is None else None
+        known = self.memo103.get(key) if key is not None else None
+        if known is not None and known[0] == tuple(candidates):
+            links = known[1]
+        else:
+            links = _early_hints.assemble(
+                candidates,
+                pushing_front=pushing_front,
+                already_pushed=already_pushed,
+                max_links=settings.max_links,
+                max_bytes=settings.max_header_bytes,
+            )
+            if key is not None:
+                self.memo103.put(key, (tuple(candidates), links))
         _early_hints.send(environ, links, self.failures)
         return None
 
@@ -148,47 +159,53 @@ class RequestHooks:
         lint = self._lint
         state = current_links()
         close_request(state)
-        # Speculation Rules go on navigations only: asked first, it costs the rest nothing.
-        if self.speculation is not None and _early_hints.is_navigation(_current_request().environ):
-            self.failures.call("speculation rules", None, self.speculation.after_request, response)
-        if state is None and not lint:
+        if state is None and not lint and self.speculation is None:
             return response
         req = _current_request()
+        environ = req.environ
+        navigation = _early_hints.is_navigation(environ)
+        # Speculation Rules go on navigations only.
+        speculation = self.speculation
+        if speculation is not None and navigation and speculation.may_have_rules(req.endpoint):
+            self.failures.call("speculation rules", None, speculation.after_request, response, req)
         if lint:
             self.failures.call("lint", None, self._check, req, response)
         if state is None:
             return response
         links = self._links_for(state, response)
+        # Learned hints go in the 103 only: a navigation that could carry none
+        # teaches nothing (and a server that never sends one spends nothing).
+        learning = (
+            self.learner is not None
+            and navigation
+            and settings.early_hints
+            and _early_hints.can_send(environ, settings.early_hints_http1)
+        )
         # Read before the tracker touches the session: did the view itself?
         # (Asked only where the answer matters: a navigation carrying a cookie.)
-        private = (
-            self.learner is not None
-            and "HTTP_COOKIE" in req.environ
-            and _early_hints.is_navigation(req.environ)
-            and _view_read_session()
-        )
+        private = learning and "HTTP_COOKIE" in environ and _view_read_session()
         # A speculation (Sec-Purpose: prefetch) may never be shown: its links
         # go out as hints, but nothing is recorded as pushed to this client.
-        tracker = None if is_prefetch_purpose(req.environ.get("HTTP_SEC_PURPOSE")) else self.tracker
+        tracker = None if is_prefetch_purpose(environ.get("HTTP_SEC_PURPOSE")) else self.tracker
         sent = write_links(req.method, response, links, settings, tracker, self.failures, self.memo, state.tracked)
         if lint:
             self.failures.call("lint", None, self.linter.hinted, sent)
-        if self.learner is not None and sent:
-            self.learner.observe(_current_app(), req, response, links, private)
+        if learning and sent and self.learner is not None:
+            self.learner.observe(_current_app(), req, response, links, private, navigation)
         return response
 
     @staticmethod
-    def _links_for(state: RequestLinks, response: Response) -> LinkCollection:
+    def _links_for(state: RequestLinks, response: Response) -> tuple[Link, ...]:
         """Declared links go on HTML responses only (a view answering a
         navigation with JSON or a file gets none); pushed ones always."""
         if not state.declared or response.mimetype != "text/html":
-            return state.pushed
+            return state.pushed.as_tuple()
         merged = LinkCollection()
         for link in state.declared:
             merged.add(link)
         for link in state.pushed:
             merged.add(link)
-        return merged
+        return merged.as_tuple()
 
     def _check(self, req: Request, response: Response) -> None:
         self.linter.view_links(response)

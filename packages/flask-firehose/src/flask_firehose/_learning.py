@@ -54,7 +54,6 @@ from typing import Any, Final, Protocol, cast, runtime_checkable
 from urllib.parse import unquote
 
 from flask import Flask, Request, Response
-from werkzeug.http import parse_cookie
 
 from ._early_hints import is_navigation, may_hint
 from ._failure import FailurePolicy, logger
@@ -169,7 +168,14 @@ def _carries_credentials(environ: Mapping[str, Any], own_cookie: str | None = No
         return False
     if own_cookie is None:
         return True
-    return any(name != own_cookie for name in parse_cookie(cookies))
+    # Only the names matter (RFC 6265 §4.2.1: "name=value" pairs joined by
+    # ";"). A part without "=" counts as a cookie too: when in doubt, the
+    # request is credentialed and nothing is learned from it.
+    for part in str(cookies).split(";"):
+        name = part.partition("=")[0].strip(" \t")
+        if name != own_cookie and (name or part.strip(" \t")):
+            return True
+    return False
 
 
 @runtime_checkable
@@ -236,6 +242,10 @@ class Learner:
         self._explicit = prefixes is not None
         self._prefixes = prefixes
         self._forms: Memo[Link, Link | None] = Memo(4096)
+        self._observed: Memo[tuple[int, ...], tuple[tuple[Link, ...], tuple[Link, ...]]] = Memo(256)
+        self._hinted: Memo[tuple[int, ...], tuple[tuple[Link, ...], tuple[Link, ...]]] = Memo(256)
+        self._rebuilt: Memo[tuple[Any, ...], Link] = Memo(4096)
+        self._read_memo: Memo[tuple[int, ...], tuple[tuple[Any, ...], tuple[Link, ...]]] = Memo(256)
         self._lock = threading.Lock()
         self._reported: set[str] = set()
         # (endpoint, target) -> the hash of the first URL arguments it was
@@ -292,11 +302,19 @@ class Learner:
         if not endpoint or not self.prefixes(app):
             return []
         found: list[Link] = self.failures.call("hint store learned()", [], self._read, endpoint)
+        # The same learned links give the same hints: remembered by their
+        # identities (the rebuilt links are themselves remembered, below).
+        key = tuple(map(id, found))
+        known = self._hinted.get(key)
+        if known is not None and known[0] == tuple(found):
+            return list(known[1])
         hints = []
         for link in found:
             form = self.failures.call("hint store learned() link", None, self._form, app, request, link)
             if form is not None:
                 hints.append(form)
+        if all(self._forms.get(link, _UNKNOWN) is not _UNKNOWN for link in found):  # none failed
+            self._hinted.put(key, (tuple(found), tuple(hints)))
         return hints
 
     def _read(self, endpoint: str) -> list[Link]:
@@ -305,28 +323,61 @@ class Learner:
             return []
         if isinstance(found, (str, bytes)) or not isinstance(found, Iterable):
             raise TypeError(f"hint store learned() returned {safe_repr(found)}, not a list of Link")
+        items = tuple(itertools.islice(found, MAX_LINKS_PER_PAGE * 4))
+        # A store in this process hands out the same objects while nothing
+        # changes: their rebuilt links are remembered by identity.
+        key = tuple(map(id, items))
+        known = self._read_memo.get(key)
+        if known is not None and known[0] == items:
+            return list(known[1])
         links = []
-        for item in itertools.islice(found, MAX_LINKS_PER_PAGE * 4):
+        failed = False
+        for item in items:
             try:
                 if not isinstance(item, Link):
                     raise TypeError(f"hint store learned() returned {safe_repr(item)} in its list, not a Link")
-                # Rebuilt from its fields: a stored copy's serialized text is not trusted.
-                links.append(Link(item.target, item.rel, item.as_, item.crossorigin, item.nopush, item.params))
+                # Rebuilt from its fields: a stored copy's serialized text is not
+                # trusted. The rebuilt link is remembered by those fields.
+                links.append(self._rebuild(item))
             except Exception as exc:  # that item only is left out
+                failed = True
                 self.failures.failed("hint store learned() item", exc)
+        if not failed:
+            self._read_memo.put(key, (items, tuple(links)))
         return links
 
-    def observe(self, app: Flask, request: Request, response: Response, links: Iterable[Link], private: bool) -> None:
+    def _rebuild(self, item: Link) -> Link:
+        fields = (item.target, item.rel, item.as_, item.crossorigin, item.nopush, item.params)
+        try:
+            link = self._rebuilt.get(fields)
+        except TypeError:  # a field that cannot be a key cannot be a valid link either
+            link = None
+        if link is None or type(link.nopush) is not type(item.nopush):
+            link = Link(*fields)
+            self._rebuilt.put(fields, link)
+        return link
+
+    def observe(
+        self,
+        app: Flask,
+        request: Request,
+        response: Response,
+        links: Iterable[Link],
+        private: bool,
+        navigation: bool | None = None,
+    ) -> None:
         """Count *links*, pushed by *response*, if the response may teach.
 
         :param private: whether the view read the session (the response then
             varies by user, whatever its ``Cache-Control`` says).
+        :param navigation: whether the request is an HTML navigation, if the
+            caller already asked (:func:`~flask_firehose._early_hints.is_navigation`).
         """
         endpoint = request.endpoint
         environ = request.environ
         if (
             not endpoint
-            or not is_navigation(environ)
+            or not (is_navigation(environ) if navigation is None else navigation)
             # A speculation may never be shown: it is not a visit to learn from.
             or is_prefetch_purpose(environ.get("HTTP_SEC_PURPOSE"))
             or is_static_endpoint(endpoint)
@@ -336,15 +387,32 @@ class Learner:
             or not self.prefixes(app)
         ):
             return
-        forms = [form for link in links if (form := self._form(app, request, link)) is not None]
+        forms = self._forms_of(app, request, links if type(links) is tuple else tuple(links))
         if request.view_args or request.query_string:
             forms = self._common(endpoint, request.view_args or {}, request.query_string, forms)
-        if len(forms) > MAX_LINKS_PER_PAGE:
-            forms = heapq.nsmallest(MAX_LINKS_PER_PAGE, forms, key=lambda link: link.priority)
         if forms:
             self.failures.call("hint store observe()", None, self.store.observe, endpoint, forms)
 
-    def _common(self, endpoint: str, view_args: Mapping[str, Any], query: bytes, forms: list[Link]) -> list[Link]:
+    def _forms_of(self, app: Flask, request: Request, links: tuple[Link, ...]) -> tuple[Link, ...]:
+        """The learnable forms of *links*, highest priority first past the
+        cap. A page pushes the same links on every visit and ``push()`` hands
+        out the same objects for them: the answer is remembered by their
+        identities (an entry holds its links, so their ids are not reused
+        while it is kept, and it is taken only for the same links)."""
+        key = tuple(map(id, links))
+        found = self._observed.get(key)
+        if found is not None and found[0] == links:
+            return found[1]
+        forms = [form for link in links if (form := self._form(app, request, link)) is not None]
+        if len(forms) > MAX_LINKS_PER_PAGE:
+            forms = heapq.nsmallest(MAX_LINKS_PER_PAGE, forms, key=lambda link: link.priority)
+        found = (links, tuple(forms))
+        self._observed.put(key, found)
+        return found[1]
+
+    def _common(
+        self, endpoint: str, view_args: Mapping[str, Any], query: bytes, forms: tuple[Link, ...]
+    ) -> tuple[Link, ...]:
         """Of *forms*, those seen for this endpoint under other URL arguments
         or query too. A link seen under one of them only (``/share/<token>``
         pushing that token's file, ``/search?q=alice`` pushing a result)
@@ -352,7 +420,7 @@ class Learner:
         try:
             variant = hash((tuple(sorted((key, repr(value)) for key, value in view_args.items())), query))
         except Exception:
-            return []
+            return ()
         common = []
         with self._lock:
             for form in forms:
@@ -363,7 +431,7 @@ class Learner:
                 elif first is _COMMON or first != variant:
                     self._variants.put(key, _COMMON)
                     common.append(form)
-        return common
+        return tuple(common)
 
     def _form(self, app: Flask, request: Request, link: Link) -> Link | None:
         """*link* if it may be learned (and stand in a 103), else ``None``;
@@ -425,6 +493,8 @@ class _Candidate:
 class _Endpoint:
     responses: int = 0
     candidates: dict[str, _Candidate] = field(default_factory=dict)
+    steady: tuple[Link, ...] | None = None
+    """The last response's links, when they were every candidate, all learned."""
 
 
 class MemoryHintStore:
@@ -445,6 +515,7 @@ class MemoryHintStore:
         self._endpoints: OrderedDict[str, _Endpoint] = OrderedDict()
         self._lock = threading.Lock()
         self._order = itertools.count()
+        self._keyed: Memo[tuple[int, ...], tuple[tuple[Link, ...], list[tuple[str, Link]]]] = Memo(256)
 
     def learned(self, endpoint: str) -> list[Link]:
         with self._lock:
@@ -454,12 +525,25 @@ class MemoryHintStore:
             return [c.link for c in state.candidates.values() if c.seen >= self.min_seen]
 
     def observe(self, endpoint: str, links: Sequence[Link]) -> None:
-        keyed = keyed_links(links, self.max_links)  # outside the lock
+        given = links if type(links) is tuple else tuple(links)
         with self._lock:
-            state = self._endpoints.pop(endpoint, None) or _Endpoint()
-            self._endpoints[endpoint] = state  # most recently seen last
-            while len(self._endpoints) > self.max_endpoints:
-                self._endpoints.popitem(last=False)
+            state = self._endpoints.get(endpoint)
+            if state is not None and state.steady is not None and state.steady == given:
+                # The same links as the last response, which held every
+                # candidate, all learned: counting it would raise each count
+                # and "last seen" alike and forget nothing, so what learned()
+                # answers, now and after any later response, is unchanged.
+                self._endpoints.move_to_end(endpoint)  # most recently seen last
+                return
+        keyed = self._keyed_of(given)  # outside the lock
+        with self._lock:
+            state = self._endpoints.get(endpoint)
+            if state is None:
+                state = self._endpoints[endpoint] = _Endpoint()
+                while len(self._endpoints) > self.max_endpoints:
+                    self._endpoints.popitem(last=False)
+            else:
+                self._endpoints.move_to_end(endpoint)  # most recently seen last
             state.responses += 1
             now = state.responses
             candidates = state.candidates
@@ -467,6 +551,20 @@ class MemoryHintStore:
                 self._count(candidates, key, link, now)
             for key in [key for key, c in candidates.items() if now - c.last >= self.window]:
                 del candidates[key]
+            steady = len(keyed) == len(candidates) and all(
+                c.last == now and c.seen >= self.min_seen for c in candidates.values()
+            )
+            state.steady = given if steady else None
+
+    def _keyed_of(self, links: tuple[Link, ...]) -> list[tuple[str, Link]]:
+        """:func:`keyed_links` of *links*, remembered (a page sends the same ones)."""
+        key = tuple(map(id, links))
+        found = self._keyed.get(key)
+        if found is not None and found[0] == links:
+            return found[1]
+        keyed = keyed_links(links, self.max_links)
+        self._keyed.put(key, (links, keyed))
+        return keyed
 
     def _count(self, candidates: dict[str, _Candidate], key: str, link: Link, now: int) -> None:
         candidate = candidates.get(key)

@@ -18,7 +18,17 @@ from typing import Final
 from . import _grammar as grammar
 from .errors import InvalidAsError, InvalidAttributeError, InvalidLinkError, InvalidURLError
 
-__all__ = ["DESTINATIONS", "Link", "encode_target", "infer_as", "is_same_origin_path", "link_from_push", "safe_repr"]
+__all__ = [
+    "DESTINATIONS",
+    "PLAIN_LINKS",
+    "Link",
+    "encode_target",
+    "infer_as",
+    "is_same_origin_path",
+    "link_from_push",
+    "plain_link",
+    "safe_repr",
+]
 
 #: ``as`` values a browser acts on in a preload: the HTML standard's
 #: "potential destinations" minus the ones that never come from a ``<link>``.
@@ -97,6 +107,8 @@ class Link:
     media, then everything else (``prefetch`` included)."""
     rels: frozenset[str] = field(init=False, repr=False, compare=False)
     """The relation types, as a set."""
+    key: tuple[str, str] = field(init=False, repr=False, compare=False)
+    """``(target, rel)``: two links with the same key are one link of a response."""
     _hash: int = field(init=False, repr=False, compare=False)
     _toggled: Link | None = field(init=False, repr=False, compare=False)
 
@@ -160,6 +172,7 @@ class Link:
         object.__setattr__(self, "pushable", not self.nopush and "preload" in rels and is_same_origin_path(self.target))
         object.__setattr__(self, "priority", _priority(self.as_, rels))
         object.__setattr__(self, "rels", frozenset(rels))
+        object.__setattr__(self, "key", (self.target, self.rel))
         object.__setattr__(
             self, "_hash", hash((self.target, self.rel, self.as_, self.crossorigin, self.nopush, self.params))
         )
@@ -332,6 +345,26 @@ def link_from_push(url: object, args: tuple[object, ...] = (), attrs: Mapping[st
         raise
     except Exception as exc:
         raise InvalidLinkError(f"cannot build a link from {safe_repr(url)}: {type(exc).__name__}", url) from exc
+
+
+#: ``push(url)`` without attributes, the call pages make most, by URL: read
+#: with one dict lookup on every push (see :func:`plain_link`); bounded.
+PLAIN_LINKS: dict[str, Link] = {}
+_MAX_PLAIN_LINKS: Final = 2048
+
+
+def plain_link(url: str) -> Link:
+    """``link_from_push(url)`` for a ``str`` URL without attributes,
+    remembered in :data:`PLAIN_LINKS` (emptied when full: a site pushes a
+    few hundred files at most; more means URLs made per request).
+
+    :raises InvalidLinkError: as :func:`link_from_push`.
+    """
+    link = link_from_push(url)
+    if len(PLAIN_LINKS) >= _MAX_PLAIN_LINKS:
+        PLAIN_LINKS.clear()
+    PLAIN_LINKS[url] = link
+    return link
 
 
 def safe_repr(value: object, limit: int = 200) -> str:

@@ -272,6 +272,11 @@ class Speculation:
             specs = self._specs[endpoint] = tuple(found)
         return specs
 
+    def may_have_rules(self, endpoint: str | None) -> bool:
+        """False once *endpoint* is known to have no rules: the per-request
+        question most pages answer with one lookup."""
+        return endpoint is not None and self._specs.get(endpoint) != ()
+
     def refuse(self, req: Request) -> Response | None:
         """A 503 for a speculative request (``Sec-Purpose: prefetch``) whose
         route is never speculated, else ``None``. The browser drops a failed
@@ -387,23 +392,26 @@ class Speculation:
 
     # -- the response ---------------------------------------------------------------
 
-    def after_request(self, response: Response) -> None:
+    def after_request(self, response: Response, req: Request | None = None, app: Flask | None = None) -> None:
         """Add the ``Speculation-Rules`` header to an HTML navigation answered by
-        a view whose page did not inline its rules."""
-        req: Request = request._get_current_object()  # type: ignore[attr-defined]
+        a view whose page did not inline its rules (*req* and *app*: the
+        current ones, if the caller has them at hand)."""
+        if req is None:
+            req = request._get_current_object()  # type: ignore[attr-defined]
         endpoint = req.endpoint
+        if not endpoint or endpoint == ENDPOINT or is_static_endpoint(endpoint):
+            return
+        if app is None:
+            app = current_app._get_current_object()  # type: ignore[attr-defined]
+        # Asked first: an endpoint without rules (most apps: all of them) costs one lookup.
+        if not self.specs_for(app, endpoint):
+            return
         if (
-            not endpoint
-            or endpoint == ENDPOINT
-            or is_static_endpoint(endpoint)
-            or not 200 <= response.status_code < 300
+            not 200 <= response.status_code < 300
             or response.mimetype != "text/html"
             or not is_navigation(req.environ)
             or getattr(current_context(), _INLINE, False)
         ):
-            return
-        app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
-        if not self.specs_for(app, endpoint):
             return
         rules, left_out = self.rules_for(app, req, False)
         if left_out:

@@ -27,12 +27,14 @@ import inspect
 from collections.abc import Collection, Container, Hashable, Iterable, Sequence
 from typing import Any, Final, Protocol, TypeVar, runtime_checkable
 
-from flask import Response, request, session
+from flask import Response, session
 from flask.sessions import NullSession
 
+from ._collection import current_context
 from ._config import CookieSettings, Settings
 from ._digest import DigestFormat, PushDigest
 from ._failure import FailurePolicy, logger
+from ._headers import append_checked, checked_value
 from ._links import safe_repr
 from ._memo import Memo
 from .errors import ConfigurationError
@@ -207,6 +209,16 @@ class SessionConnector:
         session[self.key] = ",".join(_trim([_encode_key(key) for key in kept + added], self.max_bytes))
 
 
+def _environ() -> dict[str, Any]:
+    """The current request's WSGI environ (read on every request: straight
+    from the context variable, not through the ``request`` proxy)."""
+    context = current_context()
+    if context is None:
+        raise RuntimeError("Working outside of request context.")
+    environ: dict[str, Any] = context.request.environ
+    return environ
+
+
 def cookie_value(header: str, name: str) -> str | None:
     """The first value of the cookie *name* in a ``Cookie`` header, read
     without parsing the others (RFC 6265 §4.2.1: ``name=value`` pairs joined
@@ -260,21 +272,28 @@ class DigestTracker:
             attributes.append(f"SameSite={cookie.samesite}")
         plain = "; " + "; ".join(attributes)
         self._attributes = {False: plain, True: plain + "; Secure"}
-        self._added: Memo[tuple[str, tuple[str, ...]], str] = Memo(256)
+        self._added: Memo[tuple[str, tuple[str, ...], bool], str] = Memo(256)
+        self._loaded: Memo[str, PushDigest] = Memo(256)
 
     def load(self) -> PushDigest:
         """The digest the request's cookie holds; empty when it holds none,
         or anything that is not exactly a digest."""
-        header = request.environ.get("HTTP_COOKIE")
+        header = _environ().get("HTTP_COOKIE")
         if not header:  # a new visitor: nothing to parse
             return self._empty
         text = cookie_value(header, self.cookie.name)
         if not text:
             return self._empty
-        try:
-            return PushDigest.decode(text, self.format)
-        except ValueError:
-            return self._empty
+        # A client sends the same cookie page after page: its digest is kept
+        # for the last few values (a value that does not decode, as empty).
+        digest = self._loaded.get(text)
+        if digest is None:
+            try:
+                digest = PushDigest.decode(text, self.format)
+            except ValueError:
+                digest = self._empty
+            self._loaded.put(text, digest)
+        return digest
 
     def admit(self, state: PushDigest, seen: Sequence[str], new: Sequence[str]) -> Sequence[str]:
         """Every new target: the digest makes room by itself."""
@@ -288,20 +307,20 @@ class DigestTracker:
         """Set the cookie to the digest with *added*."""
         if not added:
             return
-        value = self._with(state, tuple(added))
-        secure = request.environ.get("wsgi.url_scheme") == "https" if self.cookie.secure is None else self.cookie.secure
-        response.headers.add("Set-Cookie", f"{self.cookie.name}={value}{self._attributes[secure]}")
+        secure = _environ().get("wsgi.url_scheme") == "https" if self.cookie.secure is None else self.cookie.secure
+        append_checked(response.headers, "Set-Cookie", self._set_cookie(state, tuple(added), secure))
 
-    def _with(self, state: PushDigest, added: tuple[str, ...]) -> str:
-        """The encoded digest of *state* with *added*. New visitors of a page
-        all start empty and are pushed the same files: the result is
-        remembered for the last few (state, files) pairs."""
-        key = (state.encode(), added)
-        value = self._added.get(key)
-        if value is None:
+    def _set_cookie(self, state: PushDigest, added: tuple[str, ...], secure: bool) -> str:
+        """The ``Set-Cookie`` value for *state* with *added*. New visitors of
+        a page all start empty and are pushed the same files: the result is
+        remembered for the last few (state, files, secure) triples."""
+        key = (state.encode(), added, secure)
+        header = self._added.get(key)
+        if header is None:
             value = state.add(added).encode()
-            self._added.put(key, value)
-        return value
+            header = checked_value(f"{self.cookie.name}={value}{self._attributes[secure]}")
+            self._added.put(key, header)
+        return header
 
 
 class ConnectorTracker:
