@@ -46,9 +46,16 @@ NAVIGATION = {
     "Sec-Fetch-Site": "none",
     "User-Agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/142.0.0.0",
 }
-#: What gunicorn 25+ adds to the environ of an HTTP/2 request: a callback
+#: What gunicorn 25+ puts in the environ of an HTTP/2 request: a callback
 #: that sends a 103 (here it sends nothing, so only Firehose's work counts).
-EARLY_HINTS_SERVER: dict[str, object] = {"wsgi.early_hints": lambda headers: None, "HTTP_VERSION": "2"}
+#: The test client always says HTTP/1.1: the key record_early_hints sets
+#: presents its requests as HTTP/2.
+EARLY_HINTS_SERVER: dict[str, object] = {
+    "wsgi.early_hints": lambda headers: None,
+    "SERVER_PROTOCOL": "HTTP/2.0",
+    "HTTP_VERSION": "2",
+    "flask_firehose.testing.http2": True,
+}
 ASSETS = [f"/static/assets/chunk-{i:02}.{hashlib.sha256(str(i).encode()).hexdigest()[:8]}.js" for i in range(10)]
 BY_HAND = ", ".join(f"<{url}>; rel=preload; as=script" for url in ASSETS)
 
@@ -86,39 +93,44 @@ def bare_app(track_by_hand: bool = False, set_cookie: str | None = None) -> Flas
     return app
 
 
-def per_request(
-    app: Flask, requests: int, cookie: tuple[str, str] | None = None, server: dict[str, object] | None = None
-) -> float:
+Cookie = tuple[str, str] | list[tuple[str, str]] | None
+
+
+def per_request(app: Flask, requests: int, cookie: Cookie = None, server: dict[str, object] | None = None) -> float:
     """Seconds per request through Flask's test client, a new client each
     time (with *cookie*, if given; *server*: what the WSGI server adds to the
-    environ): the measure this benchmark has always used."""
+    environ; a list of cookies: one after the other, a client each): the
+    measure this benchmark has always used."""
+    cookies = cookie if isinstance(cookie, list) else [cookie]
     start = time.perf_counter()
-    for _ in range(requests):
+    for n in range(requests):
         client = app.test_client()
         if server:
             client.environ_base.update(server)  # type: ignore[arg-type]
-        if cookie:  # the test client sends its jar, not a hand-made Cookie header
-            client.set_cookie(*cookie)
+        held = cookies[n % len(cookies)]
+        if held:  # the test client sends its jar, not a hand-made Cookie header
+            client.set_cookie(*held)
         client.get("/", headers=NAVIGATION)
     return (time.perf_counter() - start) / requests
 
 
-def per_call(
-    app: Flask, requests: int, cookie: tuple[str, str] | None = None, server: dict[str, object] | None = None
-) -> float:
+def per_call(app: Flask, requests: int, cookie: Cookie = None, server: dict[str, object] | None = None) -> float:
     """Seconds the app itself spends per request, called as a WSGI server
     calls it: no test client, whose parsing of the response (a cookie jar to
     update) is the browser's work, not the server's."""
-    headers = [*NAVIGATION.items(), *([("Cookie", f"{cookie[0]}={cookie[1]}")] if cookie else [])]
-    environ = EnvironBuilder(path="/", headers=headers).get_environ()
-    environ.update(server or {})
+    environs = []
+    for held in cookie if isinstance(cookie, list) else [cookie]:
+        headers = [*NAVIGATION.items(), *([("Cookie", f"{held[0]}={held[1]}")] if held else [])]
+        environ = EnvironBuilder(path="/", headers=headers).get_environ()
+        environ.update(server or {})
+        environs.append(environ)
 
     def start_response(status: str, headers: list[tuple[str, str]], exc_info: object = None) -> object:
         return None
 
     start = time.perf_counter()
-    for _ in range(requests):
-        body = app(dict(environ), start_response)  # type: ignore[arg-type]
+    for n in range(requests):
+        body = app(dict(environs[n % len(environs)]), start_response)  # type: ignore[arg-type]
         for _chunk in body:
             pass
         close = getattr(body, "close", None)
@@ -137,7 +149,7 @@ def ratio(
     baseline: Flask,
     requests: int,
     rounds: int,
-    cookie: tuple[str, str] | None = None,
+    cookie: Cookie = None,
     server: dict[str, object] | None = None,
 ) -> None:
     """Alternate rounds of *ours* and *baseline*; print the median ratio."""
@@ -176,6 +188,23 @@ def returning_cookie(app: Flask, name: str) -> tuple[str, str]:
     return name, value
 
 
+def returning_cookies(app: Flask, name: str, count: int) -> list[tuple[str, str]]:
+    """*count* different cookies, each saying this page's files and 20
+    others of the client's own were pushed (checked for the first)."""
+    from flask_firehose._digest import DigestFormat, PushDigest
+
+    fmt = DigestFormat()  # the default FIREHOSE_DIGEST_* settings
+    cookies = [
+        (name, PushDigest(fmt).add([*ASSETS, *(f"/static/seen/{n}-{k}.js" for k in range(20))]).encode())
+        for n in range(count)
+    ]
+    client = app.test_client()
+    client.set_cookie(*cookies[0])
+    again = client.get("/", headers=NAVIGATION)
+    assert again.headers["Link"].count("nopush") == 10 and "Set-Cookie" not in again.headers
+    return cookies
+
+
 def compare(requests: int, rounds: int, measure: str) -> None:
     global MEASURE
     MEASURE = MEASURES[measure]
@@ -202,6 +231,16 @@ def compare(requests: int, rounds: int, measure: str) -> None:
         requests,
         rounds,
         returning_cookie(digest, "fh-pushed"),
+    )
+    # Many clients, each with a cookie of its own (every memo of a worker
+    # misses): what a busy site's returning visitors cost.
+    ratio(
+        "digest (default), 2,000 returning clients  vs Link by hand",
+        digest,
+        bare_app(),
+        requests,
+        rounds,
+        returning_cookies(digest, "fh-pushed", 2000),
     )
     # The cookie's own cost on top: a bare view that sends none.
     ratio("digest (default), new client  vs Link by hand (no cookie)", digest, bare_app(), requests, rounds)

@@ -15,7 +15,11 @@ from hypothesis import strategies as st
 
 from flask_firehose import Firehose, push
 from flask_firehose._digest import DigestFormat, PushDigest
+from flask_firehose._hooks import hooks_of
+from flask_firehose._tracking import DigestTracker
 from flask_firehose.testing import links_of, record_early_hints
+
+from .conftest import AppFactory
 
 FORMAT = DigestFormat()
 
@@ -98,6 +102,49 @@ def test_tampered_values_decode_to_nothing_or_raise_value_error(value: str) -> N
 def test_any_text_is_a_digest_or_a_value_error(value: str) -> None:
     with contextlib.suppress(ValueError):
         PushDigest.decode(value, FORMAT)
+
+
+@pytest.mark.parametrize("value", _tampered(), ids=range(len(_tampered())))
+def test_a_text_accepted_is_the_digests_own_encoding(value: str) -> None:
+    """The decoder keeps the text as the digest's encoding: that holds only
+    if it accepts nothing but what the encoder writes."""
+    try:
+        digest = PushDigest.decode(value, FORMAT)
+    except ValueError:
+        return
+    assert digest.encode() == value == PushDigest(FORMAT, digest._generations)._encode()
+
+
+@settings(max_examples=200, deadline=None)
+@given(n=st.integers(0, 300), seed=st.integers(0, 2**32), flips=st.lists(st.integers(0, 10**6), max_size=3))
+def test_any_digest_and_its_flipped_bits_decode_canonically_or_not_at_all(n: int, seed: int, flips: list[int]) -> None:
+    digest = PushDigest(FORMAT).add(_urls(n, seed))
+    text = digest.encode()
+    assert PushDigest._decode(text, FORMAT).encode() == text
+    raw = bytearray(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+    for flip in flips:
+        if raw:
+            raw[flip % len(raw)] ^= 1 << (flip % 8)
+    for variant in (base64.urlsafe_b64encode(bytes(raw)).decode().rstrip("="), text[:-1] + "A", text + "A"):
+        with contextlib.suppress(ValueError):
+            decoded = PushDigest._decode(variant, FORMAT)
+            assert PushDigest(FORMAT, decoded._generations)._encode() == variant
+
+
+@pytest.mark.parametrize("n", [1, 2, 4, 7])  # encodings whose last character has unused bits
+def test_a_stray_bit_in_the_last_character_is_refused(n: int) -> None:
+    text = PushDigest(FORMAT).add(_urls(n)).encode()
+    assert len(text) % 4 in (2, 3)
+
+    def raw(value: str) -> bytes:
+        return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    same = [text[:-1] + c for c in alphabet if c != text[-1] and raw(text[:-1] + c) == raw(text)]
+    assert same  # other spellings of the same bytes exist...
+    for other in same:  # ...and none is taken for the digest
+        with pytest.raises(ValueError, match="canonical"):
+            PushDigest._decode(other, FORMAT)
 
 
 def _app(**config: Any) -> Flask:
@@ -229,3 +276,36 @@ def test_two_clients_at_once_each_get_what_their_own_cookie_earns() -> None:
     for thread in threads:
         thread.join(timeout=60)
     assert not errors, errors[:3]
+
+
+def test_the_digest_memo_keeps_no_cookie_text_longer_than_a_digest(make_app: AppFactory) -> None:
+    """A cookie value over ``max_chars`` cannot decode: it is answered empty
+    without entering the memo of decoded digests, so junk cookies pin no
+    memory there."""
+    app, _ = make_app()
+    hooks = hooks_of(app)
+    assert hooks is not None and isinstance(hooks.tracker, DigestTracker)
+    tracker = hooks.tracker
+    for i in range(256):
+        with app.test_request_context("/", headers={"Cookie": f"fh-pushed={'A' * 20_000}{i}"}):
+            assert len(tracker.load()) == 0
+    kept = sum(len(text) for text in tracker._loaded._entries)
+    assert kept <= 256 * tracker.format.max_chars
+
+
+def test_the_set_cookie_memo_follows_the_clients_digest_and_scheme(make_app: AppFactory) -> None:
+    app, _ = make_app()
+
+    @app.get("/<int:n>")
+    def page(n: int) -> str:
+        return push(f"/static/{n}.css")
+
+    for base in ["http://localhost", "https://localhost"] * 3:  # new clients, one key apart: the scheme
+        header = app.test_client().get("/1", base_url=base).headers["Set-Cookie"]
+        assert header.endswith("; Secure") == base.startswith("https")
+    # A client holding /1 gets /1 and /2 after /2; a new client gets /2 only.
+    plain = app.test_client()
+    plain.get("/1")
+    two = plain.get("/2").headers["Set-Cookie"].split(";", 1)[0]
+    fresh = app.test_client().get("/2").headers["Set-Cookie"].split(";", 1)[0]
+    assert two != fresh

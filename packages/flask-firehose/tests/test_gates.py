@@ -83,7 +83,11 @@ def test_fragment_requests_never_navigate(header: str, base: dict[str, str]) -> 
         ({"SERVER_PROTOCOL": "HTTP/2.0"}, True),
         ({"SERVER_PROTOCOL": "HTTP/3"}, True),
         ({"SERVER_PROTOCOL": "HTTP/3.0"}, True),
-        ({"SERVER_PROTOCOL": "HTTP/1.1", "HTTP_VERSION": "2"}, True),
+        # Over HTTP/1.1, HTTP_VERSION is a client's "Version: 2" header: not trusted.
+        ({"SERVER_PROTOCOL": "HTTP/1.1", "HTTP_VERSION": "2"}, False),
+        ({"SERVER_PROTOCOL": "HTTP/1.0", "HTTP_VERSION": "2"}, False),
+        ({"SERVER_PROTOCOL": "HTTP/1.1", "flask_firehose.testing.http2": True}, True),  # record_early_hints
+        ({"SERVER_PROTOCOL": "HTTP/1.1", "flask_firehose.testing.http2": "yes"}, False),
         ({"SERVER_PROTOCOL": "HTTP/1.1"}, False),
         ({"SERVER_PROTOCOL": "HTTP/1.0"}, False),
         ({"SERVER_PROTOCOL": "HTTP/1.1", "HTTP_VERSION": "1.1"}, False),

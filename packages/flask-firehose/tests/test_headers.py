@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from flask import Flask, Response
 from werkzeug.datastructures import Headers
@@ -46,6 +48,26 @@ def test_other_header_kinds_get_add() -> None:
     headers = Recording()
     append_checked(headers, "Link", "</a.css>")
     assert headers.added == [("Link", "</a.css>")]
+
+
+class _AuditedHeaders(Headers):
+    """A Headers subclass with its own rule for added fields (a policy, an audit)."""
+
+    def __init__(self, defaults: Any = None) -> None:
+        super().__init__(defaults)
+        self.audit: list[str] = []
+
+    def add(self, key: str, value: Any, /, **kw: Any) -> None:
+        self.audit.append(key)
+        super().add(key, value, **kw)
+
+
+def test_append_checked_leaves_a_headers_subclass_its_own_add() -> None:
+    """Only Werkzeug's own Headers class gets its list written directly; a
+    subclass's overridden ``add`` runs for Firehose's fields too."""
+    headers = _AuditedHeaders()
+    append_checked(headers, "Link", "</static/a.css>; rel=preload; as=style")
+    assert headers.audit == ["Link"]
 
 
 def test_a_response_carries_the_appended_fields_on_the_wire() -> None:

@@ -3,10 +3,13 @@ order, and which blueprints an endpoint belongs to (as Flask itself says)."""
 
 from __future__ import annotations
 
+import gc
+from typing import Any
+
 import pytest
 from flask import Blueprint, Flask, request
 
-from flask_firehose import Firehose, MemoryHintStore, early_hints, push
+from flask_firehose import Firehose, Link, MemoryHintStore, early_hints, push
 from flask_firehose._hooks import RequestHooks, blueprints_of, hooks_of
 from flask_firehose.testing import links_of, record_early_hints
 
@@ -105,7 +108,9 @@ NAVIGATION = {"Sec-Fetch-Mode": "navigate", "Accept": "text/html"}
     [
         ({}, False),  # no wsgi.early_hints: the server sends no 103
         ({"wsgi.early_hints": lambda headers: None, "SERVER_PROTOCOL": "HTTP/1.1"}, False),  # HTTP/1.1, not allowed
-        ({"wsgi.early_hints": lambda headers: None, "HTTP_VERSION": "2"}, True),
+        # A client's own "Version: 2" header over HTTP/1.1 is no HTTP/2.
+        ({"wsgi.early_hints": lambda headers: None, "HTTP_VERSION": "2"}, False),
+        ({"wsgi.early_hints": lambda headers: None, "flask_firehose.testing.http2": True}, True),
     ],
 )
 def test_learning_only_where_a_103_can_go_out(environ: dict[str, object], learns: bool) -> None:
@@ -126,3 +131,61 @@ def test_learning_only_where_a_103_can_go_out(environ: dict[str, object], learns
     response = client.get("/page", headers=NAVIGATION)
     assert response.status_code == 200 and "/static/app.css" in response.headers["Link"]
     assert [link.target for link in store.learned("page")] == (["/static/app.css"] if learns else [])
+
+
+def _targets_103(recorder: Any) -> list[list[str]]:
+    return [[link.target for link in links] for links in recorder.links]
+
+
+def test_the_103_memo_never_hands_one_clients_pushes_to_another(make_app: AppFactory) -> None:
+    """Behind a pushing front with digest tracking, a returning client's 103
+    leaves out what it was pushed; a new client's and a speculation's (both
+    remembered) do not, in any order."""
+    app, firehose = make_app(FIREHOSE_EARLY_HINTS_HTTP1=True, FIREHOSE_LEARN=False)
+    firehose.declare_hints("/static/app.css", "/static/app.js")
+
+    @app.get("/")
+    def page() -> str:
+        return "<p>page</p>"
+
+    returning, new = app.test_client(), app.test_client()
+    with record_early_hints(returning, http2=False) as mine:
+        first = returning.get("/")
+        assert "fh-pushed=" in first.headers["Set-Cookie"]
+    everything = ["/static/app.css", "/static/app.js"]
+    assert _targets_103(mine) == [everything]
+    for _ in range(3):
+        fresh = app.test_client()
+        with record_early_hints(fresh, http2=False) as theirs:
+            fresh.get("/", headers={"Sec-Purpose": "prefetch"})
+        assert _targets_103(theirs) == [everything]
+        with record_early_hints(new, http2=False) as theirs:
+            new.delete_cookie("fh-pushed")
+            new.get("/")
+        assert _targets_103(theirs) == [everything]
+        with record_early_hints(returning, http2=False) as mine:
+            again = returning.get("/")
+        assert _targets_103(mine) == []  # all pushed already: no 103
+        assert all(link.has("nopush") for link in links_of(again))
+
+
+def test_fresh_links_every_request_never_get_another_requests_103(make_app: AppFactory) -> None:
+    """A declared callable making a new Link per request (ids are reused as
+    soon as the old ones die; ``nopush`` so that the 103 holds a copy, and a
+    text page so that no final-header outcome keeps the link alive): every
+    103 holds this request's link."""
+    app, _ = make_app(FIREHOSE_TRACKING=False, FIREHOSE_LEARN=False)
+    counter = iter(range(10**6))
+
+    @app.get("/")
+    @early_hints(lambda: Link(f"/static/{next(counter) % 97}.css", as_="style", nopush=True))
+    def page() -> Any:
+        return app.response_class("page", mimetype="text/plain")
+
+    client = app.test_client()
+    for i in range(1500):
+        with record_early_hints(client) as hints:
+            client.get("/")
+        assert _targets_103(hints) == [[f"/static/{i % 97}.css"]]
+        if i % 50 == 0:
+            gc.collect()

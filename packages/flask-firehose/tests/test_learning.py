@@ -1,14 +1,28 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 import pytest
+from flask import Flask, request
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from werkzeug.http import parse_cookie
 
-from flask_firehose import Link, MemoryHintStore
-from flask_firehose._learning import asset_identity, is_public_asset_target
+from flask_firehose import Firehose, Link, MemoryHintStore, push
+from flask_firehose._hooks import hooks_of
+from flask_firehose._learning import (
+    Learner,
+    _carries_credentials,
+    _Endpoint,
+    asset_identity,
+    is_public_asset_target,
+    keyed_links,
+)
+from flask_firehose.testing import links_of, record_early_hints
+
+from .conftest import AppFactory
 
 
 @pytest.mark.parametrize(
@@ -202,3 +216,211 @@ def test_a_steady_page_is_not_counted_again() -> None:
     assert store._endpoints["page"].responses == responses  # the shortcut was taken
     store.observe("page", [_link(1)])  # a change is counted at once
     assert store._endpoints["page"].responses == responses + 1
+
+
+def test_a_page_past_the_cap_still_teaches_its_common_links() -> None:
+    """A page's links are capped at MAX_LINKS_PER_PAGE (32) after the links
+    only one URL pushes are dropped: 40 album photos, then the shared logo
+    at the same priority, still teach the logo."""
+    store = MemoryHintStore(min_seen=2)
+    app = Flask(__name__)
+    app.config.update(TESTING=True, SECRET_KEY="s")
+    Firehose(app, hint_store=store)
+
+    @app.get("/gallery/<album>")
+    def gallery(album: str) -> str:
+        for i in range(40):
+            push(f"/static/albums/{album}/{i}.jpg")
+        push("/static/logo.svg")
+        return "<p>gallery</p>"
+
+    client = app.test_client()
+    with record_early_hints(client):
+        for album in ("a", "b", "c", "d"):
+            assert client.get(f"/gallery/{album}").status_code == 200
+    assert [link.target for link in store.learned("gallery")] == ["/static/logo.svg"]
+
+
+class _CountsEveryResponse(MemoryHintStore):
+    """``observe`` written out without the steady-state shortcut: every
+    response counted."""
+
+    def observe(self, endpoint: str, links: Sequence[Link]) -> None:
+        keyed = keyed_links(links, self.max_links)
+        with self._lock:
+            state = self._endpoints.pop(endpoint, None) or _Endpoint()
+            self._endpoints[endpoint] = state
+            while len(self._endpoints) > self.max_endpoints:
+                self._endpoints.popitem(last=False)
+            state.responses += 1
+            now = state.responses
+            candidates = state.candidates
+            for key, link in keyed:
+                self._count(candidates, key, link, now)
+            for key in [key for key, c in candidates.items() if now - c.last >= self.window]:
+                del candidates[key]
+
+
+# Mixed priorities, two builds of one asset, same-named chunks (distinct keys),
+# one target as preload and modulepreload (one key twice in a response).
+_POOL = [
+    Link("/static/main.3f9a1c2b.css", as_="style"),
+    Link("/static/main.77e0aa11.css", as_="style"),
+    Link("/static/app.js", as_="script"),
+    Link("/static/app.js", rel="modulepreload"),
+    Link("/static/index-A1b2C3d4.js", as_="script"),
+    Link("/static/index-E5f6G7h8.js", as_="script"),
+    Link("/static/font.woff2", as_="font", crossorigin=""),
+    Link("/static/logo.svg", as_="image", nopush=True),
+    Link("/static/hero.png", as_="image"),
+]
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    min_seen=st.integers(1, 3),
+    window=st.integers(1, 4),
+    max_links=st.integers(1, 5),
+    max_endpoints=st.integers(1, 3),
+    visits=st.lists(
+        st.tuples(
+            st.sampled_from(["a", "b", "c"]),
+            st.lists(st.integers(0, len(_POOL) - 1), max_size=6),
+            st.booleans(),
+        ),
+        max_size=50,
+    ),
+)
+def test_the_steady_shortcut_answers_as_counting_every_response(
+    min_seen: int, window: int, max_links: int, max_endpoints: int, visits: list[tuple[str, list[int], bool]]
+) -> None:
+    """Against a store that counts every response, written out on its own
+    (not this store with its flag cleared): priorities, builds, one key
+    twice, repeated pages, the endpoint LRU."""
+    sizes = {"min_seen": min_seen, "window": window, "max_links": max_links, "max_endpoints": max_endpoints}
+    fast, counting = MemoryHintStore(**sizes), _CountsEveryResponse(**sizes)
+    previous: dict[str, tuple[Link, ...]] = {}
+    for endpoint, picks, repeat in visits:
+        links = previous.get(endpoint, ()) if repeat else tuple(_POOL[i] for i in picks)
+        previous[endpoint] = links
+        fast.observe(endpoint, links)
+        counting.observe(endpoint, list(links))
+        assert list(fast.endpoints()) == list(counting.endpoints())
+        for name in ("a", "b", "c"):
+            assert fast.learned(name) == counting.learned(name)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(["fh-pushed", "session", "=", ";", " ", "\t", '"', ",", "\\", "a", "\x0b", "\r", "fh-pushed="]),
+        max_size=10,
+    )
+)
+def test_the_cookie_scan_is_never_laxer_than_werkzeug(parts: list[str]) -> None:
+    """Whenever Werkzeug (which reads Flask's session) finds a cookie other
+    than the digest's, the scan calls the request credentialed."""
+    header = "".join(parts)
+    if any(name != "fh-pushed" for name in parse_cookie(header)):
+        assert _carries_credentials({"HTTP_COOKIE": header}, "fh-pushed")
+
+
+def test_a_cookie_werkzeug_cannot_decode_counts_as_credentials() -> None:
+    """A Cookie header that is not UTF-8 makes ``parse_cookie`` raise; the
+    scan calls it credentialed instead of breaking the page."""
+    assert _carries_credentials({"HTTP_COOKIE": "fh-pushed=x; s\xa0=1"}, "fh-pushed")
+
+
+def _targets_103(recorder: Any) -> list[list[str]]:
+    return [[link.target for link in links] for links in recorder.links]
+
+
+def test_threads_get_their_own_pages_links(make_app: AppFactory) -> None:
+    """Eight threads, eight endpoints, learning on: every Link field and
+    every 103 holds that endpoint's files only."""
+    app, _ = make_app(FIREHOSE_TRACKING=False, FIREHOSE_LEARN_MIN_SEEN=1)
+    for n in range(8):
+
+        def view(n: int = n) -> str:
+            for i in range(3):
+                push(f"/static/p{n}/{i}.css")
+            return "<p>page</p>"
+
+        app.add_url_rule(f"/p{n}", f"p{n}", view)
+    errors: list[str] = []
+
+    def run(n: int) -> None:
+        client = app.test_client()
+        expected = {f"/static/p{n}/{i}.css" for i in range(3)}
+        with record_early_hints(client) as hints:
+            for _ in range(150):
+                got = {link.target for link in links_of(client.get(f"/p{n}"))}
+                if got != expected:
+                    errors.append(f"p{n}: {sorted(got)}")
+        errors.extend(f"p{n} 103: {links}" for links in _targets_103(hints) if not set(links) <= expected)
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+
+
+class _Forged(Link):
+    """A Link whose target changes on every read (never built: no checks ran)."""
+
+    targets: Iterator[str]
+
+    @property
+    def target(self) -> str:
+        return next(self.targets)
+
+
+def _forged(targets: list[str]) -> _Forged:
+    item = object.__new__(_Forged)
+    object.__setattr__(item, "targets", iter(targets * 100))
+    for name, value in (("rel", "preload"), ("as_", "style"), ("crossorigin", None), ("nopush", False), ("params", ())):
+        Link.__dict__[name].__set__(item, value)
+    return item
+
+
+class _FixedStore:
+    """A hint store answering the same items every time, as a list or a generator."""
+
+    def __init__(self, items: list[Any], generator: bool) -> None:
+        self.items, self.generator = items, generator
+
+    def learned(self, endpoint: str) -> Any:
+        return (item for item in self.items) if self.generator else self.items
+
+    def observe(self, endpoint: str, links: Sequence[Link]) -> None:
+        return None
+
+
+def test_forged_and_changing_store_items_only_ever_give_checked_links() -> None:
+    """A store's item whose fields change between reads, or one it mutates
+    in place, may give a stale hint (the read is remembered by identity)
+    but never one that was not checked; generators work."""
+    evil = ["/static/a.css", "javascript:alert(1)", "/static/a.css\r\nSet-Cookie: x=1", "/media/private.css"]
+    real = Link("/static/b.css", as_="style")
+    for generator in (False, True):
+        app = Flask(__name__)
+        app.config.update(TESTING=True, FIREHOSE_STRICT=False)
+        store = _FixedStore([_forged(evil), real], generator)
+        Firehose(app, hint_store=store)
+
+        @app.get("/")
+        def page() -> str:
+            return "<p>page</p>"
+
+        learner = hooks_of(app).learner  # type: ignore[union-attr]
+        assert isinstance(learner, Learner)
+        for i in range(8):
+            if i == 4:
+                object.__setattr__(real, "target", "/static/c.css")  # mutated in place by the store
+            with app.test_request_context("/"):
+                hints = learner.hints(app, request)
+            assert all(type(hint) is Link for hint in hints)
+            assert {hint.target for hint in hints} <= {"/static/a.css", "/static/b.css", "/static/c.css"}
+        object.__setattr__(real, "target", "/static/b.css")

@@ -86,7 +86,7 @@ KEYS: Final[dict[str, Key]] = {
     "FIREHOSE_LEARN": Key(
         True,
         "Learn each endpoint's hints from its successful HTML responses, for the 103 of later requests (public "
-        "static assets only).",
+        "static assets only; only from requests a 103 could be sent for).",
     ),
     "FIREHOSE_LEARN_PREFIXES": Key(
         None,

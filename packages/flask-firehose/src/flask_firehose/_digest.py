@@ -193,6 +193,11 @@ class PushDigest:
             raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
         except (ValueError, TypeError) as exc:
             raise ValueError("digest is not base64url") from exc
+        # Only the text this digest encodes to is accepted (no stray bits in
+        # the last character, the Rice parameter the writer chooses): the text
+        # then *is* the encoding, and is never worked out again.
+        if base64.urlsafe_b64encode(raw).rstrip(b"=") != text.encode("ascii"):
+            raise ValueError("digest is not in canonical base64url")
         reader = _BitReader(raw)
         if reader.read(4) != _VERSION:
             raise ValueError("unknown digest version")
@@ -210,17 +215,16 @@ class PushDigest:
             if not 0 < capacity_bits <= fmt.max_capacity_bits or size > 1 << capacity_bits or k > 63:
                 raise ValueError("generation header out of range")
             universe = 1 << (capacity_bits + p_bits)
-            values = []
-            previous = -1
-            for _ in range(size):
-                value = previous + 1 + ((reader.unary() << k) | reader.read(k))
-                if value >= universe:
-                    raise ValueError("value out of range")
-                values.append(value)
-                previous = value
+            if k != _rice_parameter(universe, size):
+                raise ValueError("generation written with another Rice parameter")
+            values = reader.gaps(size, k)
+            if values and values[-1] >= universe:
+                raise ValueError("value out of range")
             generations.append(_Generation(capacity_bits, frozenset(values)))
         reader.finish()
-        return cls(fmt, tuple(generations))
+        digest = cls(fmt, tuple(generations))
+        digest._text = text
+        return digest
 
 
 @functools.lru_cache(maxsize=128)
@@ -273,13 +277,23 @@ class _BitReader:
         self._pos = end
         return value
 
-    def unary(self) -> int:
-        end = self._bits.find("0", self._pos)
-        if end < 0:
-            raise ValueError("digest truncated")
-        quotient = end - self._pos
-        self._pos = end + 1
-        return quotient
+    def gaps(self, size: int, k: int) -> list[int]:
+        """*size* increasing values written as Rice-coded gaps (quotient in
+        unary, then *k* bits): the decoder's inner loop, in one place."""
+        bits, pos, total = self._bits, self._pos, self._total
+        find = bits.find
+        values = []
+        previous = -1
+        for _ in range(size):
+            end = find("0", pos)
+            if end < 0 or end + 1 + k > total:
+                raise ValueError("digest truncated")
+            low = int(bits[end + 1 : end + 1 + k], 2) if k else 0
+            previous += 1 + (((end - pos) << k) | low)
+            values.append(previous)
+            pos = end + 1 + k
+        self._pos = pos
+        return values
 
     def finish(self) -> None:
         """Only zero padding (less than a byte) may follow the last value."""

@@ -129,12 +129,23 @@ def accepts_html(accept: str) -> bool:
     return False
 
 
+#: The environ key :func:`flask_firehose.testing.record_early_hints` sets to
+#: present a test client's requests as HTTP/2 (the test client always says
+#: ``SERVER_PROTOCOL: HTTP/1.1``). A client cannot set it: request headers
+#: only ever become ``HTTP_*`` keys.
+TEST_HTTP2: Final = "flask_firehose.testing.http2"
+
+
 def speaks_http2(environ: Mapping[str, Any]) -> bool:
     """Whether the request came over HTTP/2 or HTTP/3 (so from a browser, not a front)."""
-    # gunicorn marks its HTTP/2 streams with HTTP_VERSION=2; others say so in
-    # SERVER_PROTOCOL ("HTTP/2", "HTTP/2.0", "HTTP/3").
+    # Servers say so in SERVER_PROTOCOL ("HTTP/2", "HTTP/2.0" as gunicorn
+    # writes it, "HTTP/3"). gunicorn also sets HTTP_VERSION=2 on its HTTP/2
+    # streams, but over HTTP/1.x that key is a client's own "Version" header:
+    # it counts only where SERVER_PROTOCOL does not say HTTP/1.
     protocol = str(environ.get("SERVER_PROTOCOL", ""))
-    return environ.get("HTTP_VERSION") == "2" or protocol.startswith(("HTTP/2", "HTTP/3"))
+    if protocol.startswith(("HTTP/2", "HTTP/3")) or environ.get(TEST_HTTP2) is True:
+        return True
+    return environ.get("HTTP_VERSION") == "2" and not protocol.startswith("HTTP/1")
 
 
 def can_send(environ: Mapping[str, Any], allow_http1: bool) -> bool:

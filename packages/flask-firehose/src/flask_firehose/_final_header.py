@@ -60,14 +60,17 @@ def write_links(
     failures: FailurePolicy,
     memo: Memo[Hashable, Outcome] | None = None,
     loaded: Any = NOT_LOADED,
+    shared: Memo[Hashable, Outcome] | None = None,
 ) -> tuple[Link, ...]:
     """Append the links of a *method* request to *response*, record the
     pushes, and return the links that went out.
 
     :param loaded: the tracker's state if the 103 already asked for it
         (a connector's ``get_pushed()`` is called once per request).
+    :param memo: outcomes by the tracker's :meth:`~flask_firehose._tracking.Tracker.state_key`;
+        *shared*: by which candidates the state holds.
     """
-    if not may_carry_links(method, response.status_code):
+    if method not in ("GET", "HEAD") or not 200 <= response.status_code < 300:  # may_carry_links, inlined
         return ()
     candidates = links if type(links) is tuple else tuple(links)
     # One pass over the view's headers: the Link fields it set (they share
@@ -99,12 +102,25 @@ def write_links(
     # candidates, so their ids cannot be reused while it is remembered, and
     # it is only taken when they are the same links.
     state_key = "" if state is None or tracker is None else tracker.state_key(state)
-    key = (tuple(map(id, candidates)), own, state_key) if memo is not None and state_key is not None else None
+    ids = tuple(map(id, candidates))
+    key = (ids, own, state_key) if memo is not None and state_key is not None else None
     outcome = memo.get(key) if memo is not None and key is not None else None
     if outcome is not None and outcome.candidates != candidates:
         outcome = None
     if outcome is None:
-        outcome = _decide(candidates, own, settings, tracker, state, failures)
+        # Another client whose state holds the same of these links (a page's
+        # returning visitors, each with a cookie of their own) gets the same
+        # outcome: remembered by which candidates the state holds.
+        held_key = None
+        if shared is not None and key is not None and state is not None:
+            held_key = (ids, own, tuple(link.target in state for link in candidates if link.pushable))
+            outcome = shared.get(held_key)
+            if outcome is not None and outcome.candidates != candidates:
+                outcome = None
+        if outcome is None:
+            outcome = _decide(candidates, own, settings, tracker, state, failures)
+            if shared is not None and held_key is not None:
+                shared.put(held_key, outcome)
         if memo is not None and key is not None:
             memo.put(key, outcome)
     if outcome.header is not None:

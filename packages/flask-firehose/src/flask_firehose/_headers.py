@@ -29,9 +29,9 @@ def checked_value(value: str) -> str:
 def append_checked(headers: Headers, name: str, value: str) -> None:
     """Append the field *name*: *value* (a value :func:`checked_value`
     passed) to *headers*, as ``headers.add`` does without checking it again.
-    Headers of another kind get ``add``."""
+    Headers of another kind, subclasses included (their ``add`` may do more), get ``add``."""
     items = getattr(headers, "_list", None)
-    if type(items) is list and isinstance(headers, Headers):
+    if type(headers) is Headers and type(items) is list:
         items.append((name, value))
     else:
         headers.add(name, value)

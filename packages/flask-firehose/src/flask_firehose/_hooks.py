@@ -20,7 +20,7 @@ from flask import Flask, Request, Response, current_app, request
 from flask.globals import request_ctx
 
 from . import _early_hints
-from ._collection import LinkCollection, RequestLinks, close_request, current_links, request_links
+from ._collection import CLOSED, STATE_ATTRIBUTE, LinkCollection, RequestLinks, current_context, request_links
 from ._config import Settings
 from ._declared import HintSpec, declared_on, resolve
 from ._failure import FailurePolicy, logger
@@ -59,6 +59,7 @@ class RequestHooks:
         self.learner = learner
         self.linter = Linter()
         self.memo: Memo[Hashable, Outcome] = Memo(256)
+        self.shared: Memo[Hashable, Outcome] = Memo(256)
         self.memo103: Memo[Hashable, tuple[tuple[Link, ...], tuple[Link, ...]]] = Memo(256)
         self._lint = settings.lint
         self._specs: dict[str | None, tuple[HintSpec, ...]] = {}
@@ -157,11 +158,15 @@ class RequestHooks:
         if self._lint is None:  # app.run(debug=True) sets debug after init_app
             self._lint = _current_app().debug
         lint = self._lint
-        state = current_links()
-        close_request(state)
-        if state is None and not lint and self.speculation is None:
-            return response
-        req = _current_request()
+        context = current_context()
+        state: RequestLinks | None = getattr(context, STATE_ATTRIBUTE, None)
+        if state is None:  # nothing hinted: a later push() comes too late
+            setattr(context, STATE_ATTRIBUTE, CLOSED)
+            if not lint and self.speculation is None:
+                return response
+        else:
+            state.closed = True
+        req: Request = context.request
         environ = req.environ
         navigation = _early_hints.is_navigation(environ)
         # Speculation Rules go on navigations only.
@@ -172,7 +177,7 @@ class RequestHooks:
             self.failures.call("lint", None, self._check, req, response)
         if state is None:
             return response
-        links = self._links_for(state, response)
+        links = state.pushed.as_tuple() if not state.declared else self._links_for(state, response)
         # Learned hints go in the 103 only: a navigation that could carry none
         # teaches nothing (and a server that never sends one spends nothing).
         learning = (
@@ -186,8 +191,11 @@ class RequestHooks:
         private = learning and "HTTP_COOKIE" in environ and _view_read_session()
         # A speculation (Sec-Purpose: prefetch) may never be shown: its links
         # go out as hints, but nothing is recorded as pushed to this client.
-        tracker = None if is_prefetch_purpose(environ.get("HTTP_SEC_PURPOSE")) else self.tracker
-        sent = write_links(req.method, response, links, settings, tracker, self.failures, self.memo, state.tracked)
+        speculative = "HTTP_SEC_PURPOSE" in environ and is_prefetch_purpose(environ["HTTP_SEC_PURPOSE"])
+        tracker = None if speculative else self.tracker
+        sent = write_links(
+            req.method, response, links, settings, tracker, self.failures, self.memo, state.tracked, self.shared
+        )
         if lint:
             self.failures.call("lint", None, self.linter.hinted, sent)
         if learning and sent and self.learner is not None:

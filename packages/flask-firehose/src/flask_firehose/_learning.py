@@ -242,7 +242,7 @@ class Learner:
         self._explicit = prefixes is not None
         self._prefixes = prefixes
         self._forms: Memo[Link, Link | None] = Memo(4096)
-        self._observed: Memo[tuple[int, ...], tuple[tuple[Link, ...], tuple[Link, ...]]] = Memo(256)
+        self._observed: Memo[tuple[int, ...], tuple[tuple[Link, ...], tuple[Link, ...], tuple[Link, ...]]] = Memo(256)
         self._hinted: Memo[tuple[int, ...], tuple[tuple[Link, ...], tuple[Link, ...]]] = Memo(256)
         self._rebuilt: Memo[tuple[Any, ...], Link] = Memo(4096)
         self._read_memo: Memo[tuple[int, ...], tuple[tuple[Any, ...], tuple[Link, ...]]] = Memo(256)
@@ -387,28 +387,37 @@ class Learner:
             or not self.prefixes(app)
         ):
             return
-        forms = self._forms_of(app, request, links if type(links) is tuple else tuple(links))
+        every, capped = self._forms_of(app, request, links if type(links) is tuple else tuple(links))
         if request.view_args or request.query_string:
-            forms = self._common(endpoint, request.view_args or {}, request.query_string, forms)
+            # Links one URL alone pushes go first, then the cap: a page past
+            # it still teaches the links its URLs share.
+            forms = self._common(endpoint, request.view_args or {}, request.query_string, every)
+            if len(forms) > MAX_LINKS_PER_PAGE:
+                forms = tuple(heapq.nsmallest(MAX_LINKS_PER_PAGE, forms, key=lambda link: link.priority))
+        else:
+            forms = capped
         if forms:
             self.failures.call("hint store observe()", None, self.store.observe, endpoint, forms)
 
-    def _forms_of(self, app: Flask, request: Request, links: tuple[Link, ...]) -> tuple[Link, ...]:
-        """The learnable forms of *links*, highest priority first past the
-        cap. A page pushes the same links on every visit and ``push()`` hands
-        out the same objects for them: the answer is remembered by their
-        identities (an entry holds its links, so their ids are not reused
-        while it is kept, and it is taken only for the same links)."""
+    def _forms_of(
+        self, app: Flask, request: Request, links: tuple[Link, ...]
+    ) -> tuple[tuple[Link, ...], tuple[Link, ...]]:
+        """The learnable forms of *links*: all of them, and the highest-priority
+        ones past the cap (stably). A page pushes the same links on every
+        visit and ``push()`` hands out the same objects for them: the answer
+        is remembered by their identities (an entry holds its links, so their
+        ids are not reused while it is kept, and it is taken only for the same
+        links)."""
         key = tuple(map(id, links))
         found = self._observed.get(key)
         if found is not None and found[0] == links:
-            return found[1]
-        forms = [form for link in links if (form := self._form(app, request, link)) is not None]
-        if len(forms) > MAX_LINKS_PER_PAGE:
-            forms = heapq.nsmallest(MAX_LINKS_PER_PAGE, forms, key=lambda link: link.priority)
-        found = (links, tuple(forms))
-        self._observed.put(key, found)
-        return found[1]
+            return found[1], found[2]
+        every = tuple(form for link in links if (form := self._form(app, request, link)) is not None)
+        capped = every
+        if len(every) > MAX_LINKS_PER_PAGE:
+            capped = tuple(heapq.nsmallest(MAX_LINKS_PER_PAGE, every, key=lambda link: link.priority))
+        self._observed.put(key, (links, every, capped))
+        return every, capped
 
     def _common(
         self, endpoint: str, view_args: Mapping[str, Any], query: bytes, forms: tuple[Link, ...]

@@ -92,7 +92,12 @@ class Tracker(Protocol[S]):
 
     def state_key(self, state: S) -> Hashable | None:
         """A value equal for two states that answer every question alike, so
-        the outcome for one may be reused for the other; ``None``: never."""
+        the outcome for one may be reused for the other; ``None``: never.
+
+        A tracker that gives a key also promises that the outcome depends on
+        the state only through which candidates it holds (:meth:`admit`
+        admits every new one), so two states holding the same of a page's
+        links share an outcome too."""
         ...
 
     def save(self, state: S, seen: Sequence[str], added: Sequence[str], response: Response) -> None:
@@ -282,7 +287,7 @@ class DigestTracker:
         if not header:  # a new visitor: nothing to parse
             return self._empty
         text = cookie_value(header, self.cookie.name)
-        if not text:
+        if not text or len(text) > self.format.max_chars:  # longer than any digest: not kept
             return self._empty
         # A client sends the same cookie page after page: its digest is kept
         # for the last few values (a value that does not decode, as empty).

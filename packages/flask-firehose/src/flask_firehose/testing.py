@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
+from ._early_hints import TEST_HTTP2
 from ._parsing import MalformedLinkHeader, ParsedLink, parse_link_header, parse_link_headers
 
 __all__ = [
@@ -70,8 +71,9 @@ def record_early_hints(
     saved = dict(client.environ_base)
     recorder = EarlyHintsRecorder()
     client.environ_base["wsgi.early_hints"] = recorder  # type: ignore[assignment]
-    if http2:
+    if http2:  # as gunicorn marks its HTTP/2 streams, and what the test client cannot say
         client.environ_base["HTTP_VERSION"] = "2"
+        client.environ_base[TEST_HTTP2] = True  # type: ignore[assignment]
     if navigate:
         client.environ_base["HTTP_SEC_FETCH_MODE"] = "navigate"
     try:
