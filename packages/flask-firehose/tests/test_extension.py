@@ -338,3 +338,27 @@ def test_session_written_by_the_view_survives(make_app: AppFactory) -> None:
     client.get("/")
     with client.session_transaction() as state:
         assert state["user"] == "ada" and state["h2-pushed"] == "/static/a.css"
+
+
+def test_push_takes_its_url_first_or_by_name_and_any_attribute_name(make_app: AppFactory) -> None:
+    """``push(url=...)`` works as in 0.2.3; with the URL given first, a
+    keyword named ``url`` is an attribute like any other, never a TypeError."""
+    app, _ = make_app(FIREHOSE_STRICT=False)
+
+    @app.get("/")
+    def index() -> str:
+        returned = [push(url="/static/a.css"), push("/static/b.css", url=None), push("/static/c.css", url="x")]
+        assert returned == ["/static/a.css", "/static/b.css", "/static/c.css"]
+        return "ok"
+
+    response = app.test_client().get("/")
+    assert response.headers.getlist("Link") == [
+        "</static/a.css>; rel=preload; as=style, </static/b.css>; rel=preload; as=style, "
+        "</static/c.css>; rel=preload; as=style; url=x"
+    ]
+
+
+def test_push_without_a_url_is_a_type_error(make_app: AppFactory) -> None:
+    app, _ = make_app()
+    with app.test_request_context("/"), pytest.raises(TypeError, match="url"):
+        push()  # type: ignore[call-overload]

@@ -175,13 +175,14 @@ class PushDigest:
         return base64.urlsafe_b64encode(writer.to_bytes()).rstrip(b"=").decode("ascii")
 
     @classmethod
-    def decode(cls, text: str, fmt: DigestFormat) -> PushDigest:
+    def decode(cls, text: str, fmt: DigestFormat, *, remember: bool = True) -> PushDigest:
         """Read an encoded digest written with *fmt*; the last few decoded
-        are remembered, since a client sends the same cookie page after page.
+        are remembered, since a client sends the same cookie page after page
+        (*remember* false: a caller that keeps its own).
 
         :raises ValueError: for anything that is not exactly such a digest.
         """
-        return _decode(text, fmt)
+        return _decode(text, fmt) if remember else cls._decode(text, fmt)
 
     @classmethod
     def _decode(cls, text: str, fmt: DigestFormat) -> PushDigest:
@@ -262,36 +263,41 @@ class _BitWriter:
 
 
 class _BitReader:
-    __slots__ = ("_bits", "_pos", "_total")
+    """Reads a bit stream kept twice: as text, where the next ``0`` of a
+    unary quotient is one ``find``, and as one integer, where the bits after
+    it are one shift and mask."""
+
+    __slots__ = ("_bits", "_number", "_pos", "_total")
 
     def __init__(self, data: bytes) -> None:
         self._total = len(data) * 8
-        self._bits = format(int.from_bytes(data, "big"), f"0{self._total}b") if data else ""
+        self._number = int.from_bytes(data, "big")
+        self._bits = format(self._number, f"0{self._total}b") if data else ""
         self._pos = 0
 
     def read(self, bits: int) -> int:
         end = self._pos + bits
         if end > self._total:
             raise ValueError("digest truncated")
-        value = int(self._bits[self._pos : end], 2) if bits else 0
+        value = (self._number >> (self._total - end)) & ((1 << bits) - 1)
         self._pos = end
         return value
 
     def gaps(self, size: int, k: int) -> list[int]:
         """*size* increasing values written as Rice-coded gaps (quotient in
         unary, then *k* bits): the decoder's inner loop, in one place."""
-        bits, pos, total = self._bits, self._pos, self._total
-        find = bits.find
+        pos, total, number = self._pos, self._total, self._number
+        find = self._bits.find
+        mask = (1 << k) - 1
         values = []
         previous = -1
         for _ in range(size):
-            end = find("0", pos)
-            if end < 0 or end + 1 + k > total:
+            end = find("0", pos) + 1  # past the quotient's closing zero
+            if end == 0 or end + k > total:
                 raise ValueError("digest truncated")
-            low = int(bits[end + 1 : end + 1 + k], 2) if k else 0
-            previous += 1 + (((end - pos) << k) | low)
+            previous += 1 + (((end - 1 - pos) << k) | ((number >> (total - end - k)) & mask))
             values.append(previous)
-            pos = end + 1 + k
+            pos = end + k
         self._pos = pos
         return values
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import warnings
 import weakref
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, cast, overload
 
 from flask import Flask, Request, current_app, has_app_context, request
 from flask.sessions import SecureCookieSessionInterface
@@ -45,7 +45,15 @@ def _describe_call(url: object, args: tuple[object, ...], attrs: dict[str, objec
     return safe_repr(f"push({', '.join(parts)})", 240)[1:-1]
 
 
-def push(url: str, *args: object, **attrs: object) -> str:
+#: push() called without a URL (it may come as the keyword ``url``).
+_NO_URL: Any = object()
+
+
+@overload
+def push(url: str, /, *args: object, **attrs: object) -> str: ...
+@overload
+def push(*, url: str, **attrs: object) -> str: ...
+def push(url: str = _NO_URL, /, *args: object, **attrs: object) -> str:
     """Hint (and, behind a pushing proxy, push) *url* with this response.
 
     Usable in views and, as a Jinja global, in templates; returns *url*
@@ -66,6 +74,10 @@ def push(url: str, *args: object, **attrs: object) -> str:
         after its request ended, the URL is returned and a warning logged); or
         in an app where Firehose was never initialised.
     """
+    if url is _NO_URL:  # push(url=...), as 0.2.3 allowed; given first, "url" is an attribute like any other
+        if "url" not in attrs:
+            raise TypeError("push() missing 1 required argument: 'url'")
+        url = cast("str", attrs.pop("url"))  # returned as given, as any URL
     context = current_context()
     if context is None:
         return _outside_a_request(url)

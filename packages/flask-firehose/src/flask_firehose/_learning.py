@@ -184,6 +184,9 @@ class HintStore(Protocol):
 
     The :class:`Learner` checks what goes in and what comes out, so a store
     only counts; a store that raises is handled by the failure policy.
+    ``Link`` objects are immutable: the learner remembers what it rebuilt
+    from the objects ``learned()`` returned, so a store hands out new ones
+    when its hints change, never the old ones altered.
     """
 
     def learned(self, endpoint: str) -> list[Link]:

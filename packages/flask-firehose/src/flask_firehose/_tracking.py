@@ -294,7 +294,7 @@ class DigestTracker:
         digest = self._loaded.get(text)
         if digest is None:
             try:
-                digest = PushDigest.decode(text, self.format)
+                digest = PushDigest.decode(text, self.format, remember=False)  # kept here
             except ValueError:
                 digest = self._empty
             self._loaded.put(text, digest)
