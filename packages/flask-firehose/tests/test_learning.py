@@ -162,50 +162,6 @@ def test_observe_bounds_a_huge_page_and_works_outside_the_lock(monkeypatch: pyte
     assert len(held) == 8  # only the kept links are even looked at
 
 
-class _CountsEverything(MemoryHintStore):
-    """The store without its steady-state shortcut: every response counted."""
-
-    def observe(self, endpoint: str, links: Sequence[Link]) -> None:
-        super().observe(endpoint, links)
-        for state in self._endpoints.values():
-            state.steady = None
-
-
-# Pages pushing overlapping sets, a new build of one file, and nothing.
-_PAGES = [(0, 1), (0, 1, 2), (1,), (3, 4, 5), (), (0, 1, 2, 3, 4, 5, 6)]
-
-
-def _page(numbers: tuple[int, ...], build: int) -> list[Link]:
-    return [Link(f"/static/{n}.{'3f9a1c2b' if build else '77e0aa11'}.css", as_="style") for n in numbers]
-
-
-@settings(max_examples=300, deadline=None)
-@given(
-    min_seen=st.integers(1, 3),
-    window=st.integers(1, 4),
-    max_links=st.integers(1, 6),
-    max_endpoints=st.integers(1, 3),
-    visits=st.lists(
-        st.tuples(st.sampled_from(["a", "b", "c"]), st.sampled_from(_PAGES), st.integers(0, 1)), max_size=60
-    ),
-)
-def test_skipping_steady_responses_changes_nothing(
-    min_seen: int, window: int, max_links: int, max_endpoints: int, visits: list[tuple[str, tuple[int, ...], int]]
-) -> None:
-    """A response with the same links as the last one, which held every
-    candidate, all learned, is not counted: what the store answers, after
-    every later response too, is what counting everything answers."""
-    sizes = {"min_seen": min_seen, "window": window, "max_links": max_links, "max_endpoints": max_endpoints}
-    fast, slow = MemoryHintStore(**sizes), _CountsEverything(**sizes)
-    for endpoint, numbers, build in visits:
-        links = _page(numbers, build)
-        fast.observe(endpoint, links)
-        slow.observe(endpoint, list(links))
-        assert list(fast.endpoints()) == list(slow.endpoints())
-        for name in ("a", "b", "c"):
-            assert fast.learned(name) == slow.learned(name)
-
-
 def test_a_steady_page_is_not_counted_again() -> None:
     store = MemoryHintStore(min_seen=1)
     page = [_link(1), _link(2)]
