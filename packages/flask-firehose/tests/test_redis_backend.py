@@ -79,6 +79,7 @@ def closing() -> Iterator[Callable[[Any], Any]]:
 def redis_store(server: RedisServer, closing: Callable[[Any], Any]) -> Callable[..., RedisHintStore]:
     def factory(**params: Any) -> RedisHintStore:
         params.setdefault("timeout", 1.0)
+        params.setdefault("reuse", 0)  # every call to Redis: the counting itself is under test
         store: RedisHintStore = closing(RedisHintStore(url=server.url, **params))
         return store
 
@@ -217,6 +218,86 @@ def test_random_pages_learn_alike(redis_store: Callable[..., RedisHintStore], se
         assert list(shared.endpoints()) == list(memory.endpoints()), step
         for name in endpoints:
             assert shared.learned(name) == memory.learned(name), (step, name)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5, 6])
+def test_reusing_reads_and_skipping_steady_pages_learn_alike(
+    redis_store: Callable[..., RedisHintStore], seed: int
+) -> None:
+    """One process, one endpoint: reusing reads and not sending a steady
+    page's same links again answers as counting every response does."""
+    params = {"min_seen": 2, "window": 6, "max_links": 4}
+    memory = MemoryHintStore(**params)
+    shared = redis_store(reuse=60, **params)
+    rng = random.Random(seed)
+    pool = _pool()
+    pages = [[rng.choice(pool) for _ in range(rng.randint(0, 5))] for _ in range(4)]
+    for step in range(200):
+        page = rng.choice(pages)
+        assert shared.learned("p") == memory.learned("p"), step  # the 103's read, before the view
+        memory.observe("p", page)
+        shared.observe("p", page)
+        assert shared.learned("p") == memory.learned("p"), step
+
+
+def _counting_scripts(store: RedisHintStore, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    sent: list[int] = []
+    run = store._run
+
+    def counted(keys: list[str], args: list[str | int]) -> int:
+        sent.append(1)
+        return run(keys, args)
+
+    monkeypatch.setattr(store, "_run", counted)
+    return sent
+
+
+def test_a_steady_page_is_sent_once_per_reuse(
+    redis_store: Callable[..., RedisHintStore], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = redis_store(min_seen=2, reuse=0.3)
+    page = [_link(1), _link(2)]
+    sent = _counting_scripts(store, monkeypatch)
+    for _ in range(3):  # learning: every response counts (the third finds it learned, steady)
+        store.learned("page")
+        store.observe("page", page)
+    assert len(sent) == 3
+    for _ in range(5):  # steady: the same links are not sent again
+        assert store.learned("page") == page
+        store.observe("page", page)
+    assert len(sent) == 3
+    store.observe("page", [_link(1)])  # a change is sent at once
+    assert len(sent) == 4
+    time.sleep(0.35)
+    store.learned("page")
+    store.observe("page", [_link(1)])
+    assert len(sent) == 5
+
+
+def test_another_workers_learning_arrives_within_reuse(redis_store: Callable[..., RedisHintStore]) -> None:
+    reader, writer = redis_store(min_seen=2, reuse=0.3), redis_store(min_seen=2)
+    assert reader.learned("page") == []
+    writer.observe("page", [_link(1)])
+    writer.observe("page", [_link(1)])
+    assert reader.learned("page") == []  # what it read, reused
+    time.sleep(0.35)
+    assert reader.learned("page") == [_link(1)]
+
+
+def test_a_workers_own_counts_are_read_at_once(redis_store: Callable[..., RedisHintStore]) -> None:
+    store = redis_store(min_seen=2, reuse=60)
+    assert store.learned("page") == []
+    store.observe("page", [_link(1)])
+    store.observe("page", [_link(1)])
+    assert store.learned("page") == [_link(1)]
+    store.clear()
+    assert store.learned("page") == []
+
+
+@pytest.mark.parametrize("reuse", [-1, float("nan"), float("inf"), True, "1"])
+def test_reuse_is_checked(server: RedisServer, reuse: object) -> None:
+    with pytest.raises(ValueError, match="reuse"):
+        RedisHintStore(url=server.url, reuse=reuse)  # type: ignore[arg-type]
 
 
 def test_keyed_links_matches_the_memory_store() -> None:

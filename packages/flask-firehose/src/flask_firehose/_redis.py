@@ -39,6 +39,7 @@ from redis.retry import Retry
 
 from ._learning import keyed_links
 from ._links import Link, safe_repr
+from ._memo import Memo
 
 __all__ = ["RedisConnector", "RedisHintStore", "RedisUnavailableError", "link_from_json", "link_to_json"]
 
@@ -332,6 +333,12 @@ class RedisHintStore:
     :param ttl: seconds an endpoint's state lives after its last observation.
     :param timeout: seconds a call may wait for Redis (with *url*).
     :param retry_after: seconds calls fail fast after Redis failed.
+    :param reuse: seconds this process reuses what :meth:`learned` read for
+        an endpoint, and keeps from sending again a response whose links are
+        the same as the last one it sent for the endpoint, when those were
+        every link the endpoint has, all learned (counting it would change
+        nothing). What another worker learns reaches this one within that
+        time. ``0``: every call goes to Redis.
     """
 
     def __init__(
@@ -347,7 +354,10 @@ class RedisHintStore:
         ttl: int = 7 * 86400,
         timeout: float = 0.05,
         retry_after: float = 5.0,
+        reuse: float = 1.0,
     ) -> None:
+        if isinstance(reuse, bool) or not isinstance(reuse, (int, float)) or not 0 <= reuse < float("inf"):
+            raise ValueError(f"reuse must be a number of seconds, 0 or more, not {safe_repr(reuse)}")
         for name, value in (
             ("min_seen", min_seen),
             ("window", window),
@@ -369,6 +379,10 @@ class RedisHintStore:
         self.ttl = ttl
         self.timeout = timeout
         self._guard = _Guard(retry_after)
+        self.reuse = float(reuse)
+        # endpoint -> (until, the links read); endpoint -> (until, what was sent last, found steady)
+        self._reads: Memo[str, tuple[float, tuple[Link, ...]]] = Memo(max_endpoints)
+        self._quiet: Memo[str, tuple[float, tuple[tuple[str, str], ...]]] = Memo(max_endpoints)
         self._index_key = f"{prefix}endpoints"
         self._endpoint_prefix = f"{prefix}e:"
 
@@ -385,6 +399,16 @@ class RedisHintStore:
         not make a valid :class:`Link` are skipped."""
         if not isinstance(endpoint, str):
             raise TypeError(f"endpoint must be a str, not {safe_repr(endpoint)}")
+        if self.reuse:
+            read = self._reads.get(endpoint)
+            if read is not None and time.monotonic() < read[0]:
+                return list(read[1])
+        found = self._read_learned(endpoint)
+        if self.reuse:
+            self._reads.put(endpoint, (time.monotonic() + self.reuse, tuple(found)))
+        return found
+
+    def _read_learned(self, endpoint: str) -> list[Link]:
         raw = _text(self._guard.call("hint store GET", lambda: self._get(self.key(endpoint))), "GET")
         if raw is None or len(raw) > _MAX_STATE_BYTES:
             return []
@@ -434,18 +458,41 @@ class RedisHintStore:
             self.ttl,
             self._endpoint_prefix,
         ]
-        for key, link in keyed_links(links, self.max_links):
+        keyed = keyed_links(links, self.max_links)
+        sent = tuple((key, link.target) for key, link in keyed)
+        if self.reuse:
+            quiet = self._quiet.get(endpoint)
+            if quiet is not None and time.monotonic() < quiet[0] and quiet[1] == sent:
+                return  # the same links as a steady page's last response: nothing to count
+        for key, link in keyed:
             args += [key, link.target, link.priority, link_to_json(link)]
         keys = [self.key(endpoint), self._index_key]
-        self._guard.call("hint store observe script", lambda: self._run(keys, args))
+        live = self._guard.call("hint store observe script", lambda: self._run(keys, args))
+        if not self.reuse:
+            return
+        # Steady: what this process read before the response was learned,
+        # and the response held exactly those links, the only live ones.
+        read = self._reads.get(endpoint)
+        self._reads.put(endpoint, (0.0, ()))  # read again next time: this process sees its own counts
+        distinct = {key for key, _ in sent}
+        steady = (
+            read is not None
+            and time.monotonic() < read[0]
+            and live == len(distinct) == len(read[1])
+            and {link.target for link in read[1]} == {target for _, target in sent}
+        )
+        # Only the last response sent counts: any other one ends a quiet spell.
+        self._quiet.put(endpoint, (time.monotonic() + self.reuse if steady else 0.0, sent))
 
-    def _run(self, keys: list[str], args: list[str | int]) -> None:
+    def _run(self, keys: list[str], args: list[str | int]) -> int:
+        """Run the observe script; its answer: how many links the endpoint keeps."""
         try:
             answer = self.client.evalsha(_OBSERVE_SHA, len(keys), *keys, *args)
         except redis.exceptions.NoScriptError:
             answer = self.client.eval(_OBSERVE, len(keys), *keys, *args)
         if type(answer) is not int:
             raise TypeError(f"Redis answered the observe script with {safe_repr(answer)}, not an integer")
+        return answer
 
     def endpoints(self) -> list[str]:
         """The endpoints with state, least recently observed first (for inspection)."""
@@ -458,6 +505,8 @@ class RedisHintStore:
         """Forget everything this store learned (every endpoint it indexes)."""
         keys = [self.key(name) for name in self.endpoints()] + [self._index_key]
         self._guard.call("hint store DEL", lambda: self.client.delete(*keys))
+        self._reads = Memo(self.max_endpoints)
+        self._quiet = Memo(self.max_endpoints)
 
     def close(self) -> None:
         """Close the client's connections."""
