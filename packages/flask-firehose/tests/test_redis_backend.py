@@ -725,6 +725,47 @@ def test_pages_keep_answering_while_redis_is_down(
         time.sleep(0.02)
 
 
+def test_reused_reads_keep_pages_answering_while_redis_is_down(
+    server: RedisServer, redis_store: Callable[..., RedisHintStore]
+) -> None:
+    """With reads reused (the default), killing Redis under four threads:
+    every page answers 200 within the bound, with the hints read before or
+    none; learning resumes once Redis is back."""
+    timeout, retry_after = 0.2, 0.5
+    app = _learning_app(redis_store(timeout=timeout, retry_after=retry_after, reuse=0.3))
+    learned = [["/static/app.css", "/static/app.js"]]
+    n = 0
+    while _visit(app, n)[1] != learned:  # learned and steady
+        n += 1
+        assert n < 20
+    server.kill()
+    results: list[tuple[int, list[list[str]], float]] = []
+    lock = threading.Lock()
+
+    def visitor(offset: int) -> None:
+        for k in range(50):
+            outcome = _visit(app, offset * 1000 + k)
+            with lock:
+                results.append(outcome)
+
+    threads = [threading.Thread(target=visitor, args=(k,)) for k in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads)
+    assert len(results) == 200 and {status for status, _, _ in results} == {200}
+    assert all(hints in ([], learned) for _, hints, _ in results)
+    assert max(elapsed for _, _, elapsed in results) < 2 * timeout + 0.5
+    server.start()
+    deadline = time.monotonic() + retry_after + 5
+    n = 10_000
+    while _visit(app, n)[1] != learned:  # nothing was persisted: learned again from scratch
+        assert time.monotonic() < deadline, "never learned again after Redis came back"
+        n += 1
+        time.sleep(0.02)
+
+
 def test_redis_stopped_and_restarted_under_load(
     server: RedisServer, redis_store: Callable[..., RedisHintStore]
 ) -> None:

@@ -70,7 +70,7 @@ def write_links(
     :param memo: outcomes by the tracker's :meth:`~flask_firehose._tracking.Tracker.state_key`;
         *shared*: by which candidates the state holds.
     """
-    if method not in ("GET", "HEAD") or not 200 <= response.status_code < 300:  # may_carry_links, inlined
+    if not may_carry_links(method, response.status_code):
         return ()
     candidates = links if type(links) is tuple else tuple(links)
     # One pass over the view's headers: the Link fields it set (they share

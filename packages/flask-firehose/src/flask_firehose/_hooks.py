@@ -20,7 +20,7 @@ from flask import Flask, Request, Response, current_app, request
 from flask.globals import request_ctx
 
 from . import _early_hints
-from ._collection import CLOSED, STATE_ATTRIBUTE, LinkCollection, RequestLinks, current_context, request_links
+from ._collection import LinkCollection, RequestLinks, close_request, current_links, request_links
 from ._config import Settings
 from ._declared import HintSpec, declared_on, resolve
 from ._failure import FailurePolicy, logger
@@ -66,15 +66,14 @@ class RequestHooks:
         #: The app's Speculation Rules (set by ``init_app``), or None.
         self.speculation: Speculation | None = None
 
-    def _specs_for(self, req: Request) -> tuple[HintSpec, ...]:
-        """Declarations that apply to the request's endpoint, worked out once
-        per endpoint."""
-        specs = self._specs.get(req.endpoint)
+    def _specs_for(self, endpoint: str) -> tuple[HintSpec, ...]:
+        """Declarations that apply to *endpoint*, worked out once per endpoint."""
+        specs = self._specs.get(endpoint)
         if specs is None:
             app = _current_app()
             if not self._specs:
                 warn_unknown_blueprints(app, self.declared, "declare_hints")
-            specs = self._specs[req.endpoint] = self.declared_for(app, req.endpoint or "")
+            specs = self._specs[endpoint] = self.declared_for(app, endpoint)
         return specs
 
     def declared_for(self, app: Flask, endpoint: str) -> tuple[HintSpec, ...]:
@@ -107,9 +106,7 @@ class RequestHooks:
         endpoint = req.endpoint
         if not endpoint or is_static_endpoint(endpoint):
             return None
-        specs = self._specs.get(endpoint)
-        if specs is None:
-            specs = self._specs_for(req)
+        specs = self._specs_for(endpoint)
         declared = resolve(specs, self.failures) if specs else []
         state = request_links() if declared else None
         if state is not None:
@@ -158,15 +155,11 @@ class RequestHooks:
         if self._lint is None:  # app.run(debug=True) sets debug after init_app
             self._lint = _current_app().debug
         lint = self._lint
-        context = current_context()
-        state: RequestLinks | None = getattr(context, STATE_ATTRIBUTE, None)
-        if state is None:  # nothing hinted: a later push() comes too late
-            setattr(context, STATE_ATTRIBUTE, CLOSED)
-            if not lint and self.speculation is None:
-                return response
-        else:
-            state.closed = True
-        req: Request = context.request
+        state = current_links()
+        close_request(state)
+        if state is None and not lint and self.speculation is None:
+            return response
+        req = _current_request()
         environ = req.environ
         navigation = _early_hints.is_navigation(environ)
         # Speculation Rules go on navigations only.
@@ -177,7 +170,7 @@ class RequestHooks:
             self.failures.call("lint", None, self._check, req, response)
         if state is None:
             return response
-        links = state.pushed.as_tuple() if not state.declared else self._links_for(state, response)
+        links = self._links_for(state, response)
         # Learned hints go in the 103 only: a navigation that could carry none
         # teaches nothing (and a server that never sends one spends nothing).
         learning = (

@@ -392,17 +392,16 @@ class Speculation:
 
     # -- the response ---------------------------------------------------------------
 
-    def after_request(self, response: Response, req: Request | None = None, app: Flask | None = None) -> None:
+    def after_request(self, response: Response, req: Request | None = None) -> None:
         """Add the ``Speculation-Rules`` header to an HTML navigation answered by
-        a view whose page did not inline its rules (*req* and *app*: the
-        current ones, if the caller has them at hand)."""
+        a view whose page did not inline its rules (*req*: the current
+        request, if the caller has it at hand)."""
         if req is None:
             req = request._get_current_object()  # type: ignore[attr-defined]
         endpoint = req.endpoint
         if not endpoint or endpoint == ENDPOINT or is_static_endpoint(endpoint):
             return
-        if app is None:
-            app = current_app._get_current_object()  # type: ignore[attr-defined]
+        app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
         # Asked first: an endpoint without rules (most apps: all of them) costs one lookup.
         if not self.specs_for(app, endpoint):
             return

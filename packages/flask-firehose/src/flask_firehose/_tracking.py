@@ -24,13 +24,12 @@ again on every visit.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Collection, Container, Hashable, Iterable, Sequence
+from collections.abc import Callable, Collection, Container, Hashable, Iterable, Sequence
 from typing import Any, Final, Protocol, TypeVar, runtime_checkable
 
-from flask import Response, session
+from flask import Request, Response, request, session
 from flask.sessions import NullSession
 
-from ._collection import current_context
 from ._config import CookieSettings, Settings
 from ._digest import DigestFormat, PushDigest
 from ._failure import FailurePolicy, logger
@@ -214,14 +213,8 @@ class SessionConnector:
         session[self.key] = ",".join(_trim([_encode_key(key) for key in kept + added], self.max_bytes))
 
 
-def _environ() -> dict[str, Any]:
-    """The current request's WSGI environ (read on every request: straight
-    from the context variable, not through the ``request`` proxy)."""
-    context = current_context()
-    if context is None:
-        raise RuntimeError("Working outside of request context.")
-    environ: dict[str, Any] = context.request.environ
-    return environ
+#: The current request, read on every request: the proxy's object, once.
+_current_request: Callable[[], Request] = request._get_current_object  # type: ignore[attr-defined]
 
 
 def cookie_value(header: str, name: str) -> str | None:
@@ -283,7 +276,7 @@ class DigestTracker:
     def load(self) -> PushDigest:
         """The digest the request's cookie holds; empty when it holds none,
         or anything that is not exactly a digest."""
-        header = _environ().get("HTTP_COOKIE")
+        header = _current_request().environ.get("HTTP_COOKIE")
         if not header:  # a new visitor: nothing to parse
             return self._empty
         text = cookie_value(header, self.cookie.name)
@@ -312,7 +305,9 @@ class DigestTracker:
         """Set the cookie to the digest with *added*."""
         if not added:
             return
-        secure = _environ().get("wsgi.url_scheme") == "https" if self.cookie.secure is None else self.cookie.secure
+        secure = self.cookie.secure
+        if secure is None:
+            secure = _current_request().environ.get("wsgi.url_scheme") == "https"
         append_checked(response.headers, "Set-Cookie", self._set_cookie(state, tuple(added), secure))
 
     def _set_cookie(self, state: PushDigest, added: tuple[str, ...], secure: bool) -> str:
