@@ -60,7 +60,8 @@ def push(url: str = _NO_URL, /, *args: object, **attrs: object) -> str:
     unchanged so it can sit inside ``href``. Keyword and positional arguments
     become link attributes as in 0.2.3: ``push(url, 'nopush', as_='font')``
     (``as_`` and ``**{'as': ...}`` mean the same). ``rel`` defaults to
-    ``preload`` and ``as`` to what the extension says.
+    ``preload`` and ``as`` to what the extension says. ``push(url=...)``
+    works too; after a URL given first, a keyword ``url`` is an attribute.
 
     Invalid arguments follow the failure policy: in debug and testing (or with
     ``FIREHOSE_STRICT = True``) they raise; otherwise the link is dropped and a
