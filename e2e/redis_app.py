@@ -24,7 +24,7 @@ def create_app() -> Flask:
     app = Flask(__name__)
     store = RedisHintStore(
         url=os.environ["FIREHOSE_REDIS_URL"],
-        prefix=os.environ.get("FIREHOSE_REDIS_PREFIX", "firehose:hints:"),
+        prefix=os.environ.get("FIREHOSE_REDIS_PREFIX", "firehose:{hints}:"),
         timeout=float(os.environ.get("FIREHOSE_REDIS_TIMEOUT", "0.25")),
     )
     Firehose(app, hint_store=store)

@@ -27,7 +27,7 @@ import pytest
 
 from .conftest import HintsServer, Stack, Tls, static_file
 from .fronts import Front, caddy_front_fixture  # noqa: F401 - fixture
-from .servers import free_port
+from .servers import REPO, free_port, start
 
 pytestmark = pytest.mark.integration
 
@@ -108,6 +108,10 @@ def test_nginx_pushes_on_the_first_visit_and_not_on_the_second(push_stack: Stack
     assert [link["target"] for link in second["links"]] == [link["target"] for link in first["links"]]
     # nginx drops no 103 here: the app sends none to an HTTP/1.1 upstream peer.
     assert first["early_hints"] == [] and second["early_hints"] == []
+    # The probe says so on both visits, naming the front that answered.
+    for visit in (first, second):
+        (missing,) = _messages(visit, "hint-missing")
+        assert "nginx before 1.29" in missing and missing.endswith("The answer names its server: nginx/1.22.1.")
     assert not {code for code in _codes(first) if code.startswith("push-")}
 
 
@@ -132,7 +136,7 @@ def test_gunicorn_sends_the_103_before_the_final_headers(hints_server: HintsServ
     assert visit["final_at_ms"] >= hints_server.slow_seconds * 1000
     assert visit["final_at_ms"] - hint["at_ms"] >= hints_server.slow_seconds * 600
     assert all(link["rel"] == "preload" and "nopush" not in link["params"] for link in hint["links"])
-    assert not {"hint-param-rejected", "hint-not-early", "hint-protocol-ignored"} & _codes(visit)
+    assert not {"hint-ignored", "hint-not-early", "hint-protocol-ignored", "hint-missing"} & _codes(visit)
 
 
 def test_gunicorn_sends_no_103_over_http1_by_default(hints_server: HintsServer, tls: Tls) -> None:
@@ -141,6 +145,45 @@ def test_gunicorn_sends_no_103_over_http1_by_default(hints_server: HintsServer, 
     assert visit["protocol"] == "http/1.1" and visit["status"] == 200
     assert visit["early_hints"] == [] and visit["pushes"] == []
     assert REPORT_CSS in {_path(link["target"]) for link in visit["links"]}
+    # The page declares its stylesheet, yet no 103 came: said, with HTTP/1.1 first among the causes.
+    (missing,) = _messages(visit, "hint-missing")
+    assert "the page came without HTTP/2 over TLS" in missing and REPORT_CSS in missing
+
+
+def test_gunicorn_with_early_hints_off_is_said_to_send_none(quiet_server: HintsServer, tls: Tls) -> None:
+    """The same app and server as above with ``FIREHOSE_EARLY_HINTS`` off: the
+    page answers over HTTP/2 with its Link header and no 103, and the probe says so."""
+    run = firehose("probe", "--cacert", tls.ca_file, "--json", quiet_server.origin + "/report")
+    visit = run.json()
+    assert run.status == 1, run.stderr
+    assert visit["protocol"] == "h2" and visit["early_hints"] == []
+    (missing,) = _messages(visit, "hint-missing")
+    assert missing.startswith("no 103 came, though the final Link header holds")
+    assert "a server without wsgi.early_hints" in missing and "without HTTP/2" not in missing
+    text = firehose("probe", "--cacert", tls.ca_file, quiet_server.origin + "/report")
+    assert "  hint-missing: no 103 came" in text.stdout
+
+
+def _messages(visit: dict[str, Any], code: str) -> list[str]:
+    return [warning["message"] for warning in visit["warnings"] if warning["code"] == code]
+
+
+@pytest.fixture(scope="module")
+def quiet_server(tls: Tls, tmp_path_factory: pytest.TempPathFactory) -> Iterator[HintsServer]:
+    """gunicorn serving the demo over TLS + HTTP/2 with ``FIREHOSE_EARLY_HINTS`` off."""
+    run = tmp_path_factory.mktemp("quiet-server")
+    port = free_port()
+    env = {
+        "FIREHOSE_APP_BIND": f"127.0.0.1:{port}",
+        "FIREHOSE_TLS_CERT": tls.cert_file,
+        "FIREHOSE_TLS_KEY": tls.key_file,
+        "FIREHOSE_WORKERS": "1",
+        "FLASK_DEMO_DATA_DIR": str(run / "data"),
+        "FLASK_DEMO_SLOW_SECONDS": "0.1",
+        "FLASK_FIREHOSE_EARLY_HINTS": "false",
+    }
+    with start(["sh", str(REPO / "infra/run-app.sh")], port, run / "app.log", env) as app:
+        yield HintsServer(port, app, run / "access.log", 0.1)
 
 
 def test_caddy_forwards_the_app_103(caddy_front: Front, tls: Tls) -> None:
@@ -276,3 +319,51 @@ def test_cleartext_http2_to_an_http1_server_says_so(caddy_front: Front) -> None:
     run = firehose("probe", "--http2", f"http://127.0.0.1:{caddy_front.app.port}/report")
     assert run.status == 2
     assert "answered in HTTP/1, not HTTP/2" in run.error_line()
+
+
+# -- what a hostile server sends -----------------------------------------------------
+
+#: A screen clear, an OSC 52 clipboard write, a one-byte CSI, and a
+#: right-to-left override and an isolate in UTF-8.
+HOSTILE = b"\x1b[2J\x1b]52;c;aGVsbG8=\x07\x9b2J" + "\u202e\u2066".encode()
+#: Bytes that must never reach the terminal raw: ESC, BEL, the C1 CSI (raw
+#: and as UTF-8), the bidi controls in UTF-8.
+RAW = [b"\x1b", b"\x07", b"\x9b", "\u202e".encode(), "\u2066".encode()]
+
+
+def _hostile_answer(conn: socket.socket) -> None:
+    request = b""
+    while b"\r\n\r\n" not in request:
+        data = conn.recv(4096)
+        if not data:
+            return
+        request += data
+    conn.sendall(
+        b"HTTP/1.1 200 OK" + HOSTILE + b"\r\nServer: evil" + HOSTILE + b"\r\n"
+        b"Link: </h" + HOSTILE + b".css>; rel=preload\r\nLink: </a.css>; rel=preload; as=style\r\n"
+        b"Content-Type: text/html\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
+    )
+    conn.close()
+
+
+def test_what_a_hostile_server_sends_is_printed_escaped() -> None:
+    """Its reason phrase, Server header (quoted by hint-missing) and a Link
+    field reach stdout as escapes, in the text report and in the JSON."""
+    script = str(Path(sys.executable).parent / "firehose")
+    outputs = []
+    with tcp_server(_hostile_answer) as port:
+        for extra in ([], ["--json"]):
+            done = subprocess.run(
+                [script, "probe", "--no-check-files", *extra, f"http://127.0.0.1:{port}/"],
+                capture_output=True,
+                timeout=RUN_LIMIT,
+                check=False,
+            )
+            assert done.returncode == 1, done.stderr
+            for raw in RAW:
+                assert raw not in done.stdout and raw not in done.stderr, (raw, done.stdout)
+            outputs.append(done.stdout.decode())
+    text, as_json = outputs
+    assert "The answer names its server: evil\\x1b[2J\\x1b]52;c;aGVsbG8=\\x07\\x9b2J" in text
+    (missing,) = _messages(json.loads(as_json), "hint-missing")
+    assert "evil" + HOSTILE.decode("latin-1") in missing  # exact, once the JSON is read back

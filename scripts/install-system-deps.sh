@@ -2,7 +2,8 @@
 # Installs the Debian packages the tests run: nginx 1.22 (HTTP/2 push),
 # Apache 2.4 (mod_http2) and h2o 2.2 (the deployment matrix), Chromium (driven
 # by Playwright), Firefox ESR (driven over Marionette) with NSS's certutil, and
-# redis-server (the shared hint store). Does nothing when all are there;
+# redis-server with redis-tools (the shared hint store; redis-cli builds the
+# tests' local Redis Cluster). Does nothing when all are there;
 # uses sudo when not run as root. Package scripts are kept from starting
 # daemons (Debian's policy-rc.d): the tests start their own servers on free
 # ports, and nothing has to be stopped afterwards.
@@ -15,6 +16,7 @@ command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
 command -v firefox-esr >/dev/null 2>&1 || missing="$missing firefox-esr"
 command -v certutil >/dev/null 2>&1 || missing="$missing libnss3-tools"
 command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] || missing="$missing redis-server"
+command -v redis-cli >/dev/null 2>&1 || [ -x /usr/bin/redis-cli ] || missing="$missing redis-tools"
 command -v make >/dev/null 2>&1 || missing="$missing make"
 [ -z "$missing" ] && exit 0
 sudo=""

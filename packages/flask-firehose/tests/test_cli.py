@@ -18,25 +18,39 @@ from flask.cli import FlaskGroup
 import flask_firehose
 from flask_firehose import Firehose, Link, early_hints
 from flask_firehose._cli import exit_status, main
+from flask_firehose._learning import scoped_key
 from flask_firehose._probe_result import ProbeResult, ProbeWarning
 
 
 class FixedStore:
-    """A hint store holding fixed learned hints per endpoint."""
+    """A hint store holding fixed learned hints per store key, listing its keys."""
 
     def __init__(self, learned: dict[str, list[Any]]) -> None:
         self.known = learned
 
-    def learned(self, endpoint: str) -> list[Any]:
-        return self.known.get(endpoint, [])
+    def learned(self, key: str) -> list[Any]:
+        return self.known.get(key, [])
 
-    def observe(self, endpoint: str, links: Sequence[Link]) -> None:
+    def observe(self, key: str, links: Sequence[Link]) -> None:
         pass
+
+    def endpoints(self) -> list[str]:
+        return list(self.known)
+
+
+class UnlistedStore(FixedStore):
+    """A store that cannot list its keys (the HintStore protocol does not ask it to)."""
+
+    endpoints = None  # type: ignore[assignment]
 
 
 class BrokenStore(FixedStore):
-    def learned(self, endpoint: str) -> list[Any]:
+    def learned(self, key: str) -> list[Any]:
         raise ConnectionError("store down")
+
+
+def key(endpoint: str, site: str = "localhost", app: str = __name__) -> str:
+    return scoped_key(app, site, endpoint)
 
 
 def broken_hint() -> str:
@@ -157,27 +171,52 @@ def test_routes_table_is_like_flask_routes() -> None:
     assert ["static", "GET", "/static/<path:filename>", "-", "(static files get no hints)"] in rows
 
 
-def test_learned_hints_come_from_the_store() -> None:
-    store = FixedStore({"about": [Link("/static/learned.css", as_="style")], "shop.index": ["not a link"]})
+def test_learned_hints_come_from_the_store_grouped_by_site() -> None:
+    css = Link("/static/learned.css", as_="style")
+    store = FixedStore(
+        {
+            key("about", "shop.example"): [css],
+            key("about", "127.0.0.1:8443/app"): [Link("/app/static/other.css", as_="style"), "not a link"],
+            key("about", "localhost", app="another_app"): [Link("/static/theirs.css", as_="style")],
+            key("shop.index", "localhost"): [Link("https://evil.example/x.js", as_="script")],
+        }
+    )
     report = routes(build_app(store))
     (about,) = [entry for entry in report["endpoints"] if entry["endpoint"] == "about"]
-    assert about["learned"] == [
-        {
-            "origin": "learned",
-            "blueprint": None,
-            "source": "hint store",
-            "link": {"target": "/static/learned.css", "rel": "preload", "params": {"as": "style"}},
-            "error": None,
-        }
+    assert [(row["site"], row["link"] and row["link"]["target"], row["note"]) for row in about["learned"]] == [
+        ("127.0.0.1:8443/app", "/app/static/other.css", None),
+        ("127.0.0.1:8443/app", None, "left out: not a valid Link: 'not a link'"),
+        ("shop.example", "/static/learned.css", None),
     ]
+    assert about["learned"][2] == {
+        "origin": "learned",
+        "blueprint": None,
+        "source": "hint store",
+        "link": {"target": "/static/learned.css", "rel": "preload", "params": {"as": "style"}},
+        "error": None,
+        "note": None,
+        "site": "shop.example",
+    }
+    # Another app's keys are not this app's hints; a link a 103 would not carry is said to be left out.
     (index,) = [entry for entry in report["endpoints"] if entry["endpoint"] == "shop.index"]
-    assert index["learned"][0]["error"] == "not a Link: 'not a link'"
+    assert [row["link"] for row in index["learned"]] == [None]
+    assert index["learned"][0]["note"].startswith("left out: ")
     rows = table(flask_cli(build_app(store), "firehose", "routes").output)
-    assert ["", "", "", "learned", "</static/learned.css>; rel=preload; as=style"] in rows
+    assert ["", "", "", "learned on shop.example", "</static/learned.css>; rel=preload; as=style"] in rows
+
+
+def test_a_store_that_cannot_list_its_keys_is_said() -> None:
+    report = routes(build_app(UnlistedStore({key("about"): [Link("/static/a.css", as_="style")]})))
+    assert report["learning"] == "unlisted"
+    assert all(entry["learned"] is None for entry in report["endpoints"])
+    output = flask_cli(build_app(UnlistedStore({})), "firehose", "routes").output
+    assert output.splitlines()[0] == (
+        "Learned hints not shown: the hint store cannot list what it learned (it has no endpoints() method)."
+    )
 
 
 def test_a_failing_store_is_said_once() -> None:
-    app = build_app(BrokenStore({}))
+    app = build_app(BrokenStore({key("about"): [], key("shop.index"): []}))
     report = routes(app)
     assert report["learning"] == "failed" and report["store_error"] == "ConnectionError: store down"
     assert all(entry["learned"] is None for entry in report["endpoints"])
@@ -262,7 +301,7 @@ def test_without_the_probe_extra_it_says_what_to_install(monkeypatch: pytest.Mon
     assert result.exit_code == 2
     assert result.stdout == ""
     (line,) = result.stderr.splitlines()
-    assert "pip install 'Flask-Firehose[probe]'" in line
+    assert line == "firehose probe needs h2 and h11 (h2 is missing): pip install h2 h11"
 
 
 def _result(*warnings: ProbeWarning) -> ProbeResult:

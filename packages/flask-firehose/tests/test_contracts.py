@@ -8,6 +8,8 @@ from typing import Any, ClassVar
 
 import pytest
 from flask import Flask, render_template_string
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from flask_firehose import Firehose, Link, SessionConnector, push
 from flask_firehose.errors import ConfigurationError, FirehoseWarning
@@ -399,3 +401,43 @@ def test_cookie_settings_that_would_break_the_site(config: dict[str, object], me
     app.config.update(config)
     with pytest.raises(ConfigurationError, match=message):
         Firehose(app)
+
+
+_COOKIE_OCTETS = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) not in '",;\\')
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    before=st.lists(st.text(alphabet=_COOKIE_OCTETS, max_size=300), max_size=60),
+    after=st.lists(st.text(alphabet=_COOKIE_OCTETS, max_size=300), max_size=3),
+)
+def test_stray_digest_cookies_around_ours_never_bring_a_push_back(before: list[str], after: list[str]) -> None:
+    """Any values a browser may send beside the app's own cookie (many
+    before it: deeper paths; a few after it: parent domains at its path):
+    a 200, and nothing the app's own cookie holds is pushed again."""
+    app = _app()
+    client = app.test_client(use_cookies=False)
+    ours = client.get("/").headers["Set-Cookie"].split(";", 1)[0]
+    header = "; ".join([*(f"fh-pushed={v}" for v in before), ours, *(f"fh-pushed={v}" for v in after)])
+    response = client.get("/", headers={"Cookie": header})
+    assert response.status_code == 200
+    assert _pushed(response) == []
+    assert sorted(link.target for link in links_of(response)) == sorted(PAGE)
+
+
+def test_a_public_response_with_a_cdn_field_gets_no_digest_cookie() -> None:
+    app = Flask(__name__)
+    Firehose(app)
+
+    @app.get("/")
+    def index() -> Any:
+        push("/static/app.css")
+        response = app.make_response("<p>cached by the CDN</p>")
+        response.headers["CDN-Cache-Control"] = "max-age=600"
+        return response
+
+    client = app.test_client()
+    for _ in range(2):
+        response = client.get("/")
+        assert _pushed(response) == ["/static/app.css"]
+        assert "Set-Cookie" not in response.headers

@@ -309,3 +309,65 @@ def test_the_set_cookie_memo_follows_the_clients_digest_and_scheme(make_app: App
     two = plain.get("/2").headers["Set-Cookie"].split(";", 1)[0]
     fresh = app.test_client().get("/2").headers["Set-Cookie"].split(";", 1)[0]
     assert two != fresh
+
+
+def _decoded(digest: PushDigest) -> PushDigest:
+    return PushDigest.decode(digest.encode(), FORMAT, remember=False)
+
+
+def test_a_merge_answers_pushed_wherever_one_of_its_digests_does() -> None:
+    mine = PushDigest(FORMAT).add(_urls(40, seed=1))
+    planted = PushDigest(FORMAT).add(_urls(30, seed=2))
+    merged = PushDigest.merge([planted, mine], FORMAT)
+    assert all(url in merged for url in _urls(40, seed=1) + _urls(30, seed=2))
+    assert _decoded(merged).encode() == merged.encode()  # a valid cookie value
+
+
+def test_merging_with_a_digest_written_from_it_gives_the_latter() -> None:
+    """The planted value stays in the browser and comes back with ours on
+    every request: merging must settle, not grow."""
+    planted = PushDigest(FORMAT).add(_urls(10, seed=3))
+    mine = PushDigest(FORMAT).add(_urls(10, seed=4))
+    first = PushDigest.merge([planted, mine], FORMAT)
+    written = first.add(_urls(5, seed=5))
+    for order in ([planted, written], [written, planted]):
+        assert PushDigest.merge(order, FORMAT).encode() == written.encode()
+
+
+def test_a_merge_of_one_digest_is_that_digest() -> None:
+    digest = PushDigest(FORMAT).add(_urls(3))
+    assert PushDigest.merge([digest], FORMAT) is digest
+    assert PushDigest.merge([PushDigest(FORMAT), digest], FORMAT).encode() == digest.encode()
+
+
+def test_a_merge_of_full_digests_stays_within_the_budget() -> None:
+    fmt = DigestFormat(max_chars=400)
+    digests = []
+    for seed in range(8):
+        digest = PushDigest(fmt)
+        for start in range(0, 200, 20):
+            digest = digest.add(_urls(200, seed=seed)[start : start + 20])
+        digests.append(digest)
+    merged = PushDigest.merge(digests, fmt)
+    assert 0 < len(merged.encode()) <= fmt.max_chars
+    assert PushDigest.decode(merged.encode(), fmt, remember=False).encode() == merged.encode()
+    # The digest holding the most (of equals, the last) is kept newest: its latest files are in.
+    largest = sorted(digests, key=len)[-1]
+    seed = digests.index(largest)
+    assert all(url in merged for url in _urls(200, seed=seed)[-20:])
+
+
+def test_duplicate_cookies_pin_no_more_memory_than_digests(make_app: AppFactory) -> None:
+    """Eight values a request, any size: only values a digest could be are
+    kept, in either memo."""
+    app, _ = make_app()
+    hooks = hooks_of(app)
+    assert hooks is not None and isinstance(hooks.tracker, DigestTracker)
+    tracker = hooks.tracker
+    for i in range(100):
+        cookie = "; ".join(f"fh-pushed={'A' * 20_000}{i}-{k}" for k in range(8))
+        with app.test_request_context("/", headers={"Cookie": cookie + f"; fh-pushed=short{i}; fh-pushed=x{i}"}):
+            assert len(tracker.load()) == 0
+    merged_chars = sum(len(text) for key in tracker._merged._entries for text in key)
+    assert merged_chars <= 32 * 8 * tracker.format.max_chars
+    assert sum(len(text) for text in tracker._loaded._entries) <= 256 * tracker.format.max_chars

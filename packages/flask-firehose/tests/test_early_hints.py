@@ -1,13 +1,17 @@
 from __future__ import annotations
 
 import logging
+import re
 
 import pytest
 from flask import Blueprint, Flask, jsonify, render_template_string, url_for
 from werkzeug.wrappers import Response
 
 from flask_firehose import InvalidURLError, Link, early_hints, push
-from flask_firehose.testing import links_of, record_early_hints
+from flask_firehose._budget import header_value
+from flask_firehose._early_hints import assemble, browser_takes, policy_headers, send
+from flask_firehose._failure import FailurePolicy
+from flask_firehose.testing import links_of, parse_link_header, record_early_hints
 
 from .conftest import AppFactory
 
@@ -39,7 +43,7 @@ def app(make_app: AppFactory) -> Flask:
         push("/static/app.css")
         return jsonify(ok=True)
 
-    firehose.declare_hints("https://fonts.example", blueprint="shop")
+    firehose.declare_hints("https://fonts.example/serif.woff2", blueprint="shop")
     shop = Blueprint("shop", __name__)
 
     @shop.get("/")
@@ -78,7 +82,7 @@ def test_blueprint_declarations(app: Flask) -> None:
     with record_early_hints(client) as hints:
         client.get("/shop/")
         client.get("/page/x")
-    assert [_targets(links) for links in hints.links] == [["https://fonts.example"]]
+    assert [_targets(links) for links in hints.links] == [["https://fonts.example/serif.woff2"]]
 
 
 def test_learned_after_repeats_per_endpoint(app: Flask) -> None:
@@ -276,7 +280,11 @@ def test_exactly_one_103_per_request(app: Flask) -> None:
         for _ in range(4):
             client.get("/report")
     assert len(hints.sent) == 4
-    assert all(len(headers) == 1 and headers[0][0] == "Link" for headers in hints.sent)
+    # One Link field, then the page's policies only (never a second Link).
+    assert all(
+        headers[0][0] == "Link" and {name for name, _ in headers[1:]} <= {"Referrer-Policy", "Content-Security-Policy"}
+        for headers in hints.sent
+    )
 
 
 def test_recorder_restores_the_client(app: Flask) -> None:
@@ -295,6 +303,8 @@ def test_103_leaves_out_links_with_parameters_browsers_reject(make_app: AppFacto
         Link("/static/a.css", as_="style", nopush=True),
         Link("/static/b.css", as_="style", params=(("integrity", "sha384-abc"),)),
         Link("/static/c.css", as_="style", params=(("x-team", "web"),)),
+        Link("/static/d.png", as_="image", params=(("fetchpriority", "high"), ("type", "image/png"))),
+        Link("/static/e.png", as_="image", params=(("imagesrcset", "/static/e2.png 2x"),)),
     )
     def index() -> str:
         return "ok"
@@ -305,9 +315,14 @@ def test_103_leaves_out_links_with_parameters_browsers_reject(make_app: AppFacto
     (links,) = hints.links
     assert [(link.target, link.params) for link in links] == [
         ("/static/a.css", (("rel", "preload"), ("as", "style"))),
-        ("/static/b.css", (("rel", "preload"), ("as", "style"), ("integrity", "sha384-abc"))),
+        ("/static/d.png", (("rel", "preload"), ("as", "image"), ("fetchpriority", "high"), ("type", "image/png"))),
     ]
-    assert "/static/c.css" in [link.target for link in links_of(response)]
+    # Every one stays in the final header, as it was declared.
+    final = {link.target: link for link in links_of(response)}
+    assert set(final) == {"/static/a.css", "/static/b.css", "/static/c.css", "/static/d.png", "/static/e.png"}
+    assert final["/static/b.css"].get("integrity") == "sha384-abc"
+    assert final["/static/e.png"].get("imagesrcset") == "/static/e2.png 2x"
+    assert final["/static/a.css"].has("nopush")
 
 
 def test_a_crowded_page_gets_the_same_103_every_time(make_app: AppFactory) -> None:
@@ -433,3 +448,153 @@ def test_bad_preconnect_entries_name_the_key(value: object) -> None:
     app.config["FIREHOSE_PRECONNECT"] = value
     with pytest.raises(ConfigurationError, match="FIREHOSE_PRECONNECT"):
         Firehose(app)
+
+
+# What browsers take from a 103 (Chromium's link_header_parser.cc and
+# navigation_early_hints_manager.cc; e2e/test_hint_fidelity.py checks it live).
+TAKEN = [
+    Link("/s/a.css", as_="style"),
+    Link("/s/a.css", as_="style", params=(("type", "text/css"),)),
+    Link("/s/a.js", as_="script", params=(("fetchpriority", "low"),)),
+    Link("/s/f.woff2", as_="font", crossorigin="", params=(("type", "font/woff2"),)),
+    Link("/s/f.woff2", as_="font", crossorigin="use-credentials"),
+    Link("/s/h.png", as_="image", params=(("fetchpriority", "high"),)),
+    Link("/s/h.png", as_="image", params=(("fetchpriority", None),)),  # any value: unknown ones mean auto
+    Link("/s/d.json", as_="fetch", crossorigin="anonymous"),
+    Link("/s/m.mjs", rel="modulepreload"),
+    Link("/s/m.mjs", rel="modulepreload", as_="script"),
+    Link("https://cdn.example", rel="preconnect"),
+    Link("https://cdn.example", rel="preconnect", crossorigin=""),
+    Link("//cdn.example/x.js", as_="script"),
+    Link("/s/a.js", as_="script", params=(("type", "X-Custom/Thing"),)),
+]
+
+IGNORED = [
+    (Link("/s/a.css", as_="style", nopush=True), "nopush"),
+    (Link("/s/h.png", as_="image", params=(("imagesrcset", "/s/h2.png 2x"),)), "imagesrcset is not taken in a 103"),
+    (Link("/s/h.png", as_="image", params=(("imagesizes", "50vw"),)), "imagesizes is not taken"),
+    (Link("/s/a.css", as_="style", params=(("media", "print"),)), "media is not taken"),
+    (Link("/s/a.js", as_="script", params=(("integrity", "sha384-x"),)), "integrity is not taken"),
+    (Link("/s/a.js", as_="script", params=(("referrerpolicy", "no-referrer"),)), "referrerpolicy"),
+    (Link("/s/a.js", as_="script", params=(("nonce", "abc"),)), "nonce"),
+    (Link("/s/a.js", as_="script", params=(("blocking", "render"),)), "blocking"),
+    (Link("/s/a.css", as_="style", params=(("title", "x"),)), "title"),
+    (Link("/s/v.mp4", as_="video"), "as=video is not fetched from a 103"),
+    (Link("/s/t.vtt", as_="track"), "as=track"),
+    (Link("/s/a.mp3", as_="audio"), "as=audio"),
+    (Link("/s/w.js", as_="worker"), "as=worker"),
+    (Link("/s/x"), "preload without as"),
+    (Link("/next.html", rel="prefetch"), "rel=prefetch is not acted on in a 103"),
+    (Link("https://cdn.example", rel="dns-prefetch"), "rel=dns-prefetch"),
+    (Link("/s/a.css", rel="stylesheet"), "rel=stylesheet"),
+    (Link("/s/a.css", rel="preload prefetch", as_="style"), "several relations"),
+    (Link("/s/a.css", rel="preload preload", as_="style"), "several relations"),
+    (Link("/s/m.mjs", rel="modulepreload", as_="style"), "modulepreload with as=style"),
+    (Link("https://cdn.example", rel="preconnect", as_="video"), "as=video"),
+    (Link("/s/a.css", as_="style", params=(("type", "stylesheet"),)), "type=stylesheet is not a MIME type"),
+    (Link("/s/a.css", as_="style", params=(("type", "text/css; charset=utf-8"),)), "not a MIME type"),
+    (Link("/s/a.css", as_="style", params=(("type", "bogus/css"),)), "not a MIME type"),
+    (Link("/s/a.css", as_="style", params=(("type", None),)), "type=None"),
+]
+
+
+@pytest.mark.parametrize("link", TAKEN, ids=lambda link: link.text)
+def test_browser_takes(link: Link) -> None:
+    assert browser_takes(link) is None
+
+
+@pytest.mark.parametrize(("link", "reason"), IGNORED, ids=lambda v: v.text if isinstance(v, Link) else "")
+def test_browser_ignores_with_a_reason(link: Link, reason: str) -> None:
+    said = browser_takes(link)
+    assert said is not None and reason in said
+    assert "\n" not in said and len(said) < 120
+
+
+def test_assemble_keeps_exactly_what_browsers_take() -> None:
+    candidates = [link for link, _ in IGNORED] + TAKEN
+    kept = assemble(candidates, pushing_front=False, already_pushed=None, max_links=64, max_bytes=8192)
+    # nopush dropped: the stylesheet goes in as a plain preload; every other ignored link stays out.
+    expected = {link.key for link in TAKEN} | {("/s/a.css", "preload")}
+    assert {link.key for link in kept} == expected
+    assert all(browser_takes(link) is None for link in kept)
+    # What goes out parses back strictly, and each link is still what browsers take.
+    assert len(parse_link_header(header_value(kept))) == len(kept)
+
+
+@pytest.mark.parametrize(
+    ("referrer_policy", "csp", "fields"),
+    [
+        (None, None, ()),
+        ("strict-origin-when-cross-origin", None, (("Referrer-Policy", "strict-origin-when-cross-origin"),)),
+        (
+            "no-referrer",
+            "img-src 'self'",
+            (("Referrer-Policy", "no-referrer"), ("Content-Security-Policy", "img-src 'self'")),
+        ),
+        (None, "default-src 'self'", (("Content-Security-Policy", "default-src 'self'"),)),
+    ],
+)
+def test_policy_headers(referrer_policy: str | None, csp: str | None, fields: tuple[tuple[str, str], ...]) -> None:
+    assert policy_headers(referrer_policy, csp) == fields
+
+
+@pytest.mark.parametrize(
+    ("referrer_policy", "csp"),
+    [("no-referrer\r\nSet-Cookie: a=1", None), (None, "img-src 'self'\nX: y"), ("", None), (None, " x"), (None, "é")],
+)
+def test_policy_headers_refuse_what_is_no_field_value(referrer_policy: str | None, csp: str | None) -> None:
+    bad = referrer_policy if referrer_policy is not None else csp
+    with pytest.raises(ValueError, match=re.escape(repr(bad))):
+        policy_headers(referrer_policy, csp)
+
+
+def test_send_puts_the_policies_in_the_one_103() -> None:
+    sent: list[list[tuple[str, str]]] = []
+    environ = {"wsgi.early_hints": sent.append}
+    policy = policy_headers("no-referrer", "img-src 'none'")
+    links = [Link("/s/a.css", as_="style"), Link("/s/h.png", as_="image")]
+    assert send(environ, links, FailurePolicy(strict=True), policy) is True
+    assert sent == [
+        [
+            ("Link", "</s/a.css>; rel=preload; as=style, </s/h.png>; rel=preload; as=image"),
+            ("Referrer-Policy", "no-referrer"),
+            ("Content-Security-Policy", "img-src 'none'"),
+        ]
+    ]
+    # No links: no 103 at all, policies or not.
+    assert send(environ, [], FailurePolicy(strict=True), policy) is False
+    assert len(sent) == 1
+
+
+def test_the_103_carries_the_configured_policies(make_app: AppFactory) -> None:
+    # Needs the hook to pass settings' policies to send(): FIREHOSE_EARLY_HINTS_REFERRER_POLICY and _CSP.
+    app, _ = make_app(FIREHOSE_EARLY_HINTS_REFERRER_POLICY="no-referrer", FIREHOSE_EARLY_HINTS_CSP="img-src 'self'")
+
+    @app.get("/")
+    @early_hints("/static/a.css", Link("/static/v.mp4", as_="video"))
+    def index() -> str:
+        return "<p>x</p>"
+
+    @app.get("/bare")
+    @early_hints(Link("/static/v.mp4", as_="video"))
+    def bare() -> str:
+        return "<p>x</p>"
+
+    client = app.test_client()
+    with record_early_hints(client) as hints:
+        client.get("/")
+        response = client.get("/bare")
+    assert [[name for name, _ in headers] for headers in hints.sent] == [
+        ["Link", "Referrer-Policy", "Content-Security-Policy"]
+    ]
+    assert dict(hints.sent[0])["Referrer-Policy"] == "no-referrer"
+    assert dict(hints.sent[0])["Content-Security-Policy"] == "img-src 'self'"
+    assert [link.target for link in links_of(response)] == ["/static/v.mp4"]
+
+
+def test_the_default_103_carries_strict_origin_when_cross_origin(app: Flask) -> None:
+    client = app.test_client()
+    with record_early_hints(client) as hints:
+        client.get("/report")
+    (headers,) = hints.sent
+    assert headers[1:] == [("Referrer-Policy", "strict-origin-when-cross-origin")]

@@ -339,7 +339,7 @@ def test_a_store_cannot_forge_what_goes_out() -> None:
     client = _app(False, store=PicklingStore()).test_client()
     with record_early_hints(client) as hints:
         client.get("/")
-    assert hints.sent == [[("Link", "</static/app.css>; rel=preload; as=style")]]
+    assert hints.sent == [[("Link", "</static/app.css>; rel=preload; as=style"), _POLICY]]
 
 
 def test_remembered_rebuilt_links_never_let_a_forgery_through() -> None:
@@ -362,8 +362,12 @@ def test_remembered_rebuilt_links_never_let_a_forgery_through() -> None:
         with record_early_hints(client) as hints:
             client.get("/")
         sent.append(hints.sent)
-    good = [("Link", "</static/app.css>; rel=preload; as=style")]
+    good = [("Link", "</static/app.css>; rel=preload; as=style"), _POLICY]
     assert sent == [[good], [good], [good], [good], [], [good]]
+
+
+#: The Referrer-Policy every 103 carries by default.
+_POLICY = ("Referrer-Policy", "strict-origin-when-cross-origin")
 
 
 class _NoName:

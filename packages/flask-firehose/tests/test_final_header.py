@@ -73,9 +73,13 @@ def _write(
     tracker: FakeTracker | None = None,
     memo: Memo[Hashable, Outcome] | None = None,
     loaded: Any = NOT_LOADED,
+    prefixes: Sequence[str] = ("/static/",),
 ) -> tuple[Link, ...]:
     failures = FailurePolicy(strict=True)
-    return write_links(method, response, links, settings or _settings(), tracker, failures, memo, loaded)
+    settings = settings or _settings()
+    return write_links(
+        method, response, links, settings, tracker, failures, memo, loaded, prefixes=lambda: tuple(prefixes)
+    )
 
 
 def _links(response: Response) -> list[ParsedLink]:
@@ -198,6 +202,84 @@ def test_responses_a_shared_cache_may_serve_to_others_are_not_tracked(fields: li
     kept = _write(response, [STYLE], tracker=tracker)
     assert tracker.calls == []
     assert kept == (STYLE,) and [link.has("nopush") for link in _links(response)] == [False]
+
+
+PER_USER = Link("/u/alice/avatar.png", as_="image")
+CROSS_ORIGIN = Link("https://cdn.example/a.js", as_="script")
+WITH_SRCSET = Link("/static/hero.png", as_="image", params=(("imagesrcset", "/u/alice/hero.png 2x"),))
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        [("CDN-Cache-Control", "max-age=60")],
+        [("Surrogate-Control", "max-age=60")],
+        [("Cache-Control", "s-maxage=60")],
+    ],
+)
+def test_a_response_a_shared_cache_keeps_holds_public_links_only(fields: list[tuple[str, str]]) -> None:
+    tracker = FakeTracker(already=["/static/a.css"])
+    response = Response("x")
+    for name, value in fields:
+        response.headers.add(name, value)
+    kept = _write(response, [PER_USER, STYLE, CROSS_ORIGIN, WITH_SRCSET, SCRIPT], tracker=tracker)
+    assert kept == (STYLE, SCRIPT)
+    assert tracker.calls == []
+    assert [(link.target, link.has("nopush")) for link in _links(response)] == [
+        ("/static/a.css", False),
+        ("/static/a.js", False),
+    ]
+
+
+def test_behind_a_cdn_the_tracker_is_never_asked() -> None:
+    tracker = FakeTracker(already=["/static/a.css"])
+    response = Response("x")
+    settings = _settings(FIREHOSE_BEHIND_CDN=True)
+    kept = _write(response, [PER_USER, STYLE, SCRIPT], tracker=tracker, settings=settings, loaded={"/static/a.css"})
+    assert kept == (STYLE, SCRIPT) and tracker.calls == [] and tracker.saved == []
+    assert not any(link.has("nopush") for link in _links(response))
+
+
+def test_behind_a_cdn_with_no_public_prefix_nothing_goes_out() -> None:
+    response = Response("x")
+    assert _write(response, [STYLE], settings=_settings(FIREHOSE_BEHIND_CDN=True), prefixes=()) == ()
+    assert "Link" not in response.headers
+
+
+def test_public_prefixes_are_asked_only_for_a_public_response() -> None:
+    asked: list[int] = []
+
+    def prefixes() -> tuple[str, ...]:
+        asked.append(1)
+        return ("/static/",)
+
+    failures = FailurePolicy(strict=True)
+    write_links("GET", Response("x"), [STYLE], _settings(), None, failures, prefixes=prefixes)
+    assert asked == []
+    cached = Response("x", headers={"CDN-Cache-Control": "max-age=60"})
+    write_links("GET", cached, [STYLE], _settings(), None, failures, prefixes=prefixes)
+    assert asked == [1]
+
+
+def test_the_memo_tells_a_public_response_from_a_private_one() -> None:
+    """The same links, the same room, no tracker: one outcome for a private
+    response, another for one a shared cache keeps."""
+    memo: Memo[Hashable, Outcome] = Memo(8)
+    private = Response("x")
+    assert _write(private, [PER_USER, STYLE], memo=memo) == (STYLE, PER_USER)
+    cached = Response("x", headers={"CDN-Cache-Control": "max-age=60"})
+    assert _write(cached, [PER_USER, STYLE], memo=memo) == (STYLE,)
+    again = Response("x")
+    assert _write(again, [PER_USER, STYLE], memo=memo) == (STYLE, PER_USER)
+    behind = _settings(FIREHOSE_BEHIND_CDN=True)
+    assert _write(Response("x"), [PER_USER, STYLE], memo=memo, settings=behind) == (STYLE,)
+
+
+def test_public_prefixes_outside_an_app_context_are_none() -> None:
+    from flask_firehose._final_header import public_prefixes
+
+    assert public_prefixes(_settings()) == ()
+    assert public_prefixes(_settings(FIREHOSE_LEARN_PREFIXES=["/assets/"])) == ("/assets/",)
 
 
 def test_head_requests_are_not_tracked() -> None:

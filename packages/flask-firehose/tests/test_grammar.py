@@ -4,6 +4,7 @@ not; and :func:`quote` writes what the patterns read back."""
 
 from __future__ import annotations
 
+import ipaddress
 import re
 
 import pytest
@@ -403,3 +404,111 @@ def test_values_the_config_reads(pattern: re.Pattern[str], text: str, matches: b
 def test_cache_max_age_is_found_in_a_field_value(value: str, seconds: str | None) -> None:
     found = grammar.CACHE_MAX_AGE.search(value)
     assert (found.group(1) if found else None) == seconds
+
+
+# RFC 3986 §4.1 URI-reference, whole: the character set is not enough ("[" only
+# around an IP literal, one "#", no ":" in a relative path's first segment).
+@pytest.mark.parametrize(
+    ("text", "matches"),
+    [
+        ("", True),
+        ("/static/app.css?v=1#top", True),
+        ("https://user:pw@h.example:8443/p;x=1?q=/?#f/?", True),
+        ("//cdn.example/a", True),
+        ("//[::1]:8443/a", True),
+        ("http://[v1.fe:x]/", True),
+        ("//[::ffff:192.0.2.1]/", True),
+        ("//192.0.2.1:80", True),
+        ("//h:/a", True),  # port = *DIGIT
+        ("http:", True),
+        ("x:y:z", True),  # scheme "x"
+        ("./1a:b.css", True),
+        ("a/b:c", True),
+        ("?a[", False),
+        ("#a#b", False),
+        ("/a#b#c", False),
+        ("/a[1].css", False),
+        ("/a.js?ids[]=1", False),
+        ("[::1]", False),  # an IP literal only follows "//"
+        ("1a:b.css", False),  # not a scheme: a first segment with a colon
+        ("::x", False),
+        ("//[::1/a", False),
+        ("//[1:2:3:4:5:6:7:8:9]/", False),
+        ("//[::1]x/", False),
+        ("//h:8x/", False),
+        ("//a@b@c/", False),
+        ("//h[1]/", False),
+        ("/a%2", False),
+        ("/a%zz", False),
+        ("/a b", False),
+        ("/é", False),
+        ("/{}", False),
+    ],
+)
+def test_uri_reference(text: str, matches: bool) -> None:
+    assert _fullmatches(grammar.URI_REFERENCE, text) is matches
+    assert _fullmatches(grammar.LINK_VALUE, f"<{text}>") is matches
+
+
+@given(st.ip_addresses(v=6))
+def test_every_ipv6_address_is_an_ip_literal(address: ipaddress.IPv6Address) -> None:
+    for form in (address.compressed, address.exploded):
+        assert _fullmatches(grammar.URI_REFERENCE, f"//[{form}]/x")
+    if address.ipv4_mapped is not None:
+        assert _fullmatches(grammar.URI_REFERENCE, f"//[::ffff:{address.ipv4_mapped}]/x")
+
+
+@given(st.text(alphabet="0123456789abcdefABCDEF:.", max_size=45))
+def test_ip_literals_are_what_an_ipv6_parser_reads(text: str) -> None:
+    try:
+        ipaddress.IPv6Address(text)
+        valid = True
+    except ValueError:
+        valid = False
+    assert _fullmatches(grammar.URI_REFERENCE, f"//[{text}]/x") is valid
+
+
+@pytest.mark.parametrize(
+    ("text", "parts"),
+    [
+        ("https://h:1/p?q#f#g", ("https", "h:1", "/p", "q", "f#g")),
+        ("/a[1]?x[]", (None, None, "/a[1]", "x[]", None)),
+        ("1a:b.css", ("1a", None, "b.css", None, None)),
+        ("", (None, None, "", None, None)),
+        ("?#", (None, None, "", "", "")),
+        ("a\nb", (None, None, "a\nb", None, None)),
+    ],
+)
+def test_uri_parts_split_any_string(text: str, parts: tuple[str | None, ...]) -> None:
+    match = grammar.URI_PARTS.fullmatch(text)
+    assert match is not None
+    assert match.group("scheme", "authority", "path", "query", "fragment") == parts
+
+
+@pytest.mark.parametrize(
+    ("text", "matches"),
+    [
+        ("", True),
+        ("no-referrer", True),
+        ("default-src 'self'; img-src https://x.example", True),
+        ("a\tb", True),
+        (" a", False),
+        ("a ", False),
+        ("a\r\nb", False),
+        ("a\nb", False),
+        ("a\x00", False),
+        ("é", False),  # obs-text is never written
+    ],
+)
+def test_field_value(text: str, matches: bool) -> None:
+    assert _fullmatches(grammar.FIELD_VALUE, text) is matches
+
+
+@pytest.mark.parametrize(
+    ("text", "in_path", "in_fragment"),
+    [("[", True, True), ("]", True, True), ("#", False, True), ("é", True, True), ("{", True, True),
+     (":", False, False), ("@", False, False), ("?", False, False), ("/", False, False), ("%", False, False)],
+)  # fmt: skip
+def test_what_a_path_or_fragment_encodes(text: str, in_path: bool, in_fragment: bool) -> None:
+    assert _fullmatches(grammar.PATH_ENCODABLE, text) is in_path
+    assert _fullmatches(grammar.FRAGMENT_ENCODABLE, text) is in_fragment

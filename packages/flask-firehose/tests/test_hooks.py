@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 from flask import Blueprint, Flask, request
 
-from flask_firehose import Firehose, Link, MemoryHintStore, early_hints, push
+from flask_firehose import ConfigurationError, Firehose, Link, MemoryHintStore, early_hints, push
 from flask_firehose._hooks import RequestHooks, blueprints_of, hooks_of
+from flask_firehose._learning import scoped_key
 from flask_firehose.testing import links_of, record_early_hints
 
 from .conftest import AppFactory
@@ -130,7 +131,8 @@ def test_learning_only_where_a_103_can_go_out(environ: dict[str, object], learns
     client.environ_base.update(environ)  # type: ignore[arg-type]
     response = client.get("/page", headers=NAVIGATION)
     assert response.status_code == 200 and "/static/app.css" in response.headers["Link"]
-    assert [link.target for link in store.learned("page")] == (["/static/app.css"] if learns else [])
+    learned = store.learned(scoped_key(app.name, "localhost", "page"))
+    assert [link.target for link in learned] == (["/static/app.css"] if learns else [])
 
 
 def _targets_103(recorder: Any) -> list[list[str]]:
@@ -189,3 +191,45 @@ def test_fresh_links_every_request_never_get_another_requests_103(make_app: AppF
         assert _targets_103(hints) == [[f"/static/{i % 97}.css"]]
         if i % 50 == 0:
             gc.collect()
+
+
+@pytest.mark.parametrize(
+    ("config", "expected"),
+    [
+        ({}, [("Referrer-Policy", "strict-origin-when-cross-origin")]),
+        ({"FIREHOSE_EARLY_HINTS_REFERRER_POLICY": None}, []),
+        ({"FIREHOSE_EARLY_HINTS_REFERRER_POLICY": "No-Referrer"}, [("Referrer-Policy", "no-referrer")]),
+        (
+            {"FIREHOSE_EARLY_HINTS_REFERRER_POLICY": None, "FIREHOSE_EARLY_HINTS_CSP": "img-src 'self'"},
+            [("Content-Security-Policy", "img-src 'self'")],
+        ),
+    ],
+)
+def test_the_103_carries_the_configured_policies(
+    make_app: AppFactory, config: dict[str, Any], expected: list[tuple[str, str]]
+) -> None:
+    app, _ = make_app(**config)
+    app.add_url_rule("/", "index", early_hints("/static/app.css")(lambda: "<p>page</p>"))
+    with app.test_client() as client, record_early_hints(client) as hints:
+        client.get("/")
+    assert len(hints.sent) == 1
+    assert [header for header in hints.sent[0] if header[0] != "Link"] == expected
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("FIREHOSE_EARLY_HINTS_REFERRER_POLICY", "unsafe-url\r\nSet-Cookie: a=b"),
+        ("FIREHOSE_EARLY_HINTS_REFERRER_POLICY", "everything"),
+        ("FIREHOSE_EARLY_HINTS_REFERRER_POLICY", ""),
+        ("FIREHOSE_EARLY_HINTS_REFERRER_POLICY", 1),
+        ("FIREHOSE_EARLY_HINTS_CSP", "img-src 'self'\nSet-Cookie: a=b"),
+        ("FIREHOSE_EARLY_HINTS_CSP", "script-src 'nonce-abc123'"),
+        ("FIREHOSE_EARLY_HINTS_CSP", " "),
+        ("FIREHOSE_EARLY_HINTS_CSP", "img-src caf\u00e9.example"),
+        ("FIREHOSE_BEHIND_CDN", "yes"),
+    ],
+)
+def test_bad_policy_config_is_refused_naming_the_key(make_app: AppFactory, key: str, value: object) -> None:
+    with pytest.raises(ConfigurationError, match=key):
+        make_app(**{key: value})

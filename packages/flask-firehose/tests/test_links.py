@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from flask_firehose import InvalidAsError, InvalidAttributeError, InvalidLinkError, InvalidURLError, Link
+from flask_firehose import _grammar as grammar
 from flask_firehose._links import encode_target, infer_as, link_from_push
 from flask_firehose._parsing import parse_link_header
 
@@ -230,3 +233,130 @@ def test_push_of_a_str_subclass_does_not_take_the_plain_path() -> None:
 
     response = app.test_client().get("/")
     assert response.headers.getlist("Link") == ["</static/app.css>; rel=preload; as=style"]
+
+
+# push() targets that are not RFC 3986 URI-references as written: percent-encoded
+# where the grammar allows no such character, "./" before a first segment that
+# would read as a scheme, refused where no encoding keeps the meaning.
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("/static/a[1].css", "/static/a%5B1%5D.css"),
+        ("/app.js?ids[]=1&ids[]=2", "/app.js?ids%5B%5D=1&ids%5B%5D=2"),
+        ("/static/a#b#c", "/static/a#b%23c"),
+        ("/static/a.css#x[1]", "/static/a.css#x%5B1%5D"),
+        ("/static/a.css##", "/static/a.css#%23"),
+        ("/a?b#c?d/e", "/a?b#c?d/e"),  # "?" and "/" are fragment characters
+        ("1a:b.css", "./1a:b.css"),  # "1a" cannot be a scheme: a relative path with a colon
+        ("::x.css", "./::x.css"),
+        ("+a:b/c.css", "./+a:b/c.css"),
+        ("1a://h/p.css", "./1a://h/p.css"),
+        ("a/b:c.css", "a/b:c.css"),  # a colon after the first segment is fine
+        ("https://[::1]:8443/a[b].js?x[]#y#z", "https://[::1]:8443/a%5Bb%5D.js?x%5B%5D#y%23z"),
+        ("https://[v7.x]/a.js", "https://[v7.x]/a.js"),
+        ("//cdn.example/a[1].css", "//cdn.example/a%5B1%5D.css"),
+        ("//bücher.example/a.css", "//b%C3%BCcher.example/a.css"),
+        ("/s/%5B1%5D.css", "/s/%5B1%5D.css"),  # already encoded: left alone
+        ("http:x[1].css", "http:x%5B1%5D.css"),
+        ("/static/é[1]#é#é", "/static/%C3%A9%5B1%5D#%C3%A9%23%C3%A9"),
+    ],
+)
+def test_encode_target_makes_a_uri_reference(url: str, expected: str) -> None:
+    assert encode_target(url) == expected
+    assert grammar.URI_REFERENCE.fullmatch(expected)
+    assert Link(expected).target == expected
+    assert parse_link_header(f"<{expected}>; rel=preload")[0].target == expected
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "//h[x]/a.css",  # brackets outside an IP literal, in the host
+        "https://[::1/x.css",
+        "https://[1:2:3:4:5:6:7:8:9]/x.css",
+        "https://[::1]x/a.css",
+        "https://h:8x/a.css",
+        "https://u@[::1]]:1/a.css",
+        "//a@b@c/x.css",
+        "a:b.css",  # "a" is a scheme: not http(s)
+        "C:/x.css",
+        "/a%.css",
+        "/a%5",
+        "/a b[1].css",
+    ],
+)
+def test_encode_target_refuses_what_no_encoding_keeps(url: str) -> None:
+    with pytest.raises(InvalidURLError) as info:
+        encode_target(url)
+    assert info.value.value == url
+    assert repr(url) in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "target",
+    ["/a[1].css", "/a.js?ids[]=1", "/a#b#c", "1a:b.css", "http://[::1/x", "//h[x]/a", "/a%5", "/a b", "/é.css"],
+)
+def test_link_refuses_a_target_that_is_no_uri_reference(target: str) -> None:
+    with pytest.raises(InvalidURLError) as info:
+        Link(target)
+    assert info.value.value == target
+
+
+@pytest.mark.parametrize("strict", [True, False])
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("/static/a[1].css", "/static/a%5B1%5D.css"),
+        ("/app.js?ids[]=1", "/app.js?ids%5B%5D=1"),
+        ("/static/a#b#c", "/static/a#b%23c"),
+        ("1a:b.css", "./1a:b.css"),
+    ],
+)
+def test_push_writes_what_a_strict_parser_reads(strict: bool, url: str, expected: str) -> None:
+    from flask import Flask, render_template_string
+
+    from flask_firehose import Firehose
+    from flask_firehose.testing import links_of
+
+    app = Flask(__name__)
+    app.config.update(FIREHOSE_STRICT=strict, FIREHOSE_TRACKING=False)
+    Firehose(app)
+
+    @app.get("/")
+    def index() -> str:
+        return render_template_string("<p>{{ push(url) }}</p>", url=url)
+
+    response = app.test_client().get("/")
+    assert response.status_code == 200
+    (link,) = links_of(response)  # the strict parser
+    assert link.target == expected
+
+
+@pytest.mark.parametrize("url", ["//h[x]/a.css", "https://[::1/x.css", "a:b.css"])
+def test_push_of_a_refused_url_raises_when_strict_and_drops_it_otherwise(
+    url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    from flask import Flask
+
+    from flask_firehose import Firehose, push
+
+    for strict in (True, False):
+        app = Flask(__name__)
+        app.config.update(FIREHOSE_STRICT=strict, FIREHOSE_TRACKING=False, PROPAGATE_EXCEPTIONS=strict)
+        Firehose(app)
+
+        @app.get("/")
+        def index() -> str:
+            push("/static/ok.css")
+            push(url)
+            return "ok"
+
+        if strict:
+            with pytest.raises(InvalidURLError, match=re.escape(repr(url))):
+                app.test_client().get("/")
+            continue
+        with caplog.at_level("WARNING", logger="flask_firehose"):
+            response = app.test_client().get("/")
+        assert response.status_code == 200
+        assert [link.target for link in parse_link_header(response.headers["Link"])] == ["/static/ok.css"]
+        assert repr(url) in caplog.text

@@ -387,3 +387,38 @@ def test_a_link_only_one_query_pushes_is_not_the_endpoints() -> None:
         client.get("/search")
     sent = {link.target for links in hints.links for link in links}
     assert sent == {"/static/search.css"}
+
+
+def test_a_capability_url_riding_in_a_link_parameter_reaches_no_one_else() -> None:
+    """Share pages push the same public hero image, each with its own
+    capability URL in ``imagesrcset`` (and ``anchor``, ``title``): the hero's
+    target is common to every share, but the link is not public whole, so a
+    stranger's 103 holds neither a token nor the link, and nothing with a
+    token is even counted."""
+    app = Flask(__name__)
+    app.config.update(SECRET_KEY="k", FIREHOSE_TRACKING=False, FIREHOSE_LEARN_MIN_SEEN=1)
+    Firehose(app)
+
+    @app.get("/share/<token>")
+    def share(token: str) -> str:
+        push("/static/share.css")
+        push("/static/hero.jpg", as_="image", imagesrcset=f"/files/{token}/photo.jpg 1x", title=token)
+        push("/static/hero.webp", as_="image", anchor=f"/files/{token}/")
+        return "<p>shared</p>"
+
+    visitors = app.test_client(use_cookies=False)
+    with record_early_hints(visitors):
+        for n in range(6):
+            visitors.get(f"/share/t-{n}-secret")
+    stranger = app.test_client(use_cookies=False)
+    with record_early_hints(stranger) as hints:
+        stranger.get("/share/mine")
+    assert [[link.target for link in links] for links in hints.links] == [["/static/share.css"]]
+    assert all("secret" not in value for headers in hints.sent for _, value in headers)
+    from flask_firehose import MemoryHintStore
+    from flask_firehose._hooks import hooks_of
+
+    store = hooks_of(app).learner.store  # type: ignore[union-attr]
+    assert isinstance(store, MemoryHintStore)
+    counted = [link.target for key in store.endpoints() for link in store.learned(key)]
+    assert counted == ["/static/share.css"]

@@ -244,9 +244,9 @@ def _counting_scripts(store: RedisHintStore, monkeypatch: pytest.MonkeyPatch) ->
     sent: list[int] = []
     run = store._run
 
-    def counted(keys: list[str], args: list[str | int]) -> int:
+    def counted(args: list[str | int]) -> int:
         sent.append(1)
-        return run(keys, args)
+        return run(args)
 
     monkeypatch.setattr(store, "_run", counted)
     return sent
@@ -362,7 +362,7 @@ def test_concurrent_observers_lose_no_count(redis_store: Callable[..., RedisHint
     for thread in threads:
         thread.join(timeout=60)
     assert not errors and not any(thread.is_alive() for thread in threads)
-    state = json.loads(raw.get(workers[0].key("page")) or b"")
+    state = json.loads(raw.hget(workers[0].state_key, "page") or b"")
     assert state["n"] == 400  # every response counted once: no lost update
     assert 0 < len(workers[1].learned("page")) <= 8
 
@@ -371,11 +371,12 @@ def test_keys_expire_and_stay_bounded(redis_store: Callable[..., RedisHintStore]
     store = redis_store(min_seen=1, max_endpoints=3, max_links=4, ttl=3600)
     for n in range(10):
         store.observe(f"e{n}", [_link(k) for k in range(100)])
-    assert raw.dbsize() == 4  # three endpoints and their index
-    assert raw.zcard(f"{store.prefix}endpoints") == 3
+    assert sorted(raw.keys("*")) == [b"firehose:{hints}:endpoints", b"firehose:{hints}:learned"]
+    assert raw.hlen(store.state_key) == raw.zcard(store.index_key) == 3  # three endpoints and their index
+    assert store.endpoints() == ["e7", "e8", "e9"]
     for key in raw.keys("*"):
         assert 3500 < raw.ttl(key) <= 3600, key
-    assert len(json.loads(raw.get(store.key("e9")) or b"")["c"]) == 4
+    assert len(json.loads(raw.hget(store.state_key, "e9") or b"")["c"]) == 4
     store.clear()
     assert raw.dbsize() == 0
 
@@ -396,14 +397,14 @@ def test_prefixes_keep_stores_apart(redis_store: Callable[..., RedisHintStore]) 
 
 def test_tampered_values_are_skipped(redis_store: Callable[..., RedisHintStore], raw: redis.Redis) -> None:
     store = redis_store(min_seen=1)
-    key = store.key("page")
+    key = store.state_key
     for garbage in [b"not json", b"[1, 2]", b'{"c": "x"}', b"\xff\xfe", b'{"c": [[1, 2, 3]]}', b"x" * (2 << 20)]:
-        raw.set(key, garbage)
+        raw.hset(key, "page", garbage)
         assert store.learned("page") == []
         store.observe("page", [_link(1)])  # starts over
         assert store.learned("page") == [_link(1)]
 
-    state = json.loads(raw.get(key) or b"")
+    state = json.loads(raw.hget(key, "page") or b"")
     good = state["c"][0]
     forged = [
         ["/x", "/x", 5, state["n"], 90, 0, json.dumps({"target": "javascript:alert(1)", "as": "script"})],
@@ -415,15 +416,15 @@ def test_tampered_values_are_skipped(redis_store: Callable[..., RedisHintStore],
         "junk",
         ["/t", "/t", 5, state["n"], 96, 0, json.dumps({"target": "/static/t.js", "as": "script"})],
     ]
-    raw.set(key, json.dumps({**state, "c": [good, *forged]}))
+    raw.hset(key, "page", json.dumps({**state, "c": [good, *forged]}))
     assert _targets(store.learned("page")) == ["/static/1.css", "/static/t.js"]
     store.observe("page", [_link(1)])  # the script copes with them too
     assert _targets(store.learned("page")) == ["/static/1.css", "/static/t.js"]
 
     raw.delete(key)
-    raw.hset(key, "a", "b")  # a key of another type
+    raw.set(key, "a string")  # a key of another type
     assert store.learned("page") == []
-    raw.set(f"{store.prefix}endpoints", "not a sorted set")
+    raw.set(store.index_key, "not a sorted set")
     store.observe("page", [_link(1)])
     assert store.learned("page") == [_link(1)]
     assert store.endpoints() == ["page"]
@@ -440,7 +441,7 @@ def test_garbage_answers_raise_a_clear_error() -> None:
     client = _Garbage()  # never connects: execute_command is replaced
     store = RedisHintStore(client)
     connector = RedisConnector(lambda: "u", client)
-    with pytest.raises(TypeError, match="Redis answered GET"):
+    with pytest.raises(TypeError, match="Redis answered HGET"):
         store.learned("page")
     with pytest.raises(TypeError, match="Redis answered the observe script"):
         store.observe("page", [_link(1)])
@@ -837,5 +838,6 @@ def test_firehose_redis_url_is_checked(url: object) -> None:
 
 def test_url_options_cannot_lift_the_timeout() -> None:
     store = RedisHintStore(url="redis://127.0.0.1:1/0?socket_timeout=5&socket_connect_timeout=5", timeout=0.05)
+    assert isinstance(store.client, redis.Redis)
     kwargs = store.client.connection_pool.connection_kwargs
     assert kwargs["socket_timeout"] == 0.05 and kwargs["socket_connect_timeout"] == 0.05

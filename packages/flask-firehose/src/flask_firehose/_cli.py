@@ -1,8 +1,11 @@
 """Command-line tools: ``firehose probe URL`` (a console script) and the
 ``flask firehose`` group (``probe`` and ``routes``).
 
-``probe`` needs the ``probe`` extra (``h2`` and ``h11``); without it the
-command says how to install it and exits 2. ``routes`` lists, for each
+``probe`` needs ``h2`` and ``h11`` (the ``probe`` extra); without them the
+command says ``pip install h2 h11`` (right however Firehose was installed:
+naming the extra would fetch an old release from the package index into an
+install made from a checkout) and exits 2. What the probe prints of a
+server's answer, its error messages included, is escaped for the terminal. ``routes`` lists, for each
 endpoint of the app, the hints it declares (app-wide, per blueprint, on the
 view) and those its hint store learned, the way ``flask routes`` lists rules.
 """
@@ -23,6 +26,7 @@ from . import _grammar as grammar
 from ._hooks import hooks_of
 from ._links import safe_repr
 from ._routes import endpoint_hints, routes_json, routes_table
+from ._terminal import printable
 
 if TYPE_CHECKING:
     from ._probe_result import ProbeResult
@@ -41,7 +45,10 @@ T = TypeVar("T")
 EXIT_CLEAN: Final = 0
 EXIT_WARNINGS: Final = 1
 EXIT_FAILED: Final = 2
-INSTALL_PROBE: Final = "pip install 'Flask-Firehose[probe]'"
+#: What the probe needs, as a command right for any install (a checkout included).
+INSTALL_PROBE: Final = "pip install h2 h11"
+#: The distributions behind ``h2`` and ``h11``, whose absence that command mends.
+_PROBE_IMPORTS: Final = frozenset({"h2", "h11", "hpack", "hyperframe"})
 #: Pseudo-headers and connection-specific fields cannot be sent with -H.
 _REFUSED_HEADERS: Final = frozenset(
     {"connection", "content-length", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade"}
@@ -145,7 +152,10 @@ def probe_command(
     try:
         from . import _probe, _probe_report
     except ImportError as exc:
-        click.echo(f"firehose probe needs {exc.name or 'h2 and h11'}: {INSTALL_PROBE}", err=True)
+        missing = (exc.name or "").partition(".")[0]
+        if missing not in _PROBE_IMPORTS:
+            raise
+        click.echo(f"firehose probe needs h2 and h11 ({missing} is missing): {INSTALL_PROBE}", err=True)
         ctx.exit(EXIT_FAILED)
     options = _probe.ProbeOptions(
         protocol="http1" if protocol == "http1" else "http2" if protocol == "http2" else "auto",
@@ -158,14 +168,14 @@ def probe_command(
         check_files=check_files,
     )
     if not as_json and _is_terminal(sys.stderr):
-        click.echo(f"Probing {url} ...", err=True)
+        click.echo(f"Probing {printable(url)} ...", err=True)
     try:
         results = _probe.probe_visits(url, options, repeat)
     except _probe.ProbeError as exc:
-        click.echo(f"firehose probe: {url}: {exc.message}", err=True)
+        click.echo(printable(f"firehose probe: {url}: {exc.message}"), err=True)
         ctx.exit(EXIT_FAILED)
     except ValueError as exc:  # something in the answer no check foresaw: still one line
-        click.echo(f"firehose probe: {url}: could not read the answer: {safe_repr(str(exc), 200)}", err=True)
+        click.echo(printable(f"firehose probe: {url}: could not read the answer: {safe_repr(str(exc), 200)}"), err=True)
         ctx.exit(EXIT_FAILED)
     if as_json:
         click.echo(_probe_report.render_json(results, as_list=repeat > 1))
@@ -194,7 +204,9 @@ def routes_command(as_json: bool) -> None:
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
     hooks = hooks_of(app)
     if hooks is None:
-        click.echo(f"Flask-Firehose is not initialised on app {app.name!r}: call Firehose(app) first.", err=True)
+        click.echo(
+            printable(f"Flask-Firehose is not initialised on app {app.name!r}: call Firehose(app) first."), err=True
+        )
         click.get_current_context().exit(1)
     report = endpoint_hints(app, hooks)
     click.echo(routes_json(report) if as_json else routes_table(report))

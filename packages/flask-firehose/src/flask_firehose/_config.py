@@ -78,6 +78,24 @@ KEYS: Final[dict[str, Key]] = {
         "so a 103 sent over HTTP/1.1 leaves out links marked ``nopush`` and those already pushed. Set to "
         "``False`` behind a front that only forwards (Caddy, nginx 1.29) to keep every hint.",
     ),
+    "FIREHOSE_EARLY_HINTS_REFERRER_POLICY": Key(
+        "strict-origin-when-cross-origin",
+        "The ``Referrer-Policy`` the 103 carries, which browsers apply to its preloads (without one, measured in "
+        "Chromium, they send the page's full URL, query included): one or more policy tokens, comma-separated. "
+        "Set it to your pages' own policy when that is stricter. ``None``: no ``Referrer-Policy`` in the 103.",
+    ),
+    "FIREHOSE_EARLY_HINTS_CSP": Key(
+        None,
+        "A ``Content-Security-Policy`` the 103 carries, which browsers enforce on its preloads (a preload the "
+        "policy forbids is not made). The same for every page and client: no ``'nonce-...'`` source. ``None``: "
+        "no policy in the 103 (the page's own still applies to the page).",
+    ),
+    "FIREHOSE_BEHIND_CDN": Key(
+        False,
+        "A CDN that caches pages or replays a page's final ``Link`` header as a 103 to later visitors "
+        "(Cloudflare's and Fastly's Early Hints) may be in front: the final ``Link`` header then holds only "
+        "public static assets and is the same for every client (no per-client ``nopush``, no digest cookie).",
+    ),
     "FIREHOSE_PRECONNECT": Key(
         (),
         'Origins (``"https://fonts.example"``) or ``Link(origin, rel="preconnect", ...)`` objects to preconnect'
@@ -130,7 +148,8 @@ KEYS: Final[dict[str, Key]] = {
     "FIREHOSE_REDIS_URL": Key(
         None,
         "Keep learned hints in this Redis (``redis://``, ``rediss://``, ``unix://``), shared by every worker "
-        "and host; needs ``pip install 'Flask-Firehose[redis]'``.",
+        "and host; one Redis server (for a Redis Cluster or Sentinel, pass ``RedisHintStore(client)``); needs the "
+        "``redis`` package (``pip install redis``).",
     ),
     "FIREHOSE_SPECULATION": Key(
         True,
@@ -332,6 +351,57 @@ def _speculation_exclude(config: MutableMapping[str, Any], key: str) -> tuple[st
     return tuple(parse_exclusion(item, key) for item in items)
 
 
+#: The policy tokens of the Referrer Policy spec (W3C, §3); the header's value
+#: is one or more of them, comma-separated (§4.1; browsers use the last they know).
+_REFERRER_POLICIES: Final = frozenset(
+    {
+        "no-referrer",
+        "no-referrer-when-downgrade",
+        "same-origin",
+        "origin",
+        "strict-origin",
+        "origin-when-cross-origin",
+        "strict-origin-when-cross-origin",
+        "unsafe-url",
+    }
+)
+
+
+def _referrer_policy(config: MutableMapping[str, Any], key: str) -> str | None:
+    value = config.setdefault(key, DEFAULTS[key])
+    if value is None:
+        return None
+    tokens = [token.strip(" \t") for token in value.split(",")] if isinstance(value, str) else None
+    if not tokens or not all(token.lower() in _REFERRER_POLICIES for token in tokens):
+        raise ConfigurationError(
+            f"{key} must be a Referrer-Policy such as 'strict-origin-when-cross-origin' (known policies: "
+            f"{', '.join(sorted(_REFERRER_POLICIES))}), or None, not {value!r}",
+            key,
+            value,
+        )
+    return ", ".join(token.lower() for token in tokens)
+
+
+def _csp(config: MutableMapping[str, Any], key: str) -> str | None:
+    value = config.setdefault(key, DEFAULTS[key])
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip(" \t") or not grammar.TEXT.fullmatch(value):
+        raise ConfigurationError(
+            f"{key} must be a Content-Security-Policy header value (visible ASCII, no CR or LF), not {value!r}",
+            key,
+            value,
+        )
+    if "'nonce-" in value.lower():
+        raise ConfigurationError(
+            f"{key} holds a nonce source ({value!r}): the 103's policy is the same for every response, and a "
+            "nonce that never changes protects nothing; leave nonces to the page's own policy",
+            key,
+            value,
+        )
+    return value.strip(" \t")
+
+
 def _redis_url(config: MutableMapping[str, Any], key: str) -> str | None:
     value = config.setdefault(key, DEFAULTS[key])
     if value is None:
@@ -389,6 +459,9 @@ class Settings:
     digest: DigestFormat
     cookie: CookieSettings
     redis_url: str | None
+    early_hints_referrer_policy: str | None = "strict-origin-when-cross-origin"
+    early_hints_csp: str | None = None
+    behind_cdn: bool = False
     speculation: bool = True
     speculation_prefix: str = "/_firehose/speculation"
     speculation_exclude: tuple[str | UrlPattern, ...] = ()
@@ -424,6 +497,9 @@ class Settings:
             ),
             cookie=_cookie(config),
             redis_url=_redis_url(config, "FIREHOSE_REDIS_URL"),
+            early_hints_referrer_policy=_referrer_policy(config, "FIREHOSE_EARLY_HINTS_REFERRER_POLICY"),
+            early_hints_csp=_csp(config, "FIREHOSE_EARLY_HINTS_CSP"),
+            behind_cdn=_flag(config, "FIREHOSE_BEHIND_CDN"),
             speculation=_flag(config, "FIREHOSE_SPECULATION"),
             speculation_prefix=_speculation_prefix(config, "FIREHOSE_SPECULATION_PREFIX"),
             speculation_exclude=_speculation_exclude(config, "FIREHOSE_SPECULATION_EXCLUDE"),

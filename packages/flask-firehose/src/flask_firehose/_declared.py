@@ -12,13 +12,14 @@ as they are.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable
-from typing import TypeVar
+from typing import Final, TypeVar
 
 from ._failure import FailurePolicy
 from ._links import Link, link_from_push, safe_repr
 
-__all__ = ["HintSpec", "check_specs", "declared_on", "early_hints", "resolve"]
+__all__ = ["MAX_DECLARED", "HintSpec", "check_specs", "declared_limit", "declared_on", "early_hints", "resolve"]
 
 HintValue = str | Link
 HintSpec = str | Link | Callable[[], HintValue | Iterable[HintValue]]
@@ -26,6 +27,18 @@ HintSpec = str | Link | Callable[[], HintValue | Iterable[HintValue]]
 F = TypeVar("F", bound=Callable[..., object])
 
 _ATTRIBUTE = "_firehose_early_hints"
+
+#: Most links one navigation takes from its declarations (at least the
+#: configured ``FIREHOSE_MAX_LINKS``): a header holds no more, and a callable
+#: returning thousands of URLs (or an endless generator) must not cost the
+#: page the time to check them all.
+MAX_DECLARED: Final = 64
+
+
+def declared_limit(max_links: int) -> int:
+    """Most links one navigation reads from its declarations, for an app
+    whose ``FIREHOSE_MAX_LINKS`` is *max_links*."""
+    return max(MAX_DECLARED, max_links)
 
 
 def check_specs(specs: Iterable[HintSpec]) -> tuple[HintSpec, ...]:
@@ -89,30 +102,52 @@ def _as_link(value: object) -> Link:
     return value if isinstance(value, Link) else link_from_push(value)
 
 
-def _call(spec: Callable[[], object]) -> list[Link]:
+def _call(spec: Callable[[], object], room: int) -> tuple[list[Link], bool]:
+    """The links *spec* returns, at most *room* of them; and whether it had more."""
     value = spec()
     if isinstance(value, (str, Link)):
-        return [_as_link(value)]
+        return [_as_link(value)], False
     if value is None or isinstance(value, bytes) or not isinstance(value, Iterable):
         raise TypeError(f"declared hint callable {spec!r} returned {value!r}, not a URL, a Link or a list of them")
-    return [_as_link(item) for item in value]
+    items = list(itertools.islice(value, room + 1))
+    return [_as_link(item) for item in items[:room]], len(items) > room
 
 
-def resolve(specs: Iterable[HintSpec], failures: FailurePolicy) -> list[Link]:
+def resolve(specs: Iterable[HintSpec], failures: FailurePolicy, limit: int = MAX_DECLARED) -> list[Link]:
     """Turn declarations into links, calling the callables.
 
     A callable that raises, returns nothing usable or a bad URL loses its
-    links only, as the failure policy says (raised when strict).
+    links only, as the failure policy says (raised when strict). At most
+    *limit* links are taken in all (the declarations' order decides); what a
+    callable returns past that is never read, and a warning says so once in a
+    while.
     """
     links: list[Link] = []
     for spec in specs:
+        if len(links) >= limit:
+            failures.warn_once_in_a_while(
+                ("declared-limit", limit),
+                "declarations give more than %d links for one page: the rest are ignored (a header holds at most "
+                "FIREHOSE_MAX_LINKS)",
+                limit,
+            )
+            break
         if isinstance(spec, Link):
             links.append(spec)
         elif isinstance(spec, str):
             links.append(link_from_push(spec))
         else:
             try:
-                links.extend(_call(spec))
+                found, more = _call(spec, limit - len(links))
             except Exception as exc:  # InvalidLinkError included: one policy
                 failures.failed(f"declared hint {_name_of(spec)}()", exc)
+                continue
+            links.extend(found)
+            if more:
+                failures.warn_once_in_a_while(
+                    ("declared-limit", _name_of(spec)),
+                    "declared hint %s() gave more than %d links for one page: the rest were not read",
+                    _name_of(spec),
+                    limit,
+                )
     return links

@@ -27,7 +27,7 @@ import base64
 import functools
 import hashlib
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -146,6 +146,44 @@ class PushDigest:
         if len(digest.encode()) > self.format.max_chars:  # a budget too small for one generation
             return PushDigest(self.format)
         return digest
+
+    @classmethod
+    def merge(cls, digests: Sequence[PushDigest], fmt: DigestFormat) -> PushDigest:
+        """One digest answering "pushed" wherever any of *digests* (all
+        written with *fmt*) does, within the budget.
+
+        For a client sending the cookie more than once (another path, a
+        parent domain). The digest holding the most URLs goes last, as the
+        newest: it is most likely the one this app kept writing, and
+        :meth:`add` writes into the newest generation. A generation that
+        another one of its size holds entirely (an older copy of the same
+        one) is dropped, so merging a digest with one written from it gives
+        the latter. Past the generation limit or the budget, the oldest
+        generations go, as in :meth:`add`.
+        """
+        if len(digests) == 1:
+            return digests[0]
+        ordered = sorted((digest for digest in digests if digest._generations), key=len)
+        generations: list[_Generation] = []
+        for digest in ordered:
+            generations.extend(digest._generations)
+        kept: list[_Generation] = []
+        for index, generation in enumerate(generations):
+            if any(
+                other.capacity_bits == generation.capacity_bits
+                and generation.values <= other.values
+                and (generation.values != other.values or later > index)
+                for later, other in enumerate(generations)
+                if later != index
+            ):
+                continue  # held by another (of equal ones, the last is kept)
+            kept.append(generation)
+        merged = cls(fmt, tuple(kept[-_MAX_GENERATIONS:]))
+        while len(merged.encode()) > fmt.max_chars and len(merged._generations) > 1:
+            merged = cls(fmt, merged._generations[1:])
+        if len(merged.encode()) > fmt.max_chars:
+            return cls(fmt)
+        return merged
 
     def encode(self) -> str:
         """The digest as base64url text (no padding); worked out once."""

@@ -13,6 +13,7 @@ none unless ``FIREHOSE_EARLY_HINTS_HTTP1`` is on.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Container, Iterable, Mapping, Sequence
 from typing import Any, Final
 
@@ -24,36 +25,98 @@ from ._failure import FailurePolicy
 from ._links import Link, is_same_origin_path
 
 __all__ = [
+    "HINT_AS",
     "HINT_PARAMS",
+    "HINT_RELS",
     "accepts_html",
     "assemble",
+    "browser_takes",
     "can_send",
-    "hint_form",
     "is_navigation",
-    "may_hint",
+    "policy_headers",
     "send",
     "speaks_http2",
 ]
 
-#: Parameters a browser accepts on a 103 link besides ``rel``, ``as`` and
-#: ``crossorigin``. Chromium 156 ignores a 103 link with any other parameter,
-#: ``nopush`` included (seen in this project's e2e runs).
-HINT_PARAMS: Final = frozenset(
-    {"fetchpriority", "imagesizes", "imagesrcset", "integrity", "media", "referrerpolicy", "type"}
+# What Chromium acts on in a 103, from its source:
+# services/network/public/cpp/link_header_parser.cc drops a link with any
+# parameter but rel, as, crossorigin, type and fetchpriority; with an `as`
+# other than font/image/script/style/fetch (compared lower-cased); with a
+# `crossorigin` other than bare, anonymous or use-credentials; with a `type`
+# that is not a MIME type; or whose whole `rel` value (lower-cased, so
+# "preload prefetch" fails) is not one it knows. Then
+# content/browser/loader/navigation_early_hints_manager.cc preconnects for
+# `preconnect` and fetches `preload` (only with an `as`) and `modulepreload`
+# (dns-prefetch is parsed, not acted on). Firefox ESR 153 fetched every kind
+# in e2e/test_hint_fidelity.py through the 103 too.
+
+#: Relations browsers act on in a 103; a link must hold exactly one.
+HINT_RELS: Final = frozenset({"preload", "modulepreload", "preconnect"})
+
+#: ``as`` values Chromium's 103 parser knows; any other drops the link.
+HINT_AS: Final = frozenset({"font", "image", "script", "style", "fetch"})
+
+#: Parameters a 103 link may carry besides the ``rel``, ``as`` and
+#: ``crossorigin`` a :class:`Link` has fields for.
+HINT_PARAMS: Final = frozenset({"fetchpriority", "type"})
+
+# net::IsValidTopLevelMimeType and a token subtype, no parameters
+# (net::ParseMimeTypeWithoutParameter): what Chromium takes as `type`.
+_MIME_TYPE: Final = re.compile(
+    r"(?:application|audio|example|font|image|message|model|multipart|text|video|x-"
+    + grammar.TOKEN.pattern
+    + r")/"
+    + grammar.TOKEN.pattern,
+    re.IGNORECASE,
 )
 
 
-def may_hint(link: Link) -> bool:
-    """Whether *link* may stand in a 103: no parameter browsers reject there
-    (removing one, ``integrity`` say, would make the hint unusable, so such a
-    link stays in the final header only)."""
-    return all(name in HINT_PARAMS for name, _ in link.params)
+def browser_takes(link: Link) -> str | None:
+    """``None`` when Chromium and Firefox act on *link* in a 103, else why
+    they ignore it there (a short phrase, for logs and warnings).
+
+    Pure: it reads the link only. A link a browser ignores in a 103 does
+    nothing there but take the 103's budget; it still does its work in the
+    final ``Link`` header.
+    """
+    if link.nopush:
+        return "nopush makes browsers ignore a 103 link"
+    if " " in link.rel:  # Chromium compares the whole value: "preload preload" is no "preload"
+        return f"rel={link.rel!r} names several relations, which Chromium ignores in a 103"
+    if link.rel not in HINT_RELS:
+        return f"rel={link.rel} is not acted on in a 103"
+    for name, value in link.params:
+        if name == "type":
+            if value is None or not _MIME_TYPE.fullmatch(value):
+                return f"type={value} is not a MIME type Chromium takes in a 103"
+        elif name not in HINT_PARAMS:
+            return f"{name} is not taken in a 103"
+    as_ = link.as_
+    if link.rel == "preload" and as_ is None:
+        return "preload without as"
+    if as_ is not None and as_ not in HINT_AS:
+        return f"as={as_} is not fetched from a 103"
+    if link.rel == "modulepreload" and as_ not in (None, "script"):
+        return f"modulepreload with as={as_} is not a module script"
+    return None
 
 
-def hint_form(link: Link) -> Link | None:
-    """*link* as it may stand in a 103: without ``nopush``; ``None`` when it
-    has a parameter browsers reject there."""
-    return link.without_nopush() if may_hint(link) else None
+def policy_headers(referrer_policy: str | None, csp: str | None) -> tuple[tuple[str, str], ...]:
+    """The policy fields a 103 carries besides ``Link``: browsers apply a
+    ``Referrer-Policy`` and enforce a ``Content-Security-Policy`` of the 103
+    on its preloads (HTML: "create navigation params by fetching" keeps the
+    first 103's policies for them). ``None`` leaves a field out.
+
+    :raises ValueError: a value that is not a one-line field value.
+    """
+    fields = []
+    for name, value in (("Referrer-Policy", referrer_policy), ("Content-Security-Policy", csp)):
+        if value is None:
+            continue
+        if not isinstance(value, str) or not value or not grammar.FIELD_VALUE.fullmatch(value):
+            raise ValueError(f"{name} for the 103 is not a field value: {value!r}")
+        fields.append((name, value))
+    return tuple(fields)
 
 
 def assemble(
@@ -67,9 +130,10 @@ def assemble(
     """The links of the 103, from *candidates* (declared, then learned) that
     still carry their ``nopush`` flags.
 
-    Browsers get them without ``nopush`` (Chromium ignores a 103 link with a
-    parameter it does not know). But a front that receives the 103 may push
-    every link in it (Apache with ``H2Push``, h2o): when one may be in front
+    Only links browsers act on there (:func:`browser_takes`) go in, without
+    ``nopush`` (browsers ignore a 103 link carrying it); the rest stay in the
+    final header only. A front that receives the 103 may push every link in
+    it (Apache with ``H2Push``, h2o): when one may be in front
     (*pushing_front*: the 103 goes to HTTP/1.1 peers), the same-origin links
     the app marked ``nopush`` and those *already_pushed* to this client are
     left out; the final header still hints them, with ``nopush``. No push cap
@@ -77,7 +141,8 @@ def assemble(
     """
     hints = LinkCollection()
     for link in candidates:
-        if not may_hint(link):
+        form = link.without_nopush()
+        if browser_takes(form) is not None:
             continue
         if (
             pushing_front
@@ -85,7 +150,7 @@ def assemble(
             and (link.nopush or (already_pushed is not None and link.target in already_pushed))
         ):
             continue
-        hints.add(link.without_nopush())
+        hints.add(form)
     return budget.select(hints, max_links, max_bytes, None).kept
 
 
@@ -156,8 +221,15 @@ def can_send(environ: Mapping[str, Any], allow_http1: bool) -> bool:
     return speaks_http2(environ) or (allow_http1 and environ.get("SERVER_PROTOCOL") == "HTTP/1.1")
 
 
-def send(environ: Mapping[str, Any], links: Sequence[Link], failures: FailurePolicy) -> bool:
-    """Send one 103 holding *links*; return whether it went out.
+def send(
+    environ: Mapping[str, Any],
+    links: Sequence[Link],
+    failures: FailurePolicy,
+    extra: Sequence[tuple[str, str]] = (),
+) -> bool:
+    """Send one 103 holding *links*, then the *extra* fields
+    (:func:`policy_headers`); return whether it went out. No links, no 103:
+    policies alone would have nothing to apply to.
 
     A server callback that raises follows the failure policy: when lenient the
     request goes on without a 103 (the final response still carries every
@@ -165,9 +237,10 @@ def send(environ: Mapping[str, Any], links: Sequence[Link], failures: FailurePol
     """
     if not links:
         return False
-    return failures.call("wsgi.early_hints (the 103)", False, _send, environ["wsgi.early_hints"], links)
+    headers = [("Link", header_value(links)), *extra]
+    return failures.call("wsgi.early_hints (the 103)", False, _send, environ["wsgi.early_hints"], headers)
 
 
-def _send(callback: Any, links: Sequence[Link]) -> bool:
-    callback([("Link", header_value(links))])
+def _send(callback: Any, headers: list[tuple[str, str]]) -> bool:
+    callback(headers)
     return True

@@ -12,7 +12,7 @@ from __future__ import annotations
 import warnings
 import weakref
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, cast, overload
+from typing import Any, NamedTuple, TypeVar, cast, overload
 
 from flask import Flask, Request, current_app, has_app_context, request
 from flask.sessions import SecureCookieSessionInterface
@@ -21,7 +21,7 @@ from ._collection import STATE_ATTRIBUTE, RequestLinks, current_context, request
 from ._config import Settings
 from ._declared import HintSpec, check_specs
 from ._failure import FailurePolicy
-from ._hooks import RequestHooks, hooks_of, register
+from ._hooks import EXTENSION_KEY, RequestHooks, hooks_of, register
 from ._learning import HintStore, Learner, MemoryHintStore, check_store
 from ._links import PLAIN_LINKS as _plain_links
 from ._links import link_from_push, plain_link, safe_repr
@@ -32,8 +32,7 @@ from .errors import ConfigurationError, FirehoseWarning, InvalidLinkError
 
 __all__ = ["EXTENSION_KEY", "Firehose", "push"]
 
-#: Where ``init_app`` registers the extension in ``app.extensions``.
-EXTENSION_KEY = "firehose"
+T = TypeVar("T")
 
 _current_request: Callable[[], Request] = request._get_current_object  # type: ignore[attr-defined]
 _current_app: Callable[[], Flask] = current_app._get_current_object  # type: ignore[attr-defined]
@@ -157,14 +156,45 @@ class Firehose:
         self.connector = connector
         self.hint_store = hint_store
         self.app = app
+        # Declarations made before any app was initialised: every app gets them.
         self._declared: dict[str | None, list[HintSpec]] = {}
         self._speculation: dict[str | None, list[RuleSpec]] = {}
-        self._apps: weakref.WeakSet[Flask] = weakref.WeakSet()
+        # Each app's own state (as flask-sqlalchemy keeps its engines): nothing
+        # one app declares or learns reaches another, and an app that goes away
+        # takes its state with it.
+        self._per_app: weakref.WeakKeyDictionary[Flask, RequestHooks] = weakref.WeakKeyDictionary()
+        # Declarations given with app= (or in its app context) before init_app(app).
+        self._pending: weakref.WeakKeyDictionary[Flask, _Declarations] = weakref.WeakKeyDictionary()
+        self._last_app: weakref.ref[Flask] | None = None
         if app is not None:
             self.init_app(app)
 
-    def declare_hints(self, *hints: HintSpec, blueprint: str | None = None) -> None:
-        """Declare hints for every page of the app, or of one *blueprint*.
+    def _declarations_for(self, app: Flask | None, what: str) -> _Declarations:
+        """Where a declaration made now goes (see :meth:`declare_hints`).
+
+        :raises RuntimeError: when that app has served its first request.
+        """
+        if app is None and has_app_context():
+            app = _current_app()
+        if app is None and self._last_app is not None:
+            app = self._last_app()
+        if app is None:  # no app yet: a default for every app initialised later
+            return _Declarations(self._declared, self._speculation)
+        if not isinstance(app, Flask):
+            raise TypeError(f"{what}(app=...) takes a Flask app, not {safe_repr(app)}")
+        hooks = self._per_app.get(app)
+        if hooks is None:  # declared for an app before init_app(app)
+            return self._pending.setdefault(app, _Declarations({}, {}))
+        if getattr(app, "_got_first_request", False):
+            raise RuntimeError(
+                f"{what}() was called after app {app.name!r} served its first request: declare during setup, "
+                f"before the app runs (in an app factory: call init_app(app) first, then {what}(), or pass "
+                f"app=app; for one view, use the decorator)."
+            )
+        return _Declarations(hooks.declared, hooks.speculation_declared)
+
+    def declare_hints(self, *hints: HintSpec, blueprint: str | None = None, app: Flask | None = None) -> None:
+        """Declare hints for every page of an app, or of one *blueprint*.
 
         They go in the 103 before the view runs and in the final ``Link``
         header of HTML navigations answered by a view (never on static files,
@@ -173,17 +203,17 @@ class Firehose:
         (or an iterable of them), called per request. For one view, use the
         :func:`~flask_firehose.early_hints` decorator.
 
+        Which app: *app* when given; else the app whose app context is
+        active; else the app this extension initialised last (in an app
+        factory, call ``init_app(app)`` first, then declare); before any
+        ``init_app``, every app this extension initialises later.
+
         :raises InvalidLinkError: at once, for a URL that cannot be a link.
-        :raises RuntimeError: once an app of this extension has served its
-            first request, as Flask's own setup methods do.
+        :raises RuntimeError: once that app has served its first request, as
+            Flask's own setup methods do.
         """
-        for app in self._apps:
-            if getattr(app, "_got_first_request", False):
-                raise RuntimeError(
-                    f"declare_hints() was called after app {app.name!r} served its first request: declare "
-                    "hints during setup, before the app runs (or on the view, with @early_hints)."
-                )
-        self._declared.setdefault(blueprint, []).extend(check_specs(hints))
+        checked = check_specs(hints)
+        self._declarations_for(app, "declare_hints").hints.setdefault(blueprint, []).extend(checked)
 
     #: Mark a view never to be speculated (:func:`~flask_firehose.no_speculation`).
     no_speculation = staticmethod(no_speculation)
@@ -199,6 +229,7 @@ class Firehose:
         selector_matches: str | None = None,
         exclude: Iterable[str] = (),
         blueprint: str | None = None,
+        app: Flask | None = None,
     ) -> None:
         """Declare a Speculation Rule for every page of the app, or of one *blueprint*:
         the browser fetches (``prefetch``) or fully loads (``prerender``) the
@@ -224,21 +255,16 @@ class Firehose:
             top of the built-in exclusions (logout-like routes, routes without
             GET, ``@no_speculation`` views, ``FIREHOSE_SPECULATION_EXCLUDE``).
         :param blueprint: the blueprint whose pages get the rule.
+        :param app: the app the rule is for, chosen as for :meth:`declare_hints`.
 
         .. versionadded:: 1.0
 
         :raises ConfigurationError: for a bad action, eagerness, endpoint,
             selector, exclusion or blueprint, naming the value.
         :raises InvalidURLError: for a URL or pattern that is not a path on this site.
-        :raises RuntimeError: once an app of this extension has served its
-            first request.
+        :raises RuntimeError: once that app has served its first request.
         """
-        for app in self._apps:
-            if getattr(app, "_got_first_request", False):
-                raise RuntimeError(
-                    f"speculate() was called after app {app.name!r} served its first request: declare "
-                    "rules during setup, before the app runs (or on the view, with @speculation)."
-                )
+        target = self._declarations_for(app, "speculate")
         if blueprint is not None and not isinstance(blueprint, str):
             raise ConfigurationError(f"blueprint must be a blueprint's name, not {blueprint!r}", "blueprint", blueprint)
         spec = make_spec(
@@ -250,7 +276,7 @@ class Firehose:
             selector_matches=selector_matches,
             exclude=exclude,
         )
-        self._speculation.setdefault(blueprint, []).append(spec)
+        target.rules.setdefault(blueprint, []).append(spec)
 
     def init_app(self, app: Flask) -> None:
         """Read the ``FIREHOSE_*`` config, check the connector and the hint
@@ -270,7 +296,7 @@ class Firehose:
         tracker: Tracker[Any] | None = tracker_for(self.connector, settings, failures)
         if not settings.tracking:
             tracker = None
-        elif isinstance(tracker, SessionConnector) and not tracker.warned_no_secret and _session_needs_secret(app):
+        elif isinstance(tracker, SessionConnector) and _session_needs_secret(app):  # each app warned on its own
             tracker.warned_no_secret = True
             warnings.warn(
                 f"app {app.name!r} has no SECRET_KEY, so its session cannot be written and pushes are not "
@@ -286,12 +312,16 @@ class Firehose:
             store = self.hint_store or _default_store(settings)
             learner = Learner(store, settings.learn_prefixes, failures, own_cookie=settings.cookie.name)
             learner.check_setup(app)
-        app.extensions[EXTENSION_KEY] = self
-        self._apps.add(app)
-        hooks = RequestHooks(settings, failures, tracker, self._declared, learner)
+        # This app's own declarations: the defaults, then those made for it
+        # before init_app; later ones are added to these copies only.
+        pending = self._pending.pop(app, None)
+        declared = _merged(self._declared, pending.hints if pending else {})
+        rules = _merged(self._speculation, pending.rules if pending else {})
+        hooks = RequestHooks(settings, failures, tracker, declared, learner)
+        hooks.speculation_declared = rules
         speculation = Speculation(
             failures,
-            self._speculation,
+            rules,
             active=settings.speculation,
             prefix=settings.speculation_prefix,
             exclude=settings.speculation_exclude,
@@ -299,8 +329,31 @@ class Firehose:
         speculation.register(app)
         if settings.speculation:
             hooks.speculation = speculation
+        app.extensions[EXTENSION_KEY] = self
+        self._per_app[app] = hooks
+        self._last_app = weakref.ref(app)
         register(app, hooks)
         app.jinja_env.globals["push"] = push
+
+    def _hooks_of(self, app: Flask) -> RequestHooks | None:
+        """The state this extension keeps for *app* (see :func:`flask_firehose._hooks.hooks_of`)."""
+        return self._per_app.get(app)
+
+
+class _Declarations(NamedTuple):
+    """Where declarations made for one app (or for every app) are kept."""
+
+    hints: dict[str | None, list[HintSpec]]
+    rules: dict[str | None, list[RuleSpec]]
+
+
+def _merged(*tables: Mapping[str | None, list[T]]) -> dict[str | None, list[T]]:
+    """New lists per scope, the tables' entries in order."""
+    merged: dict[str | None, list[T]] = {}
+    for table in tables:
+        for scope, entries in table.items():
+            merged.setdefault(scope, []).extend(entries)
+    return merged
 
 
 def _default_store(settings: Settings) -> HintStore:
@@ -309,9 +362,11 @@ def _default_store(settings: Settings) -> HintStore:
         return MemoryHintStore(min_seen=settings.learn_min_seen)
     try:
         from ._redis import RedisHintStore
-    except ImportError:
+    except ImportError as exc:
+        if (exc.name or "").partition(".")[0] != "redis":
+            raise
         raise ConfigurationError(
-            "FIREHOSE_REDIS_URL needs redis-py: pip install 'Flask-Firehose[redis]'",
+            "FIREHOSE_REDIS_URL needs the redis package (redis-py): pip install redis",
             "FIREHOSE_REDIS_URL",
             settings.redis_url,
         ) from None

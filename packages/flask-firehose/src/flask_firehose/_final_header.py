@@ -2,43 +2,80 @@
 
 One function, :func:`write_links`, runs after the view: it decides whether the
 response may carry links, asks the tracker which pushable links the client
-already had and which new ones it can remember (GET only, and never for a
-response a shared cache may store), fits the rest to the budget,
-appends one ``Link`` field next to whatever the view set, and records what was
-really pushed. Tracker calls go through the failure policy: if one fails, the
-links go out as they would with tracking off.
+already had and which new ones it can remember (GET only), fits the rest to
+the budget, appends one ``Link`` field next to whatever the view set, and
+records what was really pushed. Tracker calls go through the failure policy:
+if one fails, the links go out as they would with tracking off.
+
+A response other clients may be handed is **public**: with
+``FIREHOSE_BEHIND_CDN`` (a CDN may replay its ``Link`` header as a 103 to
+every later visitor of the URL), or when a shared cache is told to keep it
+(:func:`~flask_firehose._shared_cache.kept_by`). Its header then holds only
+the links that pass the public-asset rules
+(:func:`~flask_firehose._learning.is_public_link`), as they were made (the
+push cap aside, which behind a CDN does not apply: nothing there pushes): the
+tracker is not asked (no ``nopush`` earned by one client's history, no
+cookie), so every client gets the same field for the same links.
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Sequence
+import logging
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from operator import attrgetter
 from typing import Any, NamedTuple
 
-from flask import Response
+from flask import Response, current_app, has_app_context, has_request_context, request
 
 from . import _budget as budget
 from ._collection import NOT_LOADED
 from ._config import Settings
 from ._failure import FailurePolicy
 from ._headers import append_checked, checked_value
+from ._learning import _written_root, is_public_link, static_prefixes
 from ._links import Link
 from ._memo import Memo
-from ._shared_cache import storable_by_others
+from ._shared_cache import CACHING_FIELDS, kept_by
 from ._tracking import Tracker
 
-__all__ = ["Outcome", "may_carry_links", "write_links"]
+__all__ = ["Outcome", "may_carry_links", "public_prefixes", "write_links"]
 
 _by_priority = attrgetter("priority")
 
-# Fields that may let a shared cache store a response (see _shared_cache).
-_CACHING_FIELDS = frozenset({"cache-control", "expires", "vary"})
+_lint_logger = logging.getLogger("flask_firehose.lint")
 
 
 def may_carry_links(method: str, status: int) -> bool:
     """Only a successful GET or HEAD carries links: a proxy pushes nothing for
     the others, and an error page must not mark anything as pushed."""
     return method in ("GET", "HEAD") and 200 <= status < 300
+
+
+def public_prefixes(settings: Settings) -> tuple[str, ...]:
+    """The current app's public-asset prefixes, as the learner has them,
+    worked out afresh: ``FIREHOSE_LEARN_PREFIXES``, else its static routes'
+    URL paths. Outside an app context, none."""
+    if settings.learn_prefixes is not None:
+        return settings.learn_prefixes
+    if not has_app_context():
+        return ()
+    return static_prefixes(current_app._get_current_object())[0]  # type: ignore[attr-defined]
+
+
+def _on_site(prefixes: Sequence[str], settings: Settings) -> tuple[str, ...]:
+    """*prefixes* where this request's links lie: under the app's script
+    root (a mount point), as the learner puts them; explicit prefixes also
+    at the origin's root, where a front may serve them. A script root no
+    plain path can start with leaves none."""
+    base = tuple(prefixes)
+    script_root = request.script_root if has_request_context() else ""
+    if not script_root or not base:
+        return base
+    root = _written_root(script_root)
+    if root is None:
+        return ()
+    on_site = tuple(root + prefix for prefix in base)
+    return tuple(dict.fromkeys(on_site + base)) if settings.learn_prefixes is not None else on_site
 
 
 class Outcome(NamedTuple):
@@ -61,6 +98,7 @@ def write_links(
     memo: Memo[Hashable, Outcome] | None = None,
     loaded: Any = NOT_LOADED,
     shared: Memo[Hashable, Outcome] | None = None,
+    prefixes: Callable[[], Sequence[str]] | None = None,
 ) -> tuple[Link, ...]:
     """Append the links of a *method* request to *response*, record the
     pushes, and return the links that went out.
@@ -69,6 +107,10 @@ def write_links(
         (a connector's ``get_pushed()`` is called once per request).
     :param memo: outcomes by the tracker's :meth:`~flask_firehose._tracking.Tracker.state_key`;
         *shared*: by which candidates the state holds.
+    :param prefixes: gives the app's public-asset prefixes (the learner's:
+        :meth:`~flask_firehose._learning.Learner.prefixes`, before the script
+        root is put in front), asked only for a public response; ``None``:
+        :func:`public_prefixes`.
     """
     if not may_carry_links(method, response.status_code):
         return ()
@@ -81,19 +123,21 @@ def write_links(
         lowered = name.lower()
         if lowered == "link":
             own += len(value) + len(budget.SEPARATOR)
-        elif lowered in _CACHING_FIELDS:
+        elif lowered in CACHING_FIELDS:
             caching = True
+    # A response other clients may be handed (a CDN replaying its Link
+    # header, a shared cache keeping it) gets public links only, and the same
+    # ones for every client: its links are not tracked.
+    kept_for_others = kept_by(response) if caching and candidates else None
+    public: tuple[str, ...] | None = None
+    if candidates and (settings.behind_cdn or kept_for_others is not None):
+        public = _on_site(prefixes() if prefixes is not None else public_prefixes(settings), settings)
     state = None
-    # No tracking for HEAD (health checks, crawlers: nothing is downloaded) nor
-    # for a response a shared cache may store and serve to others: a tracking
-    # cookie in it would be handed to every client the cache serves, and the
-    # nopush hints one client's cookie earned too.
-    if (
-        tracker is not None
-        and method == "GET"
-        and any(link.pushable for link in candidates)
-        and not (caching and storable_by_others(response))
-    ):
+    # No tracking for HEAD (health checks, crawlers: nothing is downloaded),
+    # nor for a public response: a tracking cookie in it would be handed to
+    # every client the cache serves, and the nopush hints one client's cookie
+    # earned too.
+    if tracker is not None and method == "GET" and public is None and any(link.pushable for link in candidates):
         state = loaded if loaded is not NOT_LOADED else failures.call(f"{tracker.name} load", None, tracker.load)
     # The same links, room and tracking state give the same outcome (a page's
     # new visitors, a returning one with an unchanged cookie): remembered.
@@ -103,7 +147,7 @@ def write_links(
     # it is only taken when they are the same links.
     state_key = "" if state is None or tracker is None else tracker.state_key(state)
     ids = tuple(map(id, candidates))
-    key = (ids, own, state_key) if memo is not None and state_key is not None else None
+    key = (ids, own, state_key, public) if memo is not None and state_key is not None else None
     outcome = memo.get(key) if memo is not None and key is not None else None
     if outcome is not None and outcome.candidates != candidates:
         outcome = None
@@ -118,7 +162,10 @@ def write_links(
             if outcome is not None and outcome.candidates != candidates:
                 outcome = None
         if outcome is None:
-            outcome = _decide(candidates, own, settings, tracker, state, failures)
+            if public is not None:
+                outcome = _decide_public(candidates, own, settings, public, kept_for_others)
+            else:
+                outcome = _decide(candidates, own, settings, tracker, state, failures)
             if shared is not None and held_key is not None:
                 shared.put(held_key, outcome)
         if memo is not None and key is not None:
@@ -158,3 +205,40 @@ def _decide(
     header = checked_value(budget.header_value(chosen.kept)) if chosen.kept else None
     pushed = tuple(link.target for link in chosen.kept if link.pushable) if state is not None else ()
     return Outcome(given, chosen.kept, header, tuple(seen), pushed)
+
+
+def _decide_public(
+    candidates: tuple[Link, ...], own: int, settings: Settings, prefixes: tuple[str, ...], kept_by: str | None
+) -> Outcome:
+    """The links of a public response: those that pass the public-asset
+    rules, as they were made, within the budget; nothing recorded."""
+    allowed: list[Link] = []
+    refused: list[Link] = []
+    for link in candidates:
+        (allowed if is_public_link(link, prefixes) else refused).append(link)
+    if refused:
+        _report(refused, settings, kept_by)
+    # Behind a CDN nothing pushes (and a nopush link replayed in a 103 is
+    # ignored by browsers): the push cap, which makes hints of the links
+    # past it, is for a pushing proxy in front.
+    max_pushes = None if settings.behind_cdn else settings.max_pushes
+    chosen = budget.select(allowed, settings.max_links, settings.max_header_bytes - own, max_pushes)
+    header = checked_value(budget.header_value(chosen.kept)) if chosen.kept else None
+    return Outcome(candidates, chosen.kept, header, (), ())
+
+
+def _report(refused: Sequence[Link], settings: Settings, kept_by: str | None) -> None:
+    """In development (the lint's setting), say which links a public response
+    left out; once per outcome, so once per page while it is remembered."""
+    lint = settings.lint
+    if lint is None:
+        lint = has_app_context() and bool(current_app.debug)
+    if not lint:
+        return
+    why = "FIREHOSE_BEHIND_CDN is on" if settings.behind_cdn else f"{kept_by} lets a shared cache keep the response"
+    _lint_logger.warning(
+        "%s: left out of the Link header, as not public static assets: %s%s",
+        why,
+        ", ".join(repr(link.target) for link in refused[:8]),
+        f" and {len(refused) - 8} more" if len(refused) > 8 else "",
+    )

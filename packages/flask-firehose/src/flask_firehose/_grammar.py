@@ -10,15 +10,19 @@ from __future__ import annotations
 import re
 
 __all__ = [
+    "AUTHORITY",
     "BAD_PERCENT",
     "CACHE_MAX_AGE",
     "COOKIE_AV_TEXT",
     "DOMAIN",
+    "FIELD_VALUE",
+    "FRAGMENT_ENCODABLE",
     "LINK_PARAM",
     "LINK_VALUE",
     "LIST_DELIMITER",
     "ORIGIN",
     "OWS",
+    "PATH_ENCODABLE",
     "PCT_ENCODED",
     "PLAIN_PATH_PREFIX",
     "QUOTED_PAIR",
@@ -31,6 +35,8 @@ __all__ = [
     "UNRESERVED",
     "URI_ENCODABLE",
     "URI_FORBIDDEN",
+    "URI_PARTS",
+    "URI_REFERENCE",
     "URI_REFERENCE_CHARS",
     "quote",
 ]
@@ -64,6 +70,12 @@ QUOTED_PAIR = re.compile(r"\\([\t -~])")
 # value may hold: HTAB, SP and VCHAR (RFC 5234 B.1: VCHAR = %x21-7E).
 TEXT = re.compile(r"[\t -~]*")
 
+# RFC 9110 §5.5 Field Values (obs-text left out: we only ever emit ASCII)
+#   field-value   = *field-content
+#   field-content = field-vchar [ 1*( SP / HTAB / field-vchar ) field-vchar ]
+#   field-vchar   = VCHAR / obs-text
+FIELD_VALUE = re.compile(r"(?:[!-~](?:[\t !-~]*[!-~])?)?")
+
 # RFC 9110 §12.4.2 Quality Values
 #   weight = OWS ";" OWS "q=" qvalue
 #   qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] )
@@ -92,12 +104,101 @@ URI_FORBIDDEN = re.compile(r'[\x00-\x20\x7f<>"\\]')
 # (URL Standard, path percent-encode set): non-ASCII and "{", "}", "|", "^", "`".
 URI_ENCODABLE = re.compile(r"[^\x00-\x7f]|[{}|^`]")
 
+# What a path or query cannot hold as written once URI_FORBIDDEN is refused:
+# URI_ENCODABLE, and "[" "]" (gen-delims kept for IP literals, RFC 3986 §3.2.2;
+# pchar does not include them). A fragment cannot hold a "#" either (§3.5:
+# fragment = *( pchar / "/" / "?" )).
+PATH_ENCODABLE = re.compile(URI_ENCODABLE.pattern + r"|[\[\]]")
+FRAGMENT_ENCODABLE = re.compile(URI_ENCODABLE.pattern + r"|[\[\]#]")
+
 # RFC 3986 §2.2, §2.3 and §4.1: a URI-reference is made only of
 #   unreserved  = ALPHA / DIGIT / "-" / "." / "_" / "~"
 #   gen-delims  = ":" / "/" / "?" / "#" / "[" / "]" / "@"
 #   sub-delims  = "!" / "$" / "&" / "'" / "(" / ")" / "*" / "+" / "," / ";" / "="
 #   pct-encoded
 URI_REFERENCE_CHARS = re.compile(r"(?:[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=]|%[0-9A-Fa-f]{2})*")
+
+# RFC 3986 §4.1 URI Reference, whole (Appendix A), for what goes between "<" and ">":
+#   URI-reference = URI / relative-ref
+#   URI           = scheme ":" hier-part [ "?" query ] [ "#" fragment ]
+#   hier-part     = "//" authority path-abempty / path-absolute / path-rootless / path-empty
+#   relative-ref  = relative-part [ "?" query ] [ "#" fragment ]
+#   relative-part = "//" authority path-abempty / path-absolute / path-noscheme / path-empty
+#   authority     = [ userinfo "@" ] host [ ":" port ]
+#   userinfo      = *( unreserved / pct-encoded / sub-delims / ":" )
+#   host          = IP-literal / IPv4address / reg-name
+#   IP-literal    = "[" ( IPv6address / IPvFuture  ) "]"
+#   IPvFuture     = "v" 1*HEXDIG "." 1*( unreserved / sub-delims / ":" )
+#   reg-name      = *( unreserved / pct-encoded / sub-delims )   (IPv4address is one too)
+#   port          = *DIGIT
+#   path-abempty  = *( "/" segment )
+#   path-absolute = "/" [ segment-nz *( "/" segment ) ]
+#   path-noscheme = segment-nz-nc *( "/" segment )
+#   path-rootless = segment-nz *( "/" segment )
+#   segment       = *pchar
+#   segment-nz-nc = 1*( unreserved / pct-encoded / sub-delims / "@" )   ; no ":"
+#   pchar         = unreserved / pct-encoded / sub-delims / ":" / "@"
+#   query         = *( pchar / "/" / "?" )
+#   fragment      = *( pchar / "/" / "?" )
+_PCT = r"%[0-9A-Fa-f]{2}"
+_SUB_DELIMS = r"!$&'()*+,;="
+_PCHAR = rf"(?:[A-Za-z0-9\-._~{_SUB_DELIMS}:@]|{_PCT})"
+_PCHAR_NC = rf"(?:[A-Za-z0-9\-._~{_SUB_DELIMS}@]|{_PCT})"
+_H16 = r"[0-9A-Fa-f]{1,4}"
+_DEC_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
+_LS32 = rf"(?:{_H16}:{_H16}|{_DEC_OCTET}(?:\.{_DEC_OCTET}){{3}})"
+#   IPv6address =                            6( h16 ":" ) ls32
+#               /                       "::" 5( h16 ":" ) ls32
+#               / [               h16 ] "::" 4( h16 ":" ) ls32
+#               / [ *1( h16 ":" ) h16 ] "::" 3( h16 ":" ) ls32
+#               / [ *2( h16 ":" ) h16 ] "::" 2( h16 ":" ) ls32
+#               / [ *3( h16 ":" ) h16 ] "::"    h16 ":"   ls32
+#               / [ *4( h16 ":" ) h16 ] "::"              ls32
+#               / [ *5( h16 ":" ) h16 ] "::"              h16
+#               / [ *6( h16 ":" ) h16 ] "::"
+_IPV6 = (
+    "(?:"
+    + "|".join(
+        [rf"(?:{_H16}:){{6}}{_LS32}", rf"::(?:{_H16}:){{5}}{_LS32}"]
+        + [
+            rf"(?:(?:{_H16}:){{0,{n}}}{_H16})?::{tail}"
+            for n, tail in (
+                (0, rf"(?:{_H16}:){{4}}{_LS32}"),
+                (1, rf"(?:{_H16}:){{3}}{_LS32}"),
+                (2, rf"(?:{_H16}:){{2}}{_LS32}"),
+                (3, rf"{_H16}:{_LS32}"),
+                (4, _LS32),
+                (5, _H16),
+                (6, ""),
+            )
+        ]
+    )
+    + ")"
+)
+_IP_LITERAL = rf"\[(?:{_IPV6}|v[0-9A-Fa-f]+\.[A-Za-z0-9\-._~{_SUB_DELIMS}:]+)\]"
+_AUTHORITY = (
+    rf"(?:(?:[A-Za-z0-9\-._~{_SUB_DELIMS}:]|{_PCT})*@)?"
+    rf"(?:{_IP_LITERAL}|(?:[A-Za-z0-9\-._~{_SUB_DELIMS}]|{_PCT})*)"
+    r"(?::[0-9]*)?"
+)
+_PATH_ABEMPTY = rf"(?:/{_PCHAR}*)*"
+_PATH_ABSOLUTE = rf"/(?:{_PCHAR}+{_PATH_ABEMPTY})?"
+_TAIL = rf"(?:\?(?:{_PCHAR}|[/?])*)?(?:#(?:{_PCHAR}|[/?])*)?"
+URI_REFERENCE = re.compile(
+    # URI: scheme ":" ( "//" authority path-abempty / path-absolute / path-rootless / path-empty )
+    rf"[A-Za-z][A-Za-z0-9+.\-]*:(?://{_AUTHORITY}{_PATH_ABEMPTY}|{_PATH_ABSOLUTE}|{_PCHAR}+{_PATH_ABEMPTY}|){_TAIL}"
+    # relative-ref: the same with path-noscheme for path-rootless
+    rf"|(?://{_AUTHORITY}{_PATH_ABEMPTY}|{_PATH_ABSOLUTE}|{_PCHAR_NC}+{_PATH_ABEMPTY}|){_TAIL}"
+)
+# RFC 3986 Appendix B: splitting any string into the five components, the way
+# a URI-reference would be read ("^(([^:/?#]+):)?(//([^/?#]*))?([^?#]*)(\?([^#]*))?(#(.*))?").
+URI_PARTS = re.compile(
+    r"(?:(?P<scheme>[^:/?#]+):)?(?://(?P<authority>[^/?#]*))?(?P<path>[^?#]*)"
+    r"(?:\?(?P<query>[^#]*))?(?:#(?P<fragment>.*))?",
+    re.DOTALL,
+)
+#: The authority component alone (what follows "//" up to the path).
+AUTHORITY = re.compile(_AUTHORITY)
 
 # RFC 8288 §3.3 Relation Type
 #   relation-type = reg-rel-type / ext-rel-type
@@ -114,7 +215,7 @@ LINK_PARAM = re.compile(
     r"[ \t]*;[ \t]*(?P<name>" + TOKEN.pattern + r")[ \t]*"
     r"(?:=[ \t]*(?P<value>" + TOKEN.pattern + "|" + QUOTED_STRING.pattern + r"))?"
 )
-LINK_VALUE = re.compile(r"<(?P<target>" + URI_REFERENCE_CHARS.pattern + r")>")
+LINK_VALUE = re.compile(r"<(?P<target>" + URI_REFERENCE.pattern + r")>")
 
 
 # RFC 6265 §4.1.1 Set-Cookie syntax (what an attribute value such as Path may hold)

@@ -12,7 +12,6 @@ lint checks it. Every call into user code or a backend goes through the app's
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable, Hashable, Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -22,9 +21,9 @@ from flask.globals import request_ctx
 from . import _early_hints
 from ._collection import LinkCollection, RequestLinks, close_request, current_links, request_links
 from ._config import Settings
-from ._declared import HintSpec, declared_on, resolve
+from ._declared import HintSpec, declared_limit, declared_on, resolve
 from ._failure import FailurePolicy, logger
-from ._final_header import Outcome, may_carry_links, write_links
+from ._final_header import Outcome, may_carry_links, public_prefixes, write_links
 from ._learning import Learner, is_static_endpoint
 from ._links import Link
 from ._lint import Linter
@@ -35,7 +34,10 @@ from ._tracking import Tracker
 if TYPE_CHECKING:
     from ._speculation_delivery import Speculation
 
-__all__ = ["RequestHooks", "blueprints_of", "hooks_of", "register", "warn_unknown_blueprints"]
+__all__ = ["EXTENSION_KEY", "RequestHooks", "blueprints_of", "hooks_of", "register", "warn_unknown_blueprints"]
+
+#: Where ``init_app`` registers the extension in ``app.extensions``.
+EXTENSION_KEY = "firehose"
 
 _current_request: Callable[[], Request] = request._get_current_object  # type: ignore[attr-defined]
 _current_app: Callable[[], Flask] = current_app._get_current_object  # type: ignore[attr-defined]
@@ -61,10 +63,26 @@ class RequestHooks:
         self.memo: Memo[Hashable, Outcome] = Memo(256)
         self.shared: Memo[Hashable, Outcome] = Memo(256)
         self.memo103: Memo[Hashable, tuple[tuple[Link, ...], tuple[Link, ...]]] = Memo(256)
+        self._public_prefixes: tuple[str, ...] | None = None
         self._lint = settings.lint
+        #: Most links one navigation reads from its declarations.
+        self.declared_limit = declared_limit(settings.max_links)
+        #: The page's policies the 103 carries for its preloads.
+        self.policy = _early_hints.policy_headers(settings.early_hints_referrer_policy, settings.early_hints_csp)
         self._specs: dict[str | None, tuple[HintSpec, ...]] = {}
         #: The app's Speculation Rules (set by ``init_app``), or None.
         self.speculation: Speculation | None = None
+        #: The app's ``speculate()`` declarations by blueprint (set by ``init_app``).
+        self.speculation_declared: dict[str | None, list[Any]] = {}
+
+    def public_prefixes(self) -> tuple[str, ...]:
+        """The app's public-asset prefixes (the learner's when it learns),
+        for the final header of a response other clients may be handed."""
+        if self.learner is not None:
+            return self.learner.prefixes(_current_app())
+        if self._public_prefixes is None:
+            self._public_prefixes = public_prefixes(self.settings)
+        return self._public_prefixes
 
     def _specs_for(self, endpoint: str) -> tuple[HintSpec, ...]:
         """Declarations that apply to *endpoint*, worked out once per endpoint."""
@@ -107,7 +125,7 @@ class RequestHooks:
         if not endpoint or is_static_endpoint(endpoint):
             return None
         specs = self._specs_for(endpoint)
-        declared = resolve(specs, self.failures) if specs else []
+        declared = resolve(specs, self.failures, self.declared_limit) if specs else []
         state = request_links() if declared else None
         if state is not None:
             state.declared = tuple(declared)
@@ -122,6 +140,7 @@ class RequestHooks:
         already_pushed = None
         if (
             pushing_front
+            and not settings.behind_cdn
             and self.tracker is not None
             and any(link.pushable for link in candidates)
             and not is_prefetch_purpose(environ.get("HTTP_SEC_PURPOSE"))
@@ -145,7 +164,7 @@ class RequestHooks:
             )
             if key is not None:
                 self.memo103.put(key, (tuple(candidates), links))
-        _early_hints.send(environ, links, self.failures)
+        _early_hints.send(environ, links, self.failures, self.policy)
         return None
 
     def after_request(self, response: Response) -> Response:
@@ -187,7 +206,16 @@ class RequestHooks:
         speculative = "HTTP_SEC_PURPOSE" in environ and is_prefetch_purpose(environ["HTTP_SEC_PURPOSE"])
         tracker = None if speculative else self.tracker
         sent = write_links(
-            req.method, response, links, settings, tracker, self.failures, self.memo, state.tracked, self.shared
+            req.method,
+            response,
+            links,
+            settings,
+            tracker,
+            self.failures,
+            self.memo,
+            state.tracked,
+            self.shared,
+            prefixes=self.public_prefixes,
         )
         if lint:
             self.failures.call("lint", None, self.linter.hinted, sent)
@@ -215,22 +243,21 @@ class RequestHooks:
             self.linter.static_response(req.path + (f"?{query}" if query else ""), response)
 
 
-_HOOKS: weakref.WeakKeyDictionary[Flask, RequestHooks] = weakref.WeakKeyDictionary()
-
-
 def register(app: Flask, hooks: RequestHooks) -> None:
     """Install *hooks* on *app*: the 103 hook first of all, so it leaves
     before other hooks (auth, database) do their work; the header hook last
     of all after-request hooks (Flask runs them in reverse), so the links,
     the caching and the ``Vary`` the learner judges are final."""
-    _HOOKS[app] = hooks
     app.before_request_funcs.setdefault(None, []).insert(0, hooks.before_request)
     app.after_request_funcs.setdefault(None, []).insert(0, hooks.after_request)
 
 
 def hooks_of(app: Flask) -> RequestHooks | None:
-    """The hooks registered on *app*, if any."""
-    return _HOOKS.get(app)
+    """The hooks registered on *app*, if any: the state its extension keeps for it."""
+    extension = app.extensions.get(EXTENSION_KEY)
+    state_of = getattr(extension, "_hooks_of", None)
+    found = state_of(app) if state_of is not None else None
+    return found if isinstance(found, RequestHooks) else None
 
 
 def warn_unknown_blueprints(app: Flask, declared: Iterable[str | None], what: str) -> None:

@@ -3,20 +3,33 @@
 A learned hint goes into the 103 of *every* client that asks for the
 endpoint, so what may be learned is narrow by construction: only public static
 assets of this app, so that nothing one user's page holds reaches another's.
-:class:`Learner` owns that policy; a :class:`HintStore` only keeps counts.
+:class:`Learner` owns that policy; a :class:`~flask_firehose.HintStore` only
+keeps counts.
 
 A link is learned only when all of this holds:
 
-* it is a ``preload`` or ``modulepreload`` of a same-origin path;
-* the path is normalised (no ``.``/``..`` or empty segments, no encoded
-  ``/``, ``\\``, ``.`` or control character, no ``;`` parameters, no fragment)
-  and has no query other than one cache-busting version (``?v=3f9a1c``, also
-  ``ver``, ``version``, ``h``, ``hash``, ``rev``, ``build``);
+* it is a public link (:func:`is_public_link`), checked whole: its ``rel`` is
+  exactly ``preload`` or ``modulepreload``; ``as`` is a known destination and
+  ``crossorigin`` one of its three values; its other parameters are only
+  ``type`` (a MIME type) and ``fetchpriority`` (``high``, ``low``, ``auto``),
+  values that cannot hold a URL or anything of one request. A link with any
+  other parameter (``imagesrcset``, ``imagesizes``, ``media``, ``integrity``,
+  ``referrerpolicy``, ``nonce``, ``title``, ``anchor``, an extension) is left
+  out whole, not stripped: ``imagesrcset`` can carry one visitor's
+  capability URL, and a link stripped of ``integrity`` or ``media`` would
+  not mean what the page meant. It stays in that page's final header;
+* its target is a same-origin path, normalised (no ``.``/``..`` or empty
+  segments, no encoded ``/``, ``\\``, ``.`` or control character, no ``;``
+  parameters, no fragment), at most 2048 characters, with no query other
+  than one cache-busting version (``?v=3f9a1c``, also ``ver``, ``version``,
+  ``h``, ``hash``, ``rev``, ``build``);
 * it lies under a public prefix: by default the URL path of the app's and
   blueprints' static routes, and the app's URL map routes it to one of them;
   or under one of ``FIREHOSE_LEARN_PREFIXES`` (which a front server may serve:
   the URL map must not route it to one of the app's views). A static route at the site root
-  (``static_url_path=""``) is never a prefix: every URL would pass;
+  (``static_url_path=""``) is never a prefix: every URL would pass. Under a
+  script root (an app mounted at ``/shop``) the prefixes are the app's,
+  under that root (``/shop/static/``);
 * the page that pushed it was asked for without credentials (no ``Cookie``,
   ``Authorization``, ``REMOTE_USER`` or client certificate), or answered as
   publicly cacheable (``Cache-Control: public`` or ``s-maxage``, without
@@ -29,132 +42,76 @@ A link is learned only when all of this holds:
 * the request was not a browser's speculation (``Sec-Purpose: prefetch``): a
   prefetched or prerendered page may never be shown.
 
-Learning is per endpoint (``site.article``), never per URL with its arguments.
+Learning is per app, per site and per endpoint (``site.article``), never per
+URL with its arguments: the store key (:func:`scoped_key`) names the app, the
+request's host and script root, and the endpoint, so two apps sharing one
+store, two hosts one app answers for, and two mounts of one app each learn
+alone. A request whose ``Host`` is not a valid ``host[:port]`` learns nothing
+and gets no learned hint.
+
+Every link read back from a store, whatever the store, is rebuilt from its
+fields and checked whole again, against the prefixes and URL map of the app
+asking, before it may stand in a 103: a store shared with another app, or
+written by someone else, cannot send a browser to another origin or make it
+fetch anything but a public file of this app. What fails is left out and
+logged once in a while, never raised.
+
 A newly built asset replaces the old one at once: ``main.3f9a1c2b.css`` and
-``main.css?v=77e0`` share an identity with their earlier builds. Only a real
-content hash (8+ hex digits mixing digits and letters, 12+ hex digits, or 8
-letters and digits of both cases with a digit inside, as Vite writes them)
-counts as a build; ``photo.decade.png``, ``bg-ffffff00.png`` and
-``Roboto-Regular400.woff2`` are names. Links not seen for ``window`` responses
-are forgotten; endpoints and links per endpoint are capped, and when a page has
-more candidates than the cap the highest-priority ones are kept, stably.
+``main.css?v=77e0`` share an identity with their earlier builds
+(:func:`~flask_firehose._hint_store.asset_identity`). Links not seen for
+``window`` responses are forgotten; keys and links per key are capped, and
+when a page has more candidates than the cap the highest-priority ones are
+kept, stably.
 """
 
 from __future__ import annotations
 
-import functools
 import heapq
 import itertools
-import re
 import threading
-from collections import Counter, OrderedDict
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Final, Protocol, cast, runtime_checkable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Final, cast
 from urllib.parse import unquote
 
 from flask import Flask, Request, Response
 
-from ._early_hints import is_navigation, may_hint
+from ._early_hints import is_navigation
 from ._failure import FailurePolicy, logger
+from ._hint_store import HintStore, MemoryHintStore, asset_identity, check_store, keyed_links
+from ._learning_scope import scoped_key, site_of, split_key
 from ._links import Link, encode_target, safe_repr
 from ._memo import Memo
 from ._paths import is_plain_path
+from ._public_links import MAX_TARGET, is_public_asset_target, is_public_link, is_static_endpoint, static_prefixes
 from ._shared_cache import served_to_others
 from ._speculation_rules import is_prefetch_purpose
-from .errors import ConfigurationError
 
 __all__ = [
+    "MAX_TARGET",
     "HintStore",
     "Learner",
     "MemoryHintStore",
     "asset_identity",
     "check_store",
     "is_public_asset_target",
+    "is_public_link",
     "is_static_endpoint",
     "keyed_links",
+    "scoped_key",
+    "site_of",
+    "split_key",
     "static_prefixes",
 ]
-
-# One cache-busting version and nothing else: "v=3f9a1c", "version=1.2.3".
-_VERSION_QUERY: Final = re.compile(r"(?:v|ver|version|h|hash|rev|build)=[A-Za-z0-9._\-]{1,64}")
-# A separator, then a token that may be a content hash, up to the next
-# separator or the end of the file name.
-_HASH_CANDIDATE: Final = re.compile(r"[.\-_]([0-9A-Za-z]{8,})(?=[.\-_]|$)")
-_HEX_LOWER: Final = re.compile(r"[0-9a-f]+")
-_HEX_UPPER: Final = re.compile(r"[0-9A-F]+")
 
 #: Links one page may contribute to learning: the highest-priority ones.
 MAX_LINKS_PER_PAGE: Final = 32
 
-# (endpoint, link) pairs remembered while waiting for a second URL argument set.
+# (key, target) pairs remembered while waiting for a second URL argument set.
 _MAX_VARIANTS: Final = 8192
 _COMMON: Final = object()
 _UNKNOWN: Final = object()
-
-
-def _is_content_hash(token: str) -> bool:
-    """Hex from a hash function (8+ digits mixing digits and letters, with
-    the variety of random output: ``ffffff00`` is a colour), 12+ hex digits,
-    or the 8 letters and digits of both cases Vite and Rollup write, with a
-    digit inside (``Regular4`` is a name)."""
-    has_digit = any(c.isdigit() for c in token)
-    if _HEX_LOWER.fullmatch(token) or _HEX_UPPER.fullmatch(token):
-        if len(token) >= 12:
-            return True
-        return has_digit and not token.isdigit() and len(set(token)) >= 5
-    return (
-        len(token) == 8
-        and any(c.islower() for c in token)
-        and any(c.isupper() for c in token)
-        and any(c.isdigit() for c in token[:-1])
-        and len(set(token)) >= 6
-    )
-
-
-@functools.lru_cache(maxsize=4096)
-def asset_identity(target: str) -> str:
-    """*target* without its build: no query, no fragment, no content hash in
-    the file name. Two builds of one asset share it; two files do not."""
-    path = target.split("#", 1)[0].split("?", 1)[0]
-    folder, _, name = path.rpartition("/")
-    bare = _HASH_CANDIDATE.sub(lambda m: "" if _is_content_hash(m.group(1)) else m.group(), name)
-    return f"{folder}/{bare}"
-
-
-def is_public_asset_target(target: str, prefixes: Sequence[str]) -> bool:
-    """Whether *target* is a plain same-origin file path under one of
-    *prefixes* (each ending in ``/``), with no query but a version."""
-    path, _, query = target.partition("?")
-    if query and not _VERSION_QUERY.fullmatch(query):
-        return False
-    return is_plain_path(path) and any(path.startswith(prefix) for prefix in prefixes)
-
-
-def static_prefixes(app: Flask) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """The URL prefixes of *app*'s static routes (the app's and the
-    blueprints'), each ending in ``/``; and the endpoints of those left out
-    because they sit at the site root."""
-    kept: list[str] = []
-    refused: list[str] = []
-    for rule in app.url_map.iter_rules():
-        if rule.endpoint == "static" or rule.endpoint.endswith(".static"):
-            prefix = rule.rule.split("<", 1)[0]
-            if prefix in ("", "/"):
-                refused.append(rule.endpoint)
-                continue
-            try:  # written as the links it must match are: percent-encoded
-                prefix = encode_target(prefix if prefix.endswith("/") else prefix + "/")
-            except Exception:
-                continue
-            if prefix not in kept:
-                kept.append(prefix)
-    return tuple(kept), tuple(refused)
-
-
-def is_static_endpoint(endpoint: str | None) -> bool:
-    """Whether *endpoint* is the app's or a blueprint's static route."""
-    return endpoint is not None and (endpoint == "static" or endpoint.endswith(".static"))
+_FAILED: Final = object()
 
 
 def _carries_credentials(environ: Mapping[str, Any], own_cookie: str | None = None) -> bool:
@@ -178,51 +135,34 @@ def _carries_credentials(environ: Mapping[str, Any], own_cookie: str | None = No
     return False
 
 
-@runtime_checkable
-class HintStore(Protocol):
-    """Where learned hints live. Both calls must be safe from many threads.
-
-    The :class:`Learner` checks what goes in and what comes out, so a store
-    only counts; a store that raises is handled by the failure policy.
-    ``Link`` objects are immutable: the learner remembers what it rebuilt
-    from the objects ``learned()`` returned, so a store hands out new ones
-    when its hints change, never the old ones altered.
-    """
-
-    def learned(self, endpoint: str) -> list[Link]:
-        """The hints learned for *endpoint*."""
-        ...
-
-    def observe(self, endpoint: str, links: Sequence[Link]) -> None:
-        """Count one successful HTML response of *endpoint* holding *links*."""
-        ...
+def _written_root(script_root: str) -> str | None:
+    """*script_root* as link targets write it (``/caf%C3%A9``); ``None``
+    when no plain path starts with it."""
+    if not script_root:
+        return ""
+    try:
+        written = encode_target(script_root)
+    except Exception:
+        return None
+    return written if is_plain_path(written + "/", folder=True) else None
 
 
-def check_store(store: object) -> None:
-    """Check a ``Firehose(hint_store=...)`` argument at ``init_app``.
+@dataclass(frozen=True, slots=True)
+class _Site:
+    """What learning needs to know of the site a request is on."""
 
-    :raises ConfigurationError: a class instead of an instance, or a missing method.
-    """
-    if isinstance(store, type):
-        raise ConfigurationError(
-            f"hint_store must be an instance, not the class {store.__qualname__}: pass {store.__qualname__}()",
-            "hint_store",
-            store,
-        )
-    for name in ("learned", "observe"):
-        if not callable(getattr(store, name, None)):
-            raise ConfigurationError(
-                f"hint_store {store!r} has no {name}() method: a hint store provides learned(endpoint) and "
-                "observe(endpoint, links)",
-                "hint_store",
-                store,
-            )
+    name: str
+    """:func:`site_of`: the host and the script root."""
+    root: str
+    """The script root as link targets write it (``""`` at the site root)."""
+    prefixes: tuple[str, ...]
+    """Where learnable files lie on this site; empty: learning is off here."""
 
 
 class Learner:
     """The learning policy: which links may be learned from which responses,
-    and which learned links may go into a 103. Calls into the store go
-    through the failure policy.
+    and which stored links may go into a 103. Calls into the store go
+    through the failure policy. One learner serves one app.
 
     :param store: where the counts live.
     :param prefixes: ``FIREHOSE_LEARN_PREFIXES``, or ``None`` for the app's
@@ -244,15 +184,16 @@ class Learner:
         self.failures = failures
         self._explicit = prefixes is not None
         self._prefixes = prefixes
-        self._forms: Memo[Link, Link | None] = Memo(4096)
-        self._observed: Memo[tuple[int, ...], tuple[tuple[Link, ...], tuple[Link, ...], tuple[Link, ...]]] = Memo(256)
-        self._hinted: Memo[tuple[int, ...], tuple[tuple[Link, ...], tuple[Link, ...]]] = Memo(256)
+        self._sites: Memo[tuple[str, str, str], _Site | None] = Memo(256)
+        self._forms: Memo[tuple[str, Link], Link | None] = Memo(4096)
+        self._observed: Memo[tuple[Any, ...], tuple[tuple[Link, ...], tuple[Link, ...], tuple[Link, ...]]] = Memo(256)
+        self._hinted: Memo[tuple[Any, ...], tuple[tuple[Link, ...], tuple[Link, ...]]] = Memo(256)
         self._rebuilt: Memo[tuple[Any, ...], Link] = Memo(4096)
         self._read_memo: Memo[tuple[int, ...], tuple[tuple[Any, ...], tuple[Link, ...]]] = Memo(256)
         self._lock = threading.Lock()
         self._reported: set[str] = set()
-        # (endpoint, target) -> the hash of the first URL arguments it was
-        # seen under, or _COMMON once seen under two.
+        # (key, target) -> the hash of the first URL arguments it was seen
+        # under, or _COMMON once seen under two.
         self._variants: Memo[tuple[str, str], object] = Memo(_MAX_VARIANTS)
 
     def check_setup(self, app: Flask) -> None:
@@ -271,7 +212,8 @@ class Learner:
             )
 
     def prefixes(self, app: Flask) -> tuple[str, ...]:
-        """The prefixes in force; an empty tuple means learning is off."""
+        """The prefixes in force, within the app (under its script root, if
+        any); an empty tuple means learning is off."""
         if self._prefixes is None:
             with self._lock:
                 if self._prefixes is None:
@@ -292,72 +234,138 @@ class Learner:
                     self._prefixes = kept
         return self._prefixes
 
-    def hints(self, app: Flask, request: Request) -> list[Link]:
-        """The learned hints for *request*'s endpoint (with the ``nopush``
-        flags they were pushed with; :func:`~flask_firehose._early_hints.assemble`
-        makes the 103 of them).
+    def key(self, app: Flask, request: Request) -> str | None:
+        """The store key of *request* (:func:`scoped_key`), or ``None`` when
+        nothing is learned for it (no endpoint, an invalid ``Host``, learning
+        off on its site)."""
+        endpoint = request.endpoint
+        site = self._site(app, request) if endpoint else None
+        if endpoint is None or site is None or not site.prefixes:
+            return None
+        return scoped_key(app.name, site.name, endpoint)
 
-        Each is rebuilt from its fields and checked again, since a shared
-        store may hold anything; reading the store, iterating what it returned
-        included, goes through the failure policy.
+    def _site(self, app: Flask, request: Request) -> _Site | None:
+        """The site *request* is on, worked out once per host, scheme and
+        script root (a bounded memo: a flood of made-up hosts costs a
+        recomputation, never a wrong answer)."""
+        try:
+            given = (request.host, request.scheme, request.script_root)
+        except Exception:  # an untrusted host (TRUSTED_HOSTS) and the like
+            return None
+        found = self._sites.get(given, _UNKNOWN)
+        if found is _UNKNOWN:
+            found = self._site_for(app, *given)
+            self._sites.put(given, found)
+        return cast("_Site | None", found)
+
+    def _site_for(self, app: Flask, host: str, scheme: str, script_root: str) -> _Site | None:
+        name = site_of(host, scheme, script_root)
+        if name is None:
+            return None
+        root = _written_root(script_root)
+        base = self.prefixes(app)
+        if root is None or not base:
+            return _Site(name, "", ())
+        # The app's own prefixes lie under its root; explicit ones may also
+        # be served by a front at the origin's root.
+        prefixes = tuple(root + prefix for prefix in base)
+        if root and self._explicit:
+            prefixes = tuple(dict.fromkeys(prefixes + base))
+        return _Site(name, root, prefixes)
+
+    def hints(self, app: Flask, request: Request) -> list[Link]:
+        """The learned hints for *request*'s endpoint on its site (with the
+        ``nopush`` flags they were pushed with;
+        :func:`~flask_firehose._early_hints.assemble` makes the 103 of them).
+
+        Each is rebuilt from its fields and checked whole again
+        (:func:`is_public_link` and the app's URL map), since a shared store
+        may hold anything; what fails is left out and logged once in a
+        while. Reading the store, iterating what it returned included, goes
+        through the failure policy.
         """
         endpoint = request.endpoint
-        if not endpoint or not self.prefixes(app):
+        if not endpoint:
             return []
-        found: list[Link] = self.failures.call("hint store learned()", [], self._read, endpoint)
-        # The same learned links give the same hints: remembered by their
-        # identities (the rebuilt links are themselves remembered, below).
-        key = tuple(map(id, found))
-        known = self._hinted.get(key)
+        site = self._site(app, request)
+        if site is None or not site.prefixes:
+            return []
+        key = scoped_key(app.name, site.name, endpoint)
+        found: list[Link] = self.failures.call("hint store learned()", [], self._read, key)
+        # The same learned links give the same hints on one site: remembered
+        # by their identities (the rebuilt links are themselves remembered).
+        memo_key = (site.name, tuple(map(id, found)))
+        known = self._hinted.get(memo_key)
         if known is not None and known[0] == tuple(found):
             return list(known[1])
         hints = []
+        refused = []
+        complete = True
         for link in found:
-            form = self.failures.call("hint store learned() link", None, self._form, app, request, link)
-            if form is not None:
-                hints.append(form)
-        if all(self._forms.get(link, _UNKNOWN) is not _UNKNOWN for link in found):  # none failed
-            self._hinted.put(key, (tuple(found), tuple(hints)))
+            form = self.failures.call("hint store learned() link", _FAILED, self._form, app, request, site, link)
+            if form is _FAILED:
+                complete = False
+            elif form is None:
+                refused.append(link)
+            else:
+                hints.append(cast("Link", form))
+        if refused:
+            self._refused(
+                key, f"{len(refused)} link(s) that are not public links of this app, such as {refused[0].text!r}"
+            )
+        if complete:
+            self._hinted.put(memo_key, (tuple(found), tuple(hints)))
         return hints
 
-    def _read(self, endpoint: str) -> list[Link]:
-        found = self.store.learned(endpoint)
-        if found is None:
-            return []
-        if isinstance(found, (str, bytes)) or not isinstance(found, Iterable):
-            raise TypeError(f"hint store learned() returned {safe_repr(found)}, not a list of Link")
-        items = tuple(itertools.islice(found, MAX_LINKS_PER_PAGE * 4))
+    def _refused(self, key: str, what: str) -> None:
+        """Log, once in a while, what a store returned that was left out
+        (on one line, whatever the item's ``repr`` holds)."""
+        self.failures.warn_once_in_a_while(
+            ("hint store", "refused"),
+            "The hint store returned, for %r, %s: left out. A store shared with another app or written by "
+            "someone else may hold such links; only public files of the app asking are ever hinted.",
+            key,
+            _printable(what),
+        )
+
+    def _read(self, key: str) -> list[Link]:
+        items = _items(self.store.learned(key))
         # A store in this process hands out the same objects while nothing
         # changes: their rebuilt links are remembered by identity.
-        key = tuple(map(id, items))
-        known = self._read_memo.get(key)
+        ids = tuple(map(id, items))
+        known = self._read_memo.get(ids)
         if known is not None and known[0] == items:
             return list(known[1])
         links = []
         failed = False
         for item in items:
-            try:
-                if not isinstance(item, Link):
-                    raise TypeError(f"hint store learned() returned {safe_repr(item)} in its list, not a Link")
-                # Rebuilt from its fields: a stored copy's serialized text is not
-                # trusted. The rebuilt link is remembered by those fields.
-                links.append(self._rebuild(item))
-            except Exception as exc:  # that item only is left out
+            link = self._rebuild(item)
+            if link is None:
                 failed = True
-                self.failures.failed("hint store learned() item", exc)
+                self._refused(key, f"{safe_repr(item)}, which is not a valid Link")
+            else:
+                links.append(link)
         if not failed:
-            self._read_memo.put(key, (items, tuple(links)))
+            self._read_memo.put(ids, (items, tuple(links)))
         return links
 
-    def _rebuild(self, item: Link) -> Link:
-        fields = (item.target, item.rel, item.as_, item.crossorigin, item.nopush, item.params)
+    def _rebuild(self, item: object) -> Link | None:
+        """A :class:`~flask_firehose.Link` built anew from *item*'s fields: a
+        stored copy's serialized text is not trusted. ``None`` when *item* is
+        no ``Link`` or its fields make none. Remembered by those fields."""
+        if not isinstance(item, Link):
+            return None
         try:
-            link = self._rebuilt.get(fields)
-        except TypeError:  # a field that cannot be a key cannot be a valid link either
-            link = None
-        if link is None or type(link.nopush) is not type(item.nopush):
-            link = Link(*fields)
-            self._rebuilt.put(fields, link)
+            fields = (item.target, item.rel, item.as_, item.crossorigin, item.nopush, item.params)
+            try:
+                link = self._rebuilt.get(fields)
+            except TypeError:  # a field that cannot be a key cannot be a valid link either
+                link = None
+            if link is None or type(link.nopush) is not type(item.nopush):
+                link = Link(*fields)
+                self._rebuilt.put(fields, link)
+        except Exception:
+            return None
         return link
 
     def observe(
@@ -387,217 +395,175 @@ class Learner:
             or not 200 <= response.status_code < 300
             or response.mimetype != "text/html"
             or (_carries_credentials(environ, self.own_cookie) and (private or not served_to_others(response)))
-            or not self.prefixes(app)
         ):
             return
-        every, capped = self._forms_of(app, request, links if type(links) is tuple else tuple(links))
+        site = self._site(app, request)
+        if site is None or not site.prefixes:
+            return
+        key = scoped_key(app.name, site.name, endpoint)
+        every, capped = self._forms_of(app, request, site, links if type(links) is tuple else tuple(links))
         if request.view_args or request.query_string:
             # Links one URL alone pushes go first, then the cap: a page past
             # it still teaches the links its URLs share.
-            forms = self._common(endpoint, request.view_args or {}, request.query_string, every)
+            forms = self._common(key, request.view_args or {}, request.query_string, every)
             if len(forms) > MAX_LINKS_PER_PAGE:
                 forms = tuple(heapq.nsmallest(MAX_LINKS_PER_PAGE, forms, key=lambda link: link.priority))
         else:
             forms = capped
         if forms:
-            self.failures.call("hint store observe()", None, self.store.observe, endpoint, forms)
+            self.failures.call("hint store observe()", None, self.store.observe, key, forms)
 
     def _forms_of(
-        self, app: Flask, request: Request, links: tuple[Link, ...]
+        self, app: Flask, request: Request, site: _Site, links: tuple[Link, ...]
     ) -> tuple[tuple[Link, ...], tuple[Link, ...]]:
         """The learnable forms of *links*: all of them, and the highest-priority
         ones past the cap (stably). A page pushes the same links on every
         visit and ``push()`` hands out the same objects for them: the answer
-        is remembered by their identities (an entry holds its links, so their
-        ids are not reused while it is kept, and it is taken only for the same
-        links)."""
-        key = tuple(map(id, links))
-        found = self._observed.get(key)
+        is remembered by the site and their identities (an entry holds its
+        links, so their ids are not reused while it is kept, and it is taken
+        only for the same links)."""
+        memo_key = (site.name, tuple(map(id, links)))
+        found = self._observed.get(memo_key)
         if found is not None and found[0] == links:
             return found[1], found[2]
-        every = tuple(form for link in links if (form := self._form(app, request, link)) is not None)
+        every = tuple(form for link in links if (form := self._form(app, request, site, link)) is not None)
         capped = every
         if len(every) > MAX_LINKS_PER_PAGE:
             capped = tuple(heapq.nsmallest(MAX_LINKS_PER_PAGE, every, key=lambda link: link.priority))
-        self._observed.put(key, (links, every, capped))
+        self._observed.put(memo_key, (links, every, capped))
         return every, capped
 
     def _common(
-        self, endpoint: str, view_args: Mapping[str, Any], query: bytes, forms: tuple[Link, ...]
+        self, key: str, view_args: Mapping[str, Any], query: bytes, forms: tuple[Link, ...]
     ) -> tuple[Link, ...]:
-        """Of *forms*, those seen for this endpoint under other URL arguments
-        or query too. A link seen under one of them only (``/share/<token>``
+        """Of *forms*, those seen under *key* with other URL arguments or
+        query too. A link seen under one of them only (``/share/<token>``
         pushing that token's file, ``/search?q=alice`` pushing a result)
         belongs to that URL, not to the endpoint."""
         try:
-            variant = hash((tuple(sorted((key, repr(value)) for key, value in view_args.items())), query))
+            variant = hash((tuple(sorted((name, repr(value)) for name, value in view_args.items())), query))
         except Exception:
             return ()
         common = []
         with self._lock:
             for form in forms:
-                key = (endpoint, form.target)
-                first = self._variants.get(key)
+                pair = (key, form.target)
+                first = self._variants.get(pair)
                 if first is None:
-                    self._variants.put(key, variant)
+                    self._variants.put(pair, variant)
                 elif first is _COMMON or first != variant:
-                    self._variants.put(key, _COMMON)
+                    self._variants.put(pair, _COMMON)
                     common.append(form)
         return tuple(common)
 
-    def _form(self, app: Flask, request: Request, link: Link) -> Link | None:
-        """*link* if it may be learned (and stand in a 103), else ``None``;
-        cached, since pages push the same few links on every request."""
-        known = self._forms.get(link, _UNKNOWN)
+    def _form(self, app: Flask, request: Request, site: _Site, link: Link) -> Link | None:
+        """*link* if it may be learned on *site* (and stand in a 103), else
+        ``None``; cached, since pages push the same few links on every request."""
+        memo_key = (site.name, link)
+        known = self._forms.get(memo_key, _UNKNOWN)
         if known is not _UNKNOWN:
             return cast("Link | None", known)
         form = None
-        if (
-            ("preload" in link.rels or "modulepreload" in link.rels)
-            and is_public_asset_target(link.target, self.prefixes(app))
-            and self._may_route(app, request, link.target)
-            and may_hint(link)
-        ):
+        if is_public_link(link, site.prefixes) and self._may_route(app, request, site, link.target):
             form = link  # nopush kept: the 103's assembly decides what it means there
-        self._forms.put(link, form)
+        self._forms.put(memo_key, form)
         return form
 
-    def _may_route(self, app: Flask, request: Request, target: str) -> bool:
+    def _may_route(self, app: Flask, request: Request, site: _Site, target: str) -> bool:
         """Whether the app's URL map agrees *target* is a public file: routed
         to a static endpoint, or, under explicit prefixes (which a front
         server may serve), at least not routed to one of the app's views."""
+        path = target.partition("?")[0]
+        if site.root:
+            if not path.startswith(site.root + "/"):
+                return self._explicit  # outside the app's mount: a front serves it
+            path = path[len(site.root) :]
         adapter = app.create_url_adapter(request)
         if adapter is None:
             return self._explicit
         try:
-            endpoint, _ = adapter.match(unquote(target.partition("?")[0]), method="GET")
+            endpoint, _ = adapter.match(unquote(path), method="GET")
         except Exception:  # not found, a redirect, a converter's own error
             return self._explicit
         return is_static_endpoint(str(endpoint))
 
+    def learned_by_site(
+        self, app: Flask, endpoint: str, refused: list[tuple[str, str]] | None = None
+    ) -> dict[str, list[Link]] | None:
+        """What *app* would hint for *endpoint*, by site (:func:`site_of`:
+        ``"shop.example"``, ``"127.0.0.1:8443/app"``), read from the store's
+        keys; for ``flask firehose routes``. Each link is checked whole, as
+        for a 103 (:meth:`hints`); with *refused*, each one left out is
+        appended to it as ``(site, reason)``. A stored site no request could
+        be on (a poisoned key) is left out of the answer, and in *refused*
+        its name is a ``repr``.
 
-def keyed_links(links: Sequence[Link], max_links: int) -> list[tuple[str, Link]]:
-    """The links one response contributes, each with the key it is counted under.
+        :returns: ``None`` when the store cannot list its keys (it has no
+            ``endpoints()`` method).
+        :raises Exception: whatever the store raised (no failure policy here).
+        """
+        listing = getattr(self.store, "endpoints", None)
+        if not callable(listing):
+            return None
+        found: dict[str, list[Link]] = {}
+        for key in list(listing()):
+            parts = split_key(key)
+            if parts is None or parts[0] != app.name or parts[2] != endpoint:
+                continue
+            links = self._stored(app, parts[1], key, refused)
+            if links is not None:
+                found[parts[1]] = links
+            elif refused is not None:
+                refused.append((safe_repr(parts[1]), "not a site this app can be asked on: nothing is hinted there"))
+        return found
 
-    Past *max_links*, the highest-priority ones (stably). The key is the
-    target's :func:`~flask_firehose._learning.asset_identity`, so a new build
-    replaces the old one; targets sharing an identity within one response are
-    distinct files (lazy chunks named alike) and keep their own target as key.
-    Every store counts by this rule (:class:`MemoryHintStore`, the Redis store).
-    """
-    if len(links) > max_links:
-        links = heapq.nsmallest(max_links, links, key=lambda link: link.priority)
-    identities = [asset_identity(link.target) for link in links]
-    counts = Counter(identities)
-    return [(link.target if counts[key] > 1 else key, link) for key, link in zip(identities, links, strict=True)]
+    def _stored(self, app: Flask, name: str, key: str, refused: list[tuple[str, str]] | None) -> list[Link] | None:
+        """The links stored under *key* that pass on site *name*, checked as
+        in a request to that site; ``None`` when no request is on *name*."""
+        host, slash, root = name.partition("/")
+        if site_of(host, "https", "") is None:
+            return None
+        for scheme in ("https", "http"):
+            try:
+                context = app.test_request_context("/", base_url=f"{scheme}://{host}{slash}{root}")
+            except Exception:  # a root no URL can hold
+                return None
+            with context:
+                site = self._site(app, context.request)
+                if site is not None and site.name == name:
+                    return self._check_stored(app, context.request, site, key, refused)
+        return None
 
-
-@dataclass
-class _Candidate:
-    link: Link
-    seen: int
-    last: int
-    order: int
-    """When it first entered: among equal priorities, earlier ones stay."""
-
-
-@dataclass
-class _Endpoint:
-    responses: int = 0
-    candidates: dict[str, _Candidate] = field(default_factory=dict)
-    steady: tuple[Link, ...] | None = None
-    """The last response's links, when they were every candidate, all learned."""
-
-
-class MemoryHintStore:
-    """Learned hints in this process's memory.
-
-    :param min_seen: responses a link must appear in to be learned.
-    :param window: responses after which an unseen link is forgotten.
-    :param max_endpoints: endpoints remembered (least recently seen go first).
-    :param max_links: links remembered per endpoint; when more compete, the
-        highest-priority ones stay, and among equals the ones seen first.
-    """
-
-    def __init__(self, min_seen: int = 2, window: int = 50, max_endpoints: int = 256, max_links: int = 32) -> None:
-        self.min_seen = min_seen
-        self.window = window
-        self.max_endpoints = max_endpoints
-        self.max_links = max_links
-        self._endpoints: OrderedDict[str, _Endpoint] = OrderedDict()
-        self._lock = threading.Lock()
-        self._order = itertools.count()
-        self._keyed: Memo[tuple[int, ...], tuple[tuple[Link, ...], list[tuple[str, Link]]]] = Memo(256)
-
-    def learned(self, endpoint: str) -> list[Link]:
-        with self._lock:
-            state = self._endpoints.get(endpoint)
-            if state is None:
-                return []
-            return [c.link for c in state.candidates.values() if c.seen >= self.min_seen]
-
-    def observe(self, endpoint: str, links: Sequence[Link]) -> None:
-        given = links if type(links) is tuple else tuple(links)
-        with self._lock:
-            state = self._endpoints.get(endpoint)
-            if state is not None and state.steady is not None and state.steady == given:
-                # The same links as the last response, which held every
-                # candidate, all learned: counting it would raise each count
-                # and "last seen" alike and forget nothing, so what learned()
-                # answers, now and after any later response, is unchanged.
-                self._endpoints.move_to_end(endpoint)  # most recently seen last
-                return
-        keyed = self._keyed_of(given)  # outside the lock
-        with self._lock:
-            state = self._endpoints.get(endpoint)
-            if state is None:
-                state = self._endpoints[endpoint] = _Endpoint()
-                while len(self._endpoints) > self.max_endpoints:
-                    self._endpoints.popitem(last=False)
+    def _check_stored(
+        self, app: Flask, request: Request, site: _Site, key: str, refused: list[tuple[str, str]] | None
+    ) -> list[Link]:
+        links = []
+        for item in _items(self.store.learned(key)):
+            link = self._rebuild(item)
+            if link is None:
+                reason = f"not a valid Link: {safe_repr(item)}"
+            elif not site.prefixes or self._form(app, request, site, link) is None:
+                reason = f"not a public link of this app: {link.text}"
             else:
-                self._endpoints.move_to_end(endpoint)  # most recently seen last
-            state.responses += 1
-            now = state.responses
-            candidates = state.candidates
-            for key, link in keyed:
-                self._count(candidates, key, link, now)
-            for key in [key for key, c in candidates.items() if now - c.last >= self.window]:
-                del candidates[key]
-            steady = len(keyed) == len(candidates) and all(
-                c.last == now and c.seen >= self.min_seen for c in candidates.values()
-            )
-            state.steady = given if steady else None
+                links.append(link)
+                continue
+            if refused is not None:
+                refused.append((site.name, reason))
+        return links
 
-    def _keyed_of(self, links: tuple[Link, ...]) -> list[tuple[str, Link]]:
-        """:func:`keyed_links` of *links*, remembered (a page sends the same ones)."""
-        key = tuple(map(id, links))
-        found = self._keyed.get(key)
-        if found is not None and found[0] == links:
-            return found[1]
-        keyed = keyed_links(links, self.max_links)
-        self._keyed.put(key, (links, keyed))
-        return keyed
 
-    def _count(self, candidates: dict[str, _Candidate], key: str, link: Link, now: int) -> None:
-        candidate = candidates.get(key)
-        if candidate is not None:
-            if candidate.link.target != link.target:
-                # A new build of a known asset: start over, old one gone.
-                candidates[key] = _Candidate(link, 1, now, candidate.order)
-            elif candidate.last != now:
-                candidate.seen += 1
-                candidate.last = now
-            return
-        order = next(self._order)
-        if len(candidates) >= self.max_links:
-            worst_key = max(candidates, key=lambda k: (candidates[k].link.priority, candidates[k].order))
-            worst = candidates[worst_key]
-            if (link.priority, order) >= (worst.link.priority, worst.order):
-                return  # the kept set is better: stay stable
-            del candidates[worst_key]
-        candidates[key] = _Candidate(link, 1, now, order)
+def _printable(text: str) -> str:
+    """*text* with every character that is not printable escaped."""
+    return text if text.isprintable() else "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
-    def endpoints(self) -> Iterable[str]:
-        """The endpoints with state, for inspection."""
-        with self._lock:
-            return list(self._endpoints)
+
+def _items(found: object) -> tuple[object, ...]:
+    """What a store's ``learned()`` returned, as a bounded tuple.
+
+    :raises TypeError: for anything but an iterable of items (a store failure).
+    """
+    if found is None:
+        return ()
+    if isinstance(found, (str, bytes)) or not isinstance(found, Iterable):
+        raise TypeError(f"hint store learned() returned {safe_repr(found)}, not a list of Link")
+    return tuple(itertools.islice(found, MAX_LINKS_PER_PAGE * 4))

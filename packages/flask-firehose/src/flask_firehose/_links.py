@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from . import _grammar as grammar
+from ._targets import encode_target
 from .errors import InvalidAsError, InvalidAttributeError, InvalidLinkError, InvalidURLError
 
 __all__ = [
@@ -123,11 +124,7 @@ class Link:
             for item in self.params
         ):
             object.__setattr__(self, "params", tuple(_plain_pair(item) for item in self.params))
-        if (
-            not isinstance(self.target, str)
-            or not self.target
-            or not grammar.URI_REFERENCE_CHARS.fullmatch(self.target)
-        ):
+        if not isinstance(self.target, str) or not self.target or not grammar.URI_REFERENCE.fullmatch(self.target):
             raise InvalidURLError(f"link target is not a URI-reference: {self.target!r}", self.target)
         scheme = grammar.SCHEME.match(self.target)
         if scheme and scheme.group(1).lower() not in ("http", "https"):
@@ -237,34 +234,6 @@ def _check_param(name: str, value: str | None) -> None:
         raise InvalidAttributeError(
             f"invalid value for {name!r}: {value!r} (only printable ASCII, space and tab)", value, name
         )
-
-
-def encode_target(url: object) -> str:
-    """Return *url* as an RFC 3986 URI-reference fit for ``<...>``.
-
-    Non-ASCII characters and ``{ } | ^ `` ` are percent-encoded as UTF-8, the
-    way browsers encode them before they request the file. Control characters,
-    spaces, ``< > " \\``, a ``%`` not starting an escape, and schemes other than
-    ``http``/``https`` raise :class:`InvalidURLError`.
-    """
-    if not isinstance(url, str):
-        raise InvalidURLError(f"URL must be a str, not {type(url).__name__}: {url!r}", url)
-    if not url:
-        raise InvalidURLError("URL is empty: ''", url)
-    bad = grammar.URI_FORBIDDEN.search(url)
-    if bad:
-        raise InvalidURLError(f"URL holds {bad.group()!r}, which no URL may hold: {url!r}", url)
-    if not url.isascii():
-        try:
-            url.encode("utf-8")
-        except UnicodeEncodeError:
-            raise InvalidURLError(f"URL holds a character that is not valid Unicode: {url!r}", url) from None
-    if grammar.BAD_PERCENT.search(url):
-        raise InvalidURLError(f"URL holds a '%' that starts no %XX escape: {url!r}", url)
-    scheme = grammar.SCHEME.match(url)
-    if scheme and scheme.group(1).lower() not in ("http", "https"):
-        raise InvalidURLError(f"URL scheme {scheme.group(1)!r} cannot be preloaded: {url!r}", url)
-    return grammar.URI_ENCODABLE.sub(lambda m: "".join(f"%{b:02X}" for b in m.group().encode()), url)
 
 
 def infer_as(target: str) -> str | None:

@@ -109,7 +109,7 @@ def _visit(url: str, options: ProbeOptions, jar: CookieJar, clock: Clock) -> Pro
     if found.final is None:  # pragma: no cover - the transport raises first
         raise ProbeError(f"{endpoint.where} sent no response", "closed")
     jar.update(value for name, value in found.final.headers if name == "set-cookie")
-    result = _result(url, protocol, found, found.final)
+    result = _result(url, protocol, found, found.final, navigation=options.navigate)
     served = _served_files(url, result, options, clock) if options.check_files else {}
     warnings = list(check(result, served))
     if found.dropped:
@@ -193,7 +193,7 @@ def _early_hint(head: RawResponse) -> EarlyHint:
     return EarlyHint(head.at * 1000, links, malformed)
 
 
-def _result(url: str, protocol: str, found: RawExchange, final: RawResponse) -> ProbeResult:
+def _result(url: str, protocol: str, found: RawExchange, final: RawResponse, *, navigation: bool = True) -> ProbeResult:
     links, malformed = _links(_link_values(final.headers))
     return ProbeResult(
         url=url,
@@ -205,6 +205,7 @@ def _result(url: str, protocol: str, found: RawExchange, final: RawResponse) -> 
         pushes=tuple(Push(push.path, push.status, push.bytes, push.complete) for push in found.pushes),
         headers=final.headers,
         malformed=malformed,
+        navigation=navigation,
     )
 
 

@@ -10,11 +10,11 @@ code                       what it means
 ``preload-without-as``     a preload with no ``as``: browsers ignore it
 ``preload-invalid-as``     an ``as`` browsers do not know (``stylesheet``, ``img``...)
 ``font-without-crossorigin``  a font preload without ``crossorigin``: downloaded twice
-``hint-param-rejected``    a 103 link with a parameter Chromium rejects (``nopush``...)
-``hint-rel-ignored``       a 103 link whose ``rel`` browsers do not act on in a 103
-``hint-after-first``       links only in a second 103: browsers use the first one
+``hint-ignored``           a link of the first 103 browsers ignore there, and why
+``hint-after-first``       a second 103: browsers use the first one only
 ``hint-protocol-ignored``  a 103 over HTTP/1.1 or cleartext: Chromium acts on HTTP/2 only
 ``hint-not-early``         the 103 came with or after the final headers: no head start
+``hint-missing``           no 103, though the final header holds links one could carry
 ``head-too-large``         a response head over nginx's 4 KB ``proxy_buffer_size``
 ``push-cross-origin``      a link marked for push (no ``nopush``) on another origin
 ``push-relative``          a link marked for push with a relative target
@@ -35,20 +35,20 @@ from werkzeug.datastructures import ResponseCacheControl
 from werkzeug.http import parse_cache_control_header
 
 from . import _grammar as grammar
-from ._early_hints import HINT_PARAMS
-from ._links import DESTINATIONS, is_same_origin_path
+from ._early_hints import browser_takes
+from ._links import DESTINATIONS, Link, is_same_origin_path
 from ._parsing import ParsedLink
 from ._probe_result import ProbeResult, ProbeWarning
+from .errors import InvalidLinkError, InvalidURLError
 
-__all__ = ["CHECKS", "ServedFile", "check", "files_to_check", "head_size", "is_cacheable"]
+__all__ = ["CHECKS", "ServedFile", "browser_ignores", "check", "files_to_check", "head_size", "is_cacheable"]
 
 #: nginx's default ``proxy_buffer_size`` (4k or 8k by platform; 4k on x86-64
 #: Linux): a bigger response head from the app is a 502.
 NGINX_HEAD_BUFFER: Final = 4096
-#: Relation types a browser acts on in a 103 (Chromium, Firefox).
-HINT_RELS: Final = frozenset({"preload", "modulepreload", "preconnect"})
-#: Parameters a browser reads on a 103 link.
-HINT_KNOWN_PARAMS: Final = HINT_PARAMS | {"rel", "as", "crossorigin"}
+#: Parameters with a field of their own on :class:`~flask_firehose.Link`.
+_LINK_FIELDS: Final = ("rel", "as", "crossorigin", "nopush")
+_CROSSORIGIN: Final = frozenset({"", "anonymous", "use-credentials"})
 #: Hinted files asked for at most, per visit.
 MAX_FILES: Final = 64
 
@@ -98,11 +98,15 @@ def check_malformed(result: ProbeResult, served: Mapping[str, ServedFile]) -> It
 
 
 def check_as(result: ProbeResult, served: Mapping[str, ServedFile]) -> Iterator[ProbeWarning]:
-    """Preloads whose ``as`` is missing or unknown, and fonts without ``crossorigin``."""
+    """Preloads whose ``as`` is missing or unknown (outside the first 103,
+    where :func:`check_hint_links` says so), and fonts without ``crossorigin``."""
+    first_hint = set(map(id, result.early_hints[0].links)) if result.early_hints else set()
     for link in _all_links(result):
         if "preload" not in link.rels:
             continue
         as_ = link.get("as")
+        if id(link) in first_hint and (as_ is None or as_.lower() not in DESTINATIONS):
+            continue  # check_hint_links says why the 103 link is ignored
         if as_ is None:
             yield ProbeWarning("preload-without-as", f"preload of {_show(link)} has no 'as': browsers ignore it")
         elif as_.lower() not in DESTINATIONS:
@@ -114,37 +118,115 @@ def check_as(result: ProbeResult, served: Mapping[str, ServedFile]) -> Iterator[
             )
 
 
+def _link_of(link: ParsedLink, nopush: bool) -> Link | str:
+    """*link* as a :class:`~flask_firehose.Link` (the form
+    :func:`~flask_firehose._early_hints.browser_takes` judges), or why a
+    browser ignores it before it gets that far. A target or a parameter
+    value a Link refuses is replaced by a stand-in: whether a browser takes
+    a 103 link depends on its relation and parameters only."""
+    rel = (link.get("rel") or "").lower()
+    if not rel.strip():
+        return "it has no rel"
+    as_ = link.get("as")
+    as_ = as_.lower() if as_ is not None else None
+    if as_ is not None and as_ not in DESTINATIONS:
+        return f"as={as_} is not fetched from a 103"
+    crossorigin = (link.get("crossorigin") or "").lower() if link.has("crossorigin") else None
+    if crossorigin is not None and crossorigin not in _CROSSORIGIN:
+        return f"crossorigin={crossorigin} is not taken in a 103"
+    params: list[tuple[str, str | None]] = []
+    seen: set[str] = set()
+    for name, value in link.params:
+        if name in _LINK_FIELDS and name not in seen:
+            seen.add(name)
+        elif name != "type" and value is not None and not grammar.TEXT.fullmatch(value):
+            params.append((name, "?"))
+        else:
+            params.append((name, value))
+    for target in (link.target, "/"):
+        try:
+            return Link(target, rel, as_, crossorigin, nopush, tuple(params))
+        except InvalidURLError:
+            continue
+        except InvalidLinkError as exc:
+            return f"it is no link a browser reads ({exc})"
+    return "it is no link a browser reads"  # pragma: no cover - "/" is a valid target
+
+
+def browser_ignores(link: ParsedLink, *, nopush: bool | None = None) -> str | None:
+    """Why Chromium and Firefox ignore *link* in a 103, or ``None`` when they
+    act on it (:func:`~flask_firehose._early_hints.browser_takes` decides).
+
+    :param nopush: ``False`` judges the link as a 103 would carry it
+        (Firehose leaves ``nopush`` out there); ``None`` as it came.
+    """
+    made = _link_of(link, link.has("nopush") if nopush is None else nopush)
+    return made if isinstance(made, str) else browser_takes(made)
+
+
 def check_hint_links(result: ProbeResult, served: Mapping[str, ServedFile]) -> Iterator[ProbeWarning]:
-    """103 links browsers drop: unknown parameters, relations they ignore there."""
-    for hint in result.early_hints:
-        for link in hint.links:
-            rejected = sorted({name for name, _ in link.params} - HINT_KNOWN_PARAMS)
-            if rejected:
-                yield ProbeWarning(
-                    "hint-param-rejected",
-                    f"103 link {_show(link)} has {', '.join(rejected)}, which Chromium rejects in a 103: "
-                    "it ignores the whole link",
-                )
-            if not link.rels & HINT_RELS:
-                yield ProbeWarning(
-                    "hint-rel-ignored",
-                    f"103 link {_show(link)} has rel={link.get('rel')}: browsers act only on "
-                    "preload, modulepreload and preconnect in a 103",
-                )
+    """Links of the first 103 that browsers ignore there, each with why (a
+    later 103 is ignored whole: :func:`check_hint_count`)."""
+    if not result.early_hints:
+        return
+    for link in result.early_hints[0].links:
+        reason = browser_ignores(link)
+        if reason is not None:
+            yield ProbeWarning(
+                "hint-ignored",
+                f"103 link {_show(link)} is ignored by browsers ({reason}): it only takes room in the 103; "
+                "leave it to the final Link header",
+            )
 
 
 def check_hint_count(result: ProbeResult, served: Mapping[str, ServedFile]) -> Iterator[ProbeWarning]:
-    """Links only a second (or later) 103 carries."""
+    """A second (or later) 103: browsers act on the first only."""
     if len(result.early_hints) < 2:
         return
     first = {link.target for link in result.early_hints[0].links}
     later = {link.target for hint in result.early_hints[1:] for link in hint.links} - first
-    if later:
-        yield ProbeWarning(
-            "hint-after-first",
-            f"{len(result.early_hints)} responses 103 came: browsers act on the first only, and "
-            f"{len(later)} link(s) are only in later ones ({', '.join(sorted(later)[:3])})",
-        )
+    only_later = f"; {len(later)} link(s) are only in later ones ({', '.join(sorted(later)[:3])})" if later else ""
+    yield ProbeWarning(
+        "hint-after-first",
+        f"{len(result.early_hints)} responses 103 came: Chromium and Firefox act on the first only{only_later}",
+    )
+
+
+def _carriable(result: ProbeResult) -> list[ParsedLink]:
+    """Links of the final header a 103 could have carried (without ``nopush``)."""
+    return [link for link in result.links if browser_ignores(link, nopush=False) is None]
+
+
+def _is_page(result: ProbeResult) -> bool:
+    """Whether the answer is a page a navigation ends on: 2xx, HTML or no type."""
+    types = [value.lower() for name, value in result.headers if name == "content-type"]
+    return 200 <= result.status < 300 and (not types or "html" in types[0])
+
+
+def check_hint_missing(result: ProbeResult, served: Mapping[str, ServedFile]) -> Iterator[ProbeWarning]:
+    """A navigation that got no 103 although its final header holds links
+    one could have carried: the most common deployment mistake."""
+    if result.early_hints or not result.navigation or not _is_page(result):
+        return
+    links = _carriable(result)
+    if not links:
+        return
+    shown = ", ".join(_show(link) for link in links[:3]) + (", ..." if len(links) > 3 else "")
+    causes = [
+        "a front that drops 103s (nginx before 1.29, or without early_hints; h2o)",
+        "FIREHOSE_EARLY_HINTS_HTTP1 off behind a front that forwards them (Caddy, Apache with H2EarlyHints)",
+        "a server without wsgi.early_hints (flask run, hypercorn's WSGI, gunicorn before 25)",
+        "the links are only push()ed while the page renders, none declared or learned yet",
+    ]
+    if result.protocol != "h2":
+        causes.insert(0, "the page came without HTTP/2 over TLS, and Firehose sends 103s to HTTP/2 clients only")
+    server = next((value for name, value in result.headers if name == "server"), None)
+    said = f" The answer names its server: {_clip(server, 60)}." if server else ""
+    yield ProbeWarning(
+        "hint-missing",
+        f"no 103 came, though the final Link header holds {len(links)} link(s) a 103 could carry ({shown}). "
+        f"Likely causes: {'; '.join(causes)}.{said}",
+    )
 
 
 def check_hint_timing(result: ProbeResult, served: Mapping[str, ServedFile]) -> Iterator[ProbeWarning]:
@@ -242,6 +324,7 @@ CHECKS: Final[tuple[Check, ...]] = (
     check_hint_links,
     check_hint_count,
     check_hint_timing,
+    check_hint_missing,
     check_head_size,
     check_push_targets,
     check_served_files,

@@ -2,6 +2,12 @@
 (the 103s, the final ``Link`` header, HTTP/2 pushes, then warnings), or JSON
 in the documented shape.
 
+Everything shown came from a server that may be hostile, so the report is
+built as lines of pieces and every piece, whatever it holds, goes through
+:func:`~flask_firehose._terminal.printable` in one place (:func:`_shown`)
+before it is styled: a server's escape sequences are printed, never obeyed.
+The JSON goes through :func:`~flask_firehose._terminal.json_text`.
+
 The text is the same on a terminal and in a pipe; on a terminal the CLI asks
 for colour, which only adds styling (:func:`click.unstyle` gives the plain
 text back).
@@ -9,37 +15,57 @@ text back).
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Sequence
-from typing import Any, Final
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final
 
 import click
 
 from ._parsing import ParsedLink
 from ._probe_result import EarlyHint, ProbeResult, Push
+from ._terminal import json_text, printable
 
 __all__ = ["PROTOCOL_NAMES", "render_json", "render_text"]
 
 #: How each protocol is named in the text report.
 PROTOCOL_NAMES: Final = {"h2": "HTTP/2 over TLS", "h2c": "HTTP/2 cleartext (h2c)", "http/1.1": "HTTP/1.1"}
 
-Style = Callable[..., str]
+
+@dataclass(frozen=True)
+class _Styled:
+    """A piece of a line shown in colour or bold on a terminal."""
+
+    text: str
+    fg: str | None = None
+    bold: bool = False
 
 
-def _plain(text: str, **_: Any) -> str:
-    return text
+_Piece = str | _Styled
+_Line = list[_Piece]
+
+
+def _shown(line: _Line, color: bool) -> str:
+    """One line of the report as printed: each piece escaped, then styled."""
+    out = []
+    for piece in line:
+        if isinstance(piece, _Styled):
+            text = printable(piece.text)
+            out.append(click.style(text, fg=piece.fg, bold=piece.bold) if color else text)
+        else:
+            out.append(printable(piece))
+    return "".join(out)
 
 
 def render_json(results: Sequence[ProbeResult], as_list: bool) -> str:
     """One JSON object, or a list of them (one per visit) when *as_list*."""
     found = [result.to_json() for result in results]
-    return json.dumps(found if as_list else found[0], indent=2)
+    return json_text(found if as_list else found[0])
 
 
 def render_text(results: Sequence[ProbeResult], *, color: bool = False) -> str:
     """Every visit, one block each, separated by a blank line."""
-    style: Style = click.style if color else _plain
-    return "\n\n".join(_visit(result, index, len(results), style) for index, result in enumerate(results, 1))
+    blocks = [_visit(result, index, len(results)) for index, result in enumerate(results, 1)]
+    return "\n\n".join("\n".join(_shown(line, color) for line in block) for block in blocks)
 
 
 def _ms(value: float) -> str:
@@ -50,64 +76,76 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
-def _link_line(link: ParsedLink) -> str:
+def _heading(text: str) -> _Styled:
+    return _Styled(text, bold=True)
+
+
+def _link_line(link: ParsedLink) -> _Line:
     params = [name if value is None else f"{name}={value}" for name, value in link.params if name != "rel"]
-    return "  ".join([f"<{link.target}>", link.get("rel") or "(no rel)", *([" ".join(params)] if params else [])])
+    line: _Line = ["    <", link.target, ">  ", link.get("rel") or "(no rel)"]
+    if params:
+        line += ["  ", " ".join(params)]
+    return line
 
 
-def _status(status: int, style: Style) -> str:
+def _status(status: int) -> _Styled:
     colour = "green" if 200 <= status < 300 else "yellow" if 300 <= status < 400 else "red"
-    return style(str(status), fg=colour, bold=True)
+    return _Styled(str(status), fg=colour, bold=True)
 
 
-def _visit(result: ProbeResult, index: int, total: int, style: Style) -> str:
+def _visit(result: ProbeResult, index: int, total: int) -> list[_Line]:
     title = f"{result.url}  {PROTOCOL_NAMES.get(result.protocol, result.protocol)}"
     if total > 1:
         title += f"  visit {index} of {total}"
-    lines = [style(title, bold=True), ""]
-    lines += _hints_block(result.early_hints, style)
-    lines += ["", *_final_block(result, style)]
-    lines += ["", *_push_block(result, style)]
-    lines += ["", *_warnings_block(result, style)]
-    return "\n".join(lines)
+    lines: list[_Line] = [[_heading(title)], []]
+    lines += _hints_block(result.early_hints)
+    lines += [[], *_final_block(result)]
+    lines += [[], *_push_block(result)]
+    lines += [[], *_warnings_block(result)]
+    return lines
 
 
-def _hints_block(hints: Sequence[EarlyHint], style: Style) -> list[str]:
+def _hints_block(hints: Sequence[EarlyHint]) -> list[_Line]:
+    heading = _heading("103 Early Hints")
     if not hints:
-        return [f"{style('103 Early Hints', bold=True)}: none"]
-    lines = [f"{style('103 Early Hints', bold=True)}: {len(hints)}"]
+        return [[heading, ": none"]]
+    lines: list[_Line] = [[heading, f": {len(hints)}"]]
     for hint in hints:
-        lines.append(f"  at {_ms(hint.at_ms)}: {_plural(len(hint.links), 'link')}")
-        lines += [f"    {_link_line(link)}" for link in hint.links]
+        lines.append([f"  at {_ms(hint.at_ms)}: {_plural(len(hint.links), 'link')}"])
+        lines += [_link_line(link) for link in hint.links]
     return lines
 
 
-def _final_block(result: ProbeResult, style: Style) -> list[str]:
-    lines = [f"{style('Final response', bold=True)}: {_status(result.status, style)} at {_ms(result.final_at_ms)}"]
-    lines.append(f"  Link header: {_plural(len(result.links), 'link')}" if result.links else "  Link header: none")
-    lines += [f"    {_link_line(link)}" for link in result.links]
+def _final_block(result: ProbeResult) -> list[_Line]:
+    lines: list[_Line] = [[_heading("Final response"), ": ", _status(result.status), f" at {_ms(result.final_at_ms)}"]]
+    lines.append([f"  Link header: {_plural(len(result.links), 'link')}" if result.links else "  Link header: none"])
+    lines += [_link_line(link) for link in result.links]
     return lines
 
 
-def _push_line(push: Push, style: Style) -> str:
-    status = _status(push.status, style) if push.status else style("no answer", fg="red")
-    ending = "" if push.complete else "  " + style("(incomplete)", fg="red")
-    return f"    {push.path}  {status}  {push.bytes} bytes{ending}"
+def _push_line(push: Push) -> _Line:
+    status = _status(push.status) if push.status else _Styled("no answer", fg="red")
+    line: _Line = ["    ", push.path, "  ", status, f"  {push.bytes} bytes"]
+    if not push.complete:
+        line += ["  ", _Styled("(incomplete)", fg="red")]
+    return line
 
 
-def _push_block(result: ProbeResult, style: Style) -> list[str]:
-    heading = style("HTTP/2 push", bold=True)
+def _push_block(result: ProbeResult) -> list[_Line]:
+    heading = _heading("HTTP/2 push")
     if result.protocol == "http/1.1":
-        return [f"{heading}: not possible over HTTP/1.1"]
+        return [[heading, ": not possible over HTTP/1.1"]]
     if not result.pushes:
-        return [f"{heading}: none"]
-    return [f"{heading}: {_plural(len(result.pushes), 'stream')}", *(_push_line(p, style) for p in result.pushes)]
+        return [[heading, ": none"]]
+    return [[heading, f": {_plural(len(result.pushes), 'stream')}"], *(_push_line(push) for push in result.pushes)]
 
 
-def _warnings_block(result: ProbeResult, style: Style) -> list[str]:
-    heading = style("Warnings", bold=True)
+def _warnings_block(result: ProbeResult) -> list[_Line]:
+    heading = _heading("Warnings")
     if not result.warnings:
-        return [f"{heading}: none"]
-    lines = [f"{heading}: {len(result.warnings)}"]
-    lines += [f"  {style(warning.code, fg='yellow', bold=True)}: {warning.message}" for warning in result.warnings]
+        return [[heading, ": none"]]
+    lines: list[_Line] = [[heading, f": {len(result.warnings)}"]]
+    lines += [
+        ["  ", _Styled(warning.code, fg="yellow", bold=True), ": ", warning.message] for warning in result.warnings
+    ]
     return lines

@@ -57,6 +57,8 @@ class ProbeResult:
     """The final response's header fields, lower-cased names, in order."""
     malformed: tuple[MalformedLinkHeader, ...] = ()
     """The final response's ``Link`` fields the strict parser rejected."""
+    navigation: bool = True
+    """Whether the page was asked for as a browser navigation (``--navigate``)."""
 
     def to_json(self) -> dict[str, Any]:
         """The result in the documented JSON shape."""

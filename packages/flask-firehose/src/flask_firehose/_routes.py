@@ -2,36 +2,47 @@
 
 For every endpoint of the app: the hints it declares (app-wide, per blueprint,
 on the view; callables called inside a request context for one of its URLs,
-through the app's failure policy, so a failing one is an error cell and not a
-traceback) and the hints its store learned; then a table in the manner of
-``flask routes``, or JSON with links in the shape ``firehose probe`` prints.
+reading at most as many entries as a page takes, so that a failing one, an
+endless one or a hostile one is one line of the table and not a traceback)
+and the hints its store learned, per site; then a table in the manner of
+``flask routes``, one line per hint, or JSON with links in the shape
+``firehose probe`` prints. Every cell is escaped for the terminal
+(:func:`~flask_firehose._terminal.printable`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import functools
-import json
-import logging
-from collections.abc import Callable, Iterator, Sequence
+import itertools
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, TypeVar
 
 from flask import Flask
 
-from ._declared import HintSpec, declared_on, resolve
-from ._failure import FailurePolicy
+from ._declared import HintSpec, declared_on
 from ._hooks import RequestHooks, blueprints_of
 from ._learning import is_static_endpoint
-from ._links import Link, safe_repr
+from ._links import Link, link_from_push, safe_repr
 from ._parsing import parse_link_header
 from ._probe_result import link_json
 from ._speculation_delivery import ENDPOINT as SPECULATION_ENDPOINT
+from ._terminal import json_text, printable
 
-__all__ = ["EndpointHints", "HintRow", "RoutesReport", "endpoint_hints", "routes_json", "routes_table"]
+__all__ = [
+    "EndpointHints",
+    "HintRow",
+    "RoutesReport",
+    "describe_failure",
+    "endpoint_hints",
+    "routes_json",
+    "routes_table",
+]
 
 T = TypeVar("T")
+
+#: A failure's description is cut to this many characters.
+MAX_ERROR_CHARS: Final = 300
 
 
 @dataclass(frozen=True)
@@ -43,6 +54,9 @@ class HintRow:
     :param source: what was declared (a URL, a Link, a callable's name).
     :param link: the link, or ``None`` when making it failed.
     :param error: why it failed.
+    :param note: why there is no link although nothing failed (entries past
+        what a page takes).
+    :param site: for ``learned``, the site it was learned on.
     """
 
     origin: str
@@ -50,6 +64,8 @@ class HintRow:
     source: str
     link: Link | None = None
     error: str | None = None
+    note: str | None = None
+    site: str | None = None
 
 
 @dataclass(frozen=True)
@@ -62,16 +78,20 @@ class EndpointHints:
     static: bool
     declared: tuple[HintRow, ...]
     learned: tuple[HintRow, ...] | None
-    """``None`` when learning is off."""
+    """``None`` when learning is off; rows grouped by site."""
 
 
 def _spec_name(spec: HintSpec) -> str:
-    if isinstance(spec, str):
-        return spec
-    if isinstance(spec, Link):
-        return f"Link({spec.target!r})"
-    name = getattr(spec, "__qualname__", None)
-    return f"{name}()" if isinstance(name, str) else safe_repr(spec)
+    """How a declaration is named in the listing; never raises (the object may be hostile)."""
+    try:
+        if isinstance(spec, str):
+            return spec
+        if isinstance(spec, Link):
+            return f"Link({spec.target!r})"
+        name = getattr(spec, "__qualname__", None)
+        return f"{name}()" if isinstance(name, str) else safe_repr(spec)
+    except Exception:
+        return f"<{type(spec).__name__} object>"
 
 
 def _declared_groups(hooks: RequestHooks, app: Flask, endpoint: str) -> list[tuple[str, str | None, list[HintSpec]]]:
@@ -87,51 +107,74 @@ def _declared_groups(hooks: RequestHooks, app: Flask, endpoint: str) -> list[tup
     return groups
 
 
-@contextlib.contextmanager
-def _failures_shown_in_table() -> Iterator[None]:
-    """Keep the failure policy's log records off the terminal: the table shows each failure."""
-    log = logging.getLogger("flask_firehose")
-    handler = logging.NullHandler()
-    propagate = log.propagate
-    log.addHandler(handler)
-    log.propagate = False
+def describe_failure(exc: BaseException) -> str:
+    """``Type: message`` for *exc*, clipped; never raises, even for an
+    exception whose ``__str__`` does. One that is not an :class:`Exception`
+    is said to escape the failure policy: at run time it fails the request
+    instead of dropping the hint."""
     try:
-        yield
-    finally:
-        log.removeHandler(handler)
-        log.propagate = propagate
+        message = str(exc)
+    except Exception:
+        message = "(its message cannot be read)"
+    text = f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+    if len(text) > MAX_ERROR_CHARS:
+        text = text[: MAX_ERROR_CHARS - 3] + "..."
+    if not isinstance(exc, Exception):
+        text += " (not an Exception: at run time it escapes the failure policy and fails the page)"
+    return text
 
 
-def _guarded(failures: FailurePolicy, what: str, func: Callable[[], T]) -> tuple[T | None, str | None]:
-    """``func()`` through the app's failure policy; a failure becomes its message."""
-    caught: list[Exception] = []
-
-    def attempt() -> T | None:
-        try:
-            return func()
-        except Exception as exc:
-            caught.append(exc)
-            raise
-
-    with _failures_shown_in_table(), contextlib.suppress(Exception):
-        value = failures.call(what, None, attempt)
-    if caught:
-        return None, f"{type(caught[0]).__name__}: {caught[0]}"
-    return value, None
+def _guarded(func: Callable[[], T]) -> tuple[T | None, str | None]:
+    """``func()``, or the failure it raised, described. Whatever user code
+    raises is caught, ``BaseException`` subclasses (``SystemExit``,
+    ``GeneratorExit``...) included, except :class:`KeyboardInterrupt`: the
+    user's Ctrl-C still stops the listing."""
+    try:
+        return func(), None
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:
+        return None, describe_failure(exc)
 
 
-#: Resolves one declaration raising its failure, so that the app's policy decides.
-_RAISING: Final = FailurePolicy(strict=True)
+def _as_link(value: object) -> Link:
+    return value if isinstance(value, Link) else link_from_push(value)
 
 
-def _rows_of(hooks: RequestHooks, origin: str, blueprint: str | None, specs: Sequence[HintSpec]) -> Iterator[HintRow]:
-    for spec in specs:
-        name = _spec_name(spec)
-        links, error = _guarded(hooks.failures, f"declared hint {name}", functools.partial(resolve, [spec], _RAISING))
-        if error is not None:
-            yield HintRow(origin, blueprint, name, error=error)
-        else:
-            yield from (HintRow(origin, blueprint, name, link) for link in links or ())
+def _called(spec: Callable[[], object], room: int) -> tuple[list[Link], bool]:
+    """The links a declared callable gives, as the request hook takes them:
+    at most *room* entries read (an endless generator included), each made
+    a link; and whether it had more."""
+    value = spec()
+    if isinstance(value, (str, Link)):
+        return [_as_link(value)], False
+    if value is None or isinstance(value, bytes) or not isinstance(value, Iterable):
+        raise TypeError(f"returned {safe_repr(value, 80)}, not a URL, a Link or a list of them")
+    items = list(itertools.islice(value, room + 1))
+    return [_as_link(item) for item in items[:room]], len(items) > room
+
+
+def _resolved(spec: HintSpec, room: int) -> tuple[list[Link], bool]:
+    if isinstance(spec, Link):
+        return [spec], False
+    if isinstance(spec, str):
+        return [link_from_push(spec)], False
+    return _called(spec, room)
+
+
+def _rows_of(origin: str, blueprint: str | None, spec: HintSpec, room: int) -> list[HintRow]:
+    """The rows of one declaration, when the page takes *room* more declared links."""
+    name = _spec_name(spec)
+    if room <= 0:
+        return [HintRow(origin, blueprint, name, note="not used: the page already has all the declared links it takes")]
+    found, error = _guarded(lambda: _resolved(spec, room))
+    if found is None:
+        return [HintRow(origin, blueprint, name, error=error or "failed")]
+    links, more = found
+    rows = [HintRow(origin, blueprint, name, link) for link in links]
+    if more:
+        rows.append(HintRow(origin, blueprint, name, note=f"more entries, not read: the page takes {room} more"))
+    return rows
 
 
 def _sample_path(app: Flask, endpoint: str, rule_text: str, arguments: Sequence[str]) -> str:
@@ -146,12 +189,16 @@ def _sample_path(app: Flask, endpoint: str, rule_text: str, arguments: Sequence[
 
 
 def _declared_rows(hooks: RequestHooks, app: Flask, endpoint: str, path: str) -> tuple[HintRow, ...]:
-    """Each declaration resolved in a request context for the route, as a browser's navigation."""
+    """Each declaration resolved in a request context for the route, as a
+    browser's navigation, counting links as the request hook does."""
     navigation = {"Sec-Fetch-Mode": "navigate", "Accept": "text/html"}
+    limit = hooks.declared_limit
     rows: list[HintRow] = []
     with app.test_request_context(path, headers=navigation):
         for origin, blueprint, specs in _declared_groups(hooks, app, endpoint):
-            rows.extend(_rows_of(hooks, origin, blueprint, specs))
+            for spec in specs:
+                taken = sum(row.link is not None for row in rows)
+                rows.extend(_rows_of(origin, blueprint, spec, limit - taken))
     return tuple(rows)
 
 
@@ -159,24 +206,36 @@ class _StoreFailed(Exception):
     """The hint store could not be read: no endpoint's learned hints can be shown."""
 
 
-def _learned_rows(hooks: RequestHooks, endpoint: str) -> tuple[HintRow, ...] | None:
-    """What the hint store holds for *endpoint* (``None`` when learning is off).
+def _learned_rows(hooks: RequestHooks, app: Flask, endpoint: str) -> tuple[HintRow, ...] | None:
+    """What the hint store learned for *endpoint*, grouped by site (sites in
+    order; on each, the links a 103 would carry, then what was left out and
+    why). ``None`` when learning is off.
 
     :raises _StoreFailed: when reading the store failed.
+    :raises _StoreUnlisted: when the store cannot list its keys.
     """
     learner = hooks.learner
     if learner is None:
         return None
-    found, error = _guarded(hooks.failures, "hint store learned()", lambda: list(learner.store.learned(endpoint)))
+    refused: list[tuple[str, str]] = []
+    found, error = _guarded(lambda: learner.learned_by_site(app, endpoint, refused))
     if error is not None:
         raise _StoreFailed(error)
+    if found is None:
+        raise _StoreUnlisted
     rows = []
-    for item in found or ():
-        if isinstance(item, Link):
-            rows.append(HintRow("learned", None, "hint store", item))
-        else:
-            rows.append(HintRow("learned", None, "hint store", error=f"not a Link: {safe_repr(item)}"))
+    for site in sorted({*found, *(site for site, _ in refused)}):
+        rows += [HintRow("learned", None, "hint store", link, site=site) for link in found.get(site, ())]
+        rows += [
+            HintRow("learned", None, "hint store", note=f"left out: {reason}", site=site)
+            for name, reason in refused
+            if name == site
+        ]
     return tuple(rows)
+
+
+class _StoreUnlisted(Exception):
+    """The hint store has no ``endpoints()``: what it learned cannot be listed."""
 
 
 @dataclass(frozen=True)
@@ -186,7 +245,8 @@ class RoutesReport:
     app: str
     enabled: bool
     learning: str
-    """``on``, ``off``, or ``failed`` (the store could not be read: :attr:`store_error`)."""
+    """``on``, ``off``, ``failed`` (the store could not be read: :attr:`store_error`),
+    or ``unlisted`` (the store has no ``endpoints()`` to list what it learned)."""
     store_error: str | None
     endpoints: tuple[EndpointHints, ...]
 
@@ -203,6 +263,7 @@ def endpoint_hints(app: Flask, hooks: RequestHooks) -> RoutesReport:
     """Every endpoint of *app* with its hints, sorted by endpoint name. The
     hint store is read until it fails once; after that no learned hints are shown."""
     store_error = None
+    unlisted = False
     found = []
     for endpoint, rules in _rules_by_endpoint(app).items():
         methods = sorted({m for rule in rules for m in rule.methods or ()} - {"HEAD", "OPTIONS"})
@@ -212,16 +273,18 @@ def endpoint_hints(app: Flask, hooks: RequestHooks) -> RoutesReport:
         if not static:
             path = _sample_path(app, endpoint, rules[0].rule, sorted(rules[0].arguments))
             declared = _declared_rows(hooks, app, endpoint, path)
-            if store_error is None:
+            if store_error is None and not unlisted:
                 try:
-                    learned = _learned_rows(hooks, endpoint)
+                    learned = _learned_rows(hooks, app, endpoint)
                 except _StoreFailed as exc:
                     store_error = str(exc)
+                except _StoreUnlisted:
+                    unlisted = True
         rule_texts = tuple(rule.rule for rule in rules)
         found.append(EndpointHints(endpoint, rule_texts, tuple(methods), static, declared, learned))
-    if store_error is not None:
+    if store_error is not None or unlisted:
         found = [dataclasses.replace(item, learned=None) for item in found]
-    learning = "off" if hooks.learner is None else "failed" if store_error else "on"
+    learning = "off" if hooks.learner is None else "failed" if store_error else "unlisted" if unlisted else "on"
     return RoutesReport(app.name, hooks.settings.enabled, learning, store_error, tuple(found))
 
 
@@ -232,13 +295,17 @@ def _link_json(link: Link) -> dict[str, Any]:
 
 
 def _row_json(row: HintRow) -> dict[str, Any]:
-    return {
+    found = {
         "origin": row.origin,
         "blueprint": row.blueprint,
         "source": row.source,
         "link": _link_json(row.link) if row.link is not None else None,
         "error": row.error,
+        "note": row.note,
     }
+    if row.origin == "learned":
+        found["site"] = row.site
+    return found
 
 
 def _endpoint_json(item: EndpointHints) -> dict[str, Any]:
@@ -254,25 +321,30 @@ def _endpoint_json(item: EndpointHints) -> dict[str, Any]:
 
 def routes_json(report: RoutesReport) -> str:
     """The report as one JSON object."""
-    return json.dumps(
+    return json_text(
         {
             "app": report.app,
             "enabled": report.enabled,
             "learning": report.learning,
             "store_error": report.store_error,
             "endpoints": [_endpoint_json(item) for item in report.endpoints],
-        },
-        indent=2,
+        }
     )
 
 
 def _origin_cell(row: HintRow) -> str:
-    return f"blueprint {row.blueprint}" if row.origin == "blueprint" else row.origin
+    if row.origin == "blueprint":
+        return f"blueprint {row.blueprint}"
+    if row.origin == "learned" and row.site is not None:
+        return f"learned on {row.site}"
+    return row.origin
 
 
 def _hint_cell(row: HintRow) -> str:
     if row.link is not None:
         return row.link.text
+    if row.note is not None:
+        return f"{row.source}: {row.note}"
     return f"error in {row.source}: {row.error}"
 
 
@@ -292,20 +364,24 @@ def _learning_line(report: RoutesReport) -> str | None:
         return "Learning is off: only declared hints are shown."
     if report.learning == "failed":
         return f"Learned hints not shown: the hint store failed ({report.store_error})."
+    if report.learning == "unlisted":
+        return "Learned hints not shown: the hint store cannot list what it learned (it has no endpoints() method)."
     return None
 
 
 def routes_table(report: RoutesReport) -> str:
     """The endpoints as a table like ``flask routes``: one line per hint,
-    after a line saying why some hints cannot be shown, if any."""
+    after a line saying why some hints cannot be shown, if any. Every cell
+    is escaped, so nothing in a name, a rule, a hint or an error can break
+    a line or reach the terminal as a control."""
     header = ["Endpoint", "Methods", "Rule", "Origin", "Hint"]
-    rows = [row for item in report.endpoints for row in _table_rows(item)]
+    rows = [[printable(cell) for cell in row] for item in report.endpoints for row in _table_rows(item)]
     widths = [max(len(cells[column]) for cells in [header, *rows]) for column in range(len(header) - 1)]
     lines = []
     for cells in [header, ["-" * width for width in widths] + ["-" * len(header[-1])], *rows]:
         padded = [cell.ljust(width) for cell, width in zip(cells[:-1], widths, strict=True)]
         lines.append("  ".join([*padded, cells[-1]]).rstrip())
-    notes = [note for note in (_disabled_line(report), _learning_line(report)) if note]
+    notes = [printable(note) for note in (_disabled_line(report), _learning_line(report)) if note]
     return "\n".join([*notes, *lines])
 
 

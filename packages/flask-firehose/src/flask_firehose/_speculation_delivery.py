@@ -14,7 +14,15 @@ Two ways to the browser:
   possibly one user's) never go in it.
 * ``{{ speculation_rules() }}`` in a template: an inline
   ``<script type="speculationrules">`` holding every rule of the page, per-request
-  ones included; the page then gets no header.
+  ones included; the page then gets no header. Called again in the same page,
+  it writes nothing; called after the header went out (a streamed template),
+  it writes only the rules the header left out.
+
+Every URL here starts with the request's script root (a mount point, or
+``X-Forwarded-Prefix`` through ``ProxyFix``), which a client or a front may
+set to anything. A script root that is not a plain path
+(:func:`~flask_firehose._speculation_urls.url_root`) gets no rules at all,
+logged: no header, no inline script, no rebuilt resource.
 
 A resource is kept in a bounded memo by the worker that built it. Another
 worker asked for it builds the rule sets of every endpoint in that request
@@ -28,19 +36,19 @@ import hashlib
 import re
 import threading
 import time
-import weakref
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final, TypeVar
+from urllib.parse import unquote, urlsplit
 
 from flask import Flask, Request, Response, current_app, request, url_for
 from markupsafe import Markup, escape
-from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.exceptions import NotFound
 from werkzeug.routing import RequestRedirect
 
 from ._collection import current_context
 from ._early_hints import is_navigation
 from ._failure import FailurePolicy
-from ._hooks import blueprints_of, warn_unknown_blueprints
+from ._hooks import blueprints_of, hooks_of, warn_unknown_blueprints
 from ._learning import is_static_endpoint
 from ._memo import Memo
 from ._speculation_rules import (
@@ -53,6 +61,7 @@ from ._speculation_rules import (
     same_origin_url,
     script_json,
 )
+from ._speculation_urls import header_value, request_root, url_root
 from .errors import ConfigurationError
 
 __all__ = [
@@ -74,12 +83,12 @@ MEDIA_TYPE: Final = "application/speculationrules+json"
 _SPECS: Final = "_firehose_speculation"
 _MARK: Final = "_firehose_no_speculation"
 _INLINE: Final = "_firehose_speculation_inline"
+_HEADER_SENT: Final = "_firehose_speculation_header"
 _KEY: Final = re.compile(r"[0-9a-f]{16}")
+
 
 #: Seconds between two rebuilds of the rules for unknown resource keys.
 REBUILD_INTERVAL: Final = 60.0
-
-_DELIVERY: weakref.WeakKeyDictionary[Flask, Speculation] = weakref.WeakKeyDictionary()
 
 
 def speculation(
@@ -187,23 +196,27 @@ def speculation_rules(nonce: str | None = None) -> Markup:
     """The page's rules as an inline ``<script type="speculationrules">`` (a
     Jinja global): every rule of the page, per-request ones included; the page
     then gets no ``Speculation-Rules`` header. Empty when the page has no rule,
-    the feature is off, or outside a request.
+    the feature is off, outside a request, or when called a second time in the
+    same request (one page, one set of rules). In a template streamed after
+    the header went out, only the rules the header left out (per-request ones).
 
     :param nonce: the page's CSP nonce, written as the ``nonce`` attribute.
 
     .. versionadded:: 1.0
     """
     context = current_context()
-    if context is None:
+    if context is None or getattr(context, _INLINE, False):
         return Markup("")
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
-    delivery = _DELIVERY.get(app)
+    hooks = hooks_of(app)  # the app's own rules, kept with its other state
+    delivery = hooks.speculation if hooks is not None else None
     if delivery is None or not delivery.active:
         return Markup("")
     setattr(context, _INLINE, True)
     req: Request = context.request
     nothing: tuple[dict[str, list[Any]] | None, bool] = (None, False)
-    rules, _ = delivery.failures.call("speculation rules", nothing, delivery.rules_for, app, req, True)
+    header_sent = getattr(context, _HEADER_SENT, False)
+    rules, _ = delivery.failures.call("speculation rules", nothing, delivery.inline_rules, app, req, header_sent)
     if not rules:
         return Markup("")
     attribute = f' nonce="{escape(nonce)}"' if nonce else ""
@@ -241,7 +254,6 @@ class Speculation:
 
     def register(self, app: Flask) -> None:
         """Serve the rules resource and offer ``speculation_rules()`` to templates."""
-        _DELIVERY[app] = self
         app.jinja_env.globals["speculation_rules"] = speculation_rules
         if self.active:
             # A static path at the site root is no overlap: the rules route is
@@ -279,15 +291,21 @@ class Speculation:
 
     def refuse(self, req: Request) -> Response | None:
         """A 503 for a speculative request (``Sec-Purpose: prefetch``) whose
-        route is never speculated, else ``None``. The browser drops a failed
+        route is never speculated, or whose URL matches a pattern of what is
+        never speculated, else ``None``. The browser drops a failed
         speculation; the user's own click later runs the view as usual. This
         holds whatever URL reached the route (``/log%6Fut`` is ``/logout``),
-        where a document rule's patterns only see the link as written."""
+        where a document rule's patterns only see the link as written: the
+        route is judged by its endpoint, the URL as the server decoded it."""
         endpoint = req.endpoint
         if not endpoint or not is_prefetch_purpose(req.environ.get("HTTP_SEC_PURPOSE")):
             return None
         app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
-        if endpoint not in self.policy(app).endpoints:
+        policy = self.policy(app)
+        # The patterns are paths on the origin: the script root comes first.
+        if endpoint not in policy.endpoints and not policy.refuses_request(
+            req.script_root + req.path, req.query_string.decode("latin-1")
+        ):
             return None
         return Response(
             "not speculated\n",
@@ -313,13 +331,18 @@ class Speculation:
         adapter = app.url_map.bind("firehose.invalid")
 
         def match(path: str) -> str | None:
-            try:
-                endpoint, _ = adapter.match(path, method="GET")
-            except (NotFound, RequestRedirect):
-                return None
-            except MethodNotAllowed:
-                raise
-            return str(endpoint)
+            # A redirect (a missing trailing slash, "//" merged) is followed a
+            # few times, as the browser follows it.
+            for _ in range(4):
+                try:
+                    endpoint, _ = adapter.match(path, method="GET")
+                except NotFound:
+                    return None
+                except RequestRedirect as redirect:
+                    path = unquote(urlsplit(redirect.new_url).path, errors="replace")
+                    continue
+                return str(endpoint)
+            return None
 
         return ExclusionPolicy(routes, self.exclude, match)
 
@@ -329,14 +352,28 @@ class Speculation:
         """The rules of *req*'s page, and whether per-request ones were left out
         (*per_request* false: for the shared resource)."""
         endpoint = req.endpoint
-        if not endpoint:
+        root = request_root(req, self.failures)
+        if not endpoint or root is None:
             return None, False
-        return self.build(app, self.specs_for(app, endpoint), req.script_root, per_request)
+        return self.build(app, self.specs_for(app, endpoint), root, per_request)
+
+    def inline_rules(self, app: Flask, req: Request, header_sent: bool) -> tuple[dict[str, list[Any]] | None, bool]:
+        """The rules ``speculation_rules()`` writes: all of the page's, or only
+        the per-request ones when the header already named the others."""
+        if not header_sent:
+            return self.rules_for(app, req, True)
+        endpoint = req.endpoint
+        root = request_root(req, self.failures)
+        if not endpoint or root is None:
+            return None, False
+        specs = [spec for spec in self.specs_for(app, endpoint) if spec.per_request]
+        return self.build(app, specs, root, True)
 
     def build(
         self, app: Flask, specs: Iterable[RuleSpec], root: str, per_request: bool
     ) -> tuple[dict[str, list[Any]] | None, bool]:
-        """Resolve *specs* in the current request."""
+        """Resolve *specs* in the current request, for an app whose script
+        root is the URL path *root* (see :func:`~flask_firehose._speculation_urls.url_root`)."""
         policy = self.policy(app)
         rules: dict[str, list[Any]] = {}
         left_out = False
@@ -421,15 +458,20 @@ class Speculation:
                 endpoint,
             )
         if rules:
-            key = self.resource_key(rules)
-            # RFC 8941 §3.3.3 sf-string: the path holds no '"' or '\' (a checked prefix, hex).
-            response.headers.add("Speculation-Rules", f'"{req.script_root}{self.prefix}/{key}.json"')
+            root = url_root(req.script_root)  # not None: rules were built under it
+            value = header_value(f"{root}{self.prefix}/{self.resource_key(rules)}.json")
+            if value is None:  # pragma: no cover - a checked root and prefix, a hex key
+                self.failures.warn_once_in_a_while("speculation-header", "no Speculation-Rules header: bad path")
+                return
+            response.headers.add("Speculation-Rules", value)
+            setattr(current_context(), _HEADER_SENT, True)
 
     def serve(self, key: str) -> Response:
         """The rules resource *key*, from this worker's memo or rebuilt."""
         body = self._bodies.get(key) if _KEY.fullmatch(key) else None
-        if body is None and _KEY.fullmatch(key) and self._may_rebuild(request.script_root):
-            self._rebuild()
+        root = url_root(request.script_root)
+        if body is None and _KEY.fullmatch(key) and root is not None and self._may_rebuild(root):
+            self._rebuild(root)
             body = self._bodies.get(key)
         if body is None:
             return Response("no such speculation rules\n", 404, {"Cache-Control": "no-store"}, mimetype="text/plain")
@@ -450,11 +492,11 @@ class Speculation:
         self._rebuilt.put(root, now)
         return True
 
-    def _rebuild(self) -> None:
-        """Build the shared rules of every endpoint in this request (another
-        worker may have named a resource this one has not built yet)."""
+    def _rebuild(self, root: str) -> None:
+        """Build the shared rules of every endpoint in this request, whose
+        script root is the URL path *root* (another worker may have named a
+        resource this one has not built yet)."""
         app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
-        root = request.script_root
         seen: set[tuple[int, ...]] = set()
         for endpoint in list(app.view_functions):
             if endpoint == ENDPOINT or is_static_endpoint(endpoint):

@@ -20,10 +20,21 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
+from urllib.parse import unquote
 
 from . import _grammar as grammar
 from ._links import encode_target, safe_repr
-from ._speculation_patterns import UrlPattern, parse_pattern, route_pattern
+from ._speculation_patterns import (
+    QUERY_SPELLING_GUARDS,
+    SPELLING_GUARDS,
+    UrlPattern,
+    canonical_path,
+    contains,
+    escape_variants,
+    normalize_escapes,
+    parse_pattern,
+    route_pattern,
+)
 from .errors import ConfigurationError, InvalidURLError
 
 __all__ = [
@@ -266,8 +277,8 @@ class ExclusionPolicy:
     ) -> None:
         self._match = match
         self._names = [item for item in exclude if isinstance(item, str)]
-        self.patterns: list[UrlPattern] = [parse_pattern(f"*{word}*", anywhere=True) for word in BUILTIN_EXCLUSIONS]
-        self.patterns.extend(item for item in exclude if isinstance(item, UrlPattern))
+        self.patterns: list[UrlPattern] = [contains(word) for word in BUILTIN_EXCLUSIONS]
+        self.patterns.extend(_with_twins(item for item in exclude if isinstance(item, UrlPattern)))
         self._routes = list(routes)
         with_get = {rule for rule, _, methods, _ in self._routes if "GET" in methods}
         self.endpoints: set[str] = set()
@@ -282,52 +293,103 @@ class ExclusionPolicy:
             )
             if refused:
                 self.endpoints.add(endpoint)
-                pattern = route_pattern(rule)
-                if pattern not in self.route_patterns:
-                    self.route_patterns.append(pattern)
+                for pattern in _route_patterns(rule):
+                    if pattern not in self.route_patterns:
+                        self.route_patterns.append(pattern)
 
     def _named(self, names: Sequence[str]) -> list[UrlPattern]:
         """The patterns of the routes whose endpoints *names* name."""
-        return [route_pattern(rule) for rule, endpoint, _, _ in self._routes if _names_match(endpoint, names)]
+        return [
+            pattern
+            for rule, endpoint, _, _ in self._routes
+            if _names_match(endpoint, names)
+            for pattern in _route_patterns(rule)
+        ]
 
     def refuses(self, target: str, root: str = "", extra: Sequence[str | UrlPattern] = ()) -> bool:
         """Whether the same-origin *target* (a path on the origin) must not be
-        speculated in an app mounted at *root*, given a rule's own *extra* exclusions.
+        speculated in an app mounted at *root* (its script root, as a URL
+        path), given a rule's own *extra* exclusions.
 
         A path that is not in its plain form (a dot segment, or a
         percent-encoded character that needs no encoding: ``/log%6Fut``) is
-        refused: the server would route it as the plain one, which the
-        patterns might not see."""
-        if not is_canonical_path(target.split("#", 1)[0].split("?", 1)[0]):
+        refused. Other escapes are judged as the server routes them:
+        ``/admin%2Fx`` is ``/admin/x``."""
+        path, _, query = target.split("#", 1)[0].partition("?")
+        if not is_canonical_path(path):
             return True
-        if any(p.matches(target) for p in self.patterns) or any(
-            isinstance(p, UrlPattern) and p.matches(target) for p in extra
-        ):
+        decoded = unquote(path, errors="replace")
+        spellings = {target.split("#", 1)[0], _joined(canonical_path(decoded), normalize_escapes(query))}
+        own = [p for p in extra if isinstance(p, UrlPattern)]
+        if any(p.matches(spelling) for spelling in spellings for p in [*self.patterns, *_with_twins(own)]):
             return True
-        path = target.split("#", 1)[0]
+        canonical = canonical_path(decoded)
         if root:
-            if not (path == root or path.startswith((root + "/", root + "?"))):
+            if not (canonical == root or canonical.startswith(root + "/")):
                 return False  # not this app's: only the patterns apply
-            path = path[len(root) :] or "/"
+            canonical = canonical[len(root) :] or "/"
+            decoded = decoded[len(unquote(root)) :] or "/"
+        relative = _joined(canonical, query)
         names = [item for item in extra if isinstance(item, str)]
-        if any(p.matches(path) for p in self.route_patterns) or any(p.matches(path) for p in self._named(names)):
+        if any(p.matches(relative) for p in [*self.route_patterns, *self._named(names)]):
             return True
         try:
-            endpoint = self._match(path.partition("?")[0])
+            endpoint = self._match(decoded)
         except Exception:  # a route with no GET at this path (or an odd one): refused
             return True
         return endpoint is not None and (endpoint in self.endpoints or _names_match(endpoint, names))
 
+    def refuses_request(self, path: str, query: str) -> bool:
+        """Whether a request for *path* (decoded, as the server routes it,
+        script root included) and *query* (as sent) matches a pattern of what
+        is never speculated, whatever spelling the browser matched."""
+        spellings = {_joined(canonical_path(path), query), _joined(canonical_path(path), normalize_escapes(query))}
+        return any(p.matches(spelling) for spelling in spellings for p in self.patterns)
+
     def not_clauses(self, extra: Sequence[str | UrlPattern], root: str) -> list[Any]:
-        """The ``not`` clauses of a document rule of an app mounted at *root*:
-        every exclusion pattern, a rule's *extra* ones, and links the page marks
-        with ``data-no-speculation``."""
+        """The ``not`` clauses of a document rule of an app mounted at *root*
+        (its script root, as a URL path): every exclusion pattern, a rule's
+        *extra* ones, the spellings no pattern can judge, and links the page
+        marks with ``data-no-speculation``."""
         names = [item for item in extra if isinstance(item, str)]
-        patterns = [p.as_json() for p in self.patterns]
-        patterns.extend(p.as_json() for p in extra if isinstance(p, UrlPattern))
-        patterns.extend(p.under(root).as_json() for p in [*self.route_patterns, *self._named(names)])
+        found = [*self.patterns, *_with_twins(p for p in extra if isinstance(p, UrlPattern))]
+        found.extend(p.under(root) for p in [*self.route_patterns, *self._named(names)])
+        found.extend(SPELLING_GUARDS)
+        if any(p.search is not None for p in found):
+            found.extend(QUERY_SPELLING_GUARDS)
+        found.extend(escape_variants(found))
+        patterns = [p.as_json() for p in found]
         unique = list({dumps(p): p for p in patterns}.values())
         return [{"not": {"href_matches": unique}}, {"not": {"selector_matches": NO_SPECULATION_SELECTOR}}]
+
+
+def _joined(path: str, query: str) -> str:
+    return f"{path}?{query}" if query else path
+
+
+def _route_patterns(rule: str) -> list[UrlPattern]:
+    """A route's pattern, and its twin with the other trailing slash: Werkzeug
+    redirects ``/admin`` to a route ``/admin/`` (and the browser follows)."""
+    found = [route_pattern(rule)]
+    if rule != "/" and not rule.endswith(">"):
+        found.append(route_pattern(rule[:-1] if rule.endswith("/") else rule + "/"))
+    return found
+
+
+def _with_twins(patterns: Iterable[UrlPattern]) -> list[UrlPattern]:
+    """Path patterns, and for each ``/folder/*`` the bare ``/folder``, which
+    Werkzeug redirects into it when a route ``/folder/`` exists."""
+    found: list[UrlPattern] = []
+    for pattern in patterns:
+        found.append(pattern)
+        if (
+            pattern.search is None
+            and pattern.text.endswith("/*")
+            and pattern.text.startswith("/")
+            and len(pattern.text) > 2
+        ):
+            found.append(parse_pattern(pattern.text[:-2]))
+    return found
 
 
 def _names_match(endpoint: str, names: Iterable[str]) -> bool:

@@ -40,6 +40,7 @@ from .errors import ConfigurationError
 
 __all__ = [
     "DEFAULT_SESSION_KEY",
+    "MAX_COOKIE_VALUES",
     "ConnectorTracker",
     "DigestTracker",
     "PushConnector",
@@ -47,11 +48,16 @@ __all__ = [
     "Tracker",
     "check_connector",
     "cookie_value",
+    "cookie_values",
     "tracker_for",
 ]
 
 #: The session key 0.2.3 documented, kept so upgraded apps keep their state.
 DEFAULT_SESSION_KEY = "h2-pushed"
+
+#: The most values of the digest cookie one request is read for (a browser
+#: sends one per path and domain it was set for).
+MAX_COOKIE_VALUES: Final = 8
 
 #: A stored value longer than this many times the budget was not written by
 #: Flask-Firehose (0.2.3 state is rarely a tenth of it): it counts as empty.
@@ -217,6 +223,14 @@ class SessionConnector:
 _current_request: Callable[[], Request] = request._get_current_object  # type: ignore[attr-defined]
 
 
+def _value_at(header: str, start: int) -> str:
+    end = header.find(";", start)
+    value = (header[start:] if end < 0 else header[start:end]).strip(" \t")
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        value = value[1:-1]
+    return value
+
+
 def cookie_value(header: str, name: str) -> str | None:
     """The first value of the cookie *name* in a ``Cookie`` header, read
     without parsing the others (RFC 6265 §4.2.1: ``name=value`` pairs joined
@@ -226,14 +240,31 @@ def cookie_value(header: str, name: str) -> str | None:
     at = header.find(prefix)
     while at >= 0:
         if at == 0 or header[at - 1] in "; \t":
-            start = at + len(prefix)
-            end = header.find(";", start)
-            value = (header[start:] if end < 0 else header[start:end]).strip(" \t")
-            if len(value) >= 2 and value[0] == value[-1] == '"':
-                value = value[1:-1]
-            return value
+            return _value_at(header, at + len(prefix))
         at = header.find(prefix, at + 1)
     return None
+
+
+def cookie_values(header: str, name: str, limit: int) -> list[str]:
+    """The last *limit* values of the cookie *name* in a ``Cookie`` header,
+    in the header's order, read as :func:`cookie_value` reads one.
+
+    The last ones, since a browser lists cookies of longer paths first
+    (RFC 6265 §5.4): a cookie of the same name planted for a deeper path
+    comes before this app's, and only a few can come after it (one per
+    parent domain at a path no longer than this app's). The header is
+    searched from its end, so a header holding many copies costs no more
+    than *limit* of them.
+    """
+    prefix = name + "="
+    found: list[str] = []
+    at = header.rfind(prefix)
+    while at >= 0 and len(found) < limit:
+        if at == 0 or header[at - 1] in "; \t":
+            found.append(_value_at(header, at + len(prefix)))
+        at = header.rfind(prefix, 0, at + len(prefix) - 1) if at > 0 else -1
+    found.reverse()
+    return found
 
 
 class DigestTracker:
@@ -272,14 +303,41 @@ class DigestTracker:
         self._attributes = {False: plain, True: plain + "; Secure"}
         self._added: Memo[tuple[str, tuple[str, ...], bool], str] = Memo(256)
         self._loaded: Memo[str, PushDigest] = Memo(256)
+        self._merged: Memo[tuple[str, ...], PushDigest] = Memo(32)
 
     def load(self) -> PushDigest:
         """The digest the request's cookie holds; empty when it holds none,
-        or anything that is not exactly a digest."""
+        or anything that is not exactly a digest.
+
+        A browser may send the cookie more than once (one for another path,
+        one a sibling subdomain set for the parent domain): the last few
+        values are read (:func:`cookie_values`, at most
+        :data:`MAX_COOKIE_VALUES`, each no longer than a digest), the ones
+        that are not digests are left out and the others are merged
+        (:meth:`~flask_firehose._digest.PushDigest.merge`), so a stray value,
+        junk or a valid digest, cannot hide this app's own: it can only
+        claim that a few more files were pushed (they then go out as hints).
+        The cookie then written holds the merged digest with the new files.
+        """
         header = _current_request().environ.get("HTTP_COOKIE")
         if not header:  # a new visitor: nothing to parse
             return self._empty
-        text = cookie_value(header, self.cookie.name)
+        limit = self.format.max_chars  # a longer value is no digest: never kept, not even as a key
+        texts = [t for t in cookie_values(header, self.cookie.name, MAX_COOKIE_VALUES) if 0 < len(t) <= limit]
+        if len(texts) <= 1:
+            return self._decoded(texts[0]) if texts else self._empty
+        key = tuple(dict.fromkeys(texts))  # distinct, in order
+        if len(key) == 1:
+            return self._decoded(key[0])
+        merged = self._merged.get(key)
+        if merged is None:
+            found = [digest for text in key if (digest := self._decoded(text)) is not self._empty]
+            merged = PushDigest.merge(found, self.format) if found else self._empty
+            self._merged.put(key, merged)
+        return merged
+
+    def _decoded(self, text: str) -> PushDigest:
+        """The digest *text* encodes, or the empty one."""
         if not text or len(text) > self.format.max_chars:  # longer than any digest: not kept
             return self._empty
         # A client sends the same cookie page after page: its digest is kept
@@ -289,6 +347,8 @@ class DigestTracker:
             try:
                 digest = PushDigest.decode(text, self.format, remember=False)  # kept here
             except ValueError:
+                digest = self._empty
+            if not digest:
                 digest = self._empty
             self._loaded.put(text, digest)
         return digest
