@@ -162,6 +162,16 @@ def test_declarations_made_in_an_app_context_go_to_that_app() -> None:
     assert "/static/ctx.css" in _hints_sent(first)[0]
 
 
+def test_a_factory_called_inside_another_apps_context_declares_for_the_new_app() -> None:
+    """A test fixture keeps the first app's context pushed while the test builds a second app."""
+    first = create_app(1)
+    with first.app_context():
+        second = create_app(2)
+        firehose.declare_hints("/static/second-only.css")
+    assert "/static/second-only.css" in _hints_sent(second)[0]
+    assert _hints_sent(first)[0] == {"/static/app1.css", "/static/app1-dynamic.css"}
+
+
 def test_declarations_before_any_app_are_shared_by_every_app() -> None:
     shared = Firehose()
     shared.declare_hints("/static/common.css")

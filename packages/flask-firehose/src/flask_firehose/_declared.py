@@ -19,7 +19,16 @@ from typing import Final, TypeVar
 from ._failure import FailurePolicy
 from ._links import Link, link_from_push, safe_repr
 
-__all__ = ["MAX_DECLARED", "HintSpec", "check_specs", "declared_limit", "declared_on", "early_hints", "resolve"]
+__all__ = [
+    "MAX_DECLARED",
+    "HintSpec",
+    "call_declared",
+    "check_specs",
+    "declared_limit",
+    "declared_on",
+    "early_hints",
+    "resolve",
+]
 
 HintValue = str | Link
 HintSpec = str | Link | Callable[[], HintValue | Iterable[HintValue]]
@@ -102,13 +111,14 @@ def _as_link(value: object) -> Link:
     return value if isinstance(value, Link) else link_from_push(value)
 
 
-def _call(spec: Callable[[], object], room: int) -> tuple[list[Link], bool]:
-    """The links *spec* returns, at most *room* of them; and whether it had more."""
+def call_declared(spec: Callable[[], object], room: int) -> tuple[list[Link], bool]:
+    """The links a declared callable gives: at most *room* entries read (an
+    endless generator included), each made a link; and whether it had more."""
     value = spec()
     if isinstance(value, (str, Link)):
         return [_as_link(value)], False
     if value is None or isinstance(value, bytes) or not isinstance(value, Iterable):
-        raise TypeError(f"declared hint callable {spec!r} returned {value!r}, not a URL, a Link or a list of them")
+        raise TypeError(f"returned {safe_repr(value, 80)}, not a URL, a Link or a list of them")
     items = list(itertools.islice(value, room + 1))
     return [_as_link(item) for item in items[:room]], len(items) > room
 
@@ -138,7 +148,7 @@ def resolve(specs: Iterable[HintSpec], failures: FailurePolicy, limit: int = MAX
             links.append(link_from_push(spec))
         else:
             try:
-                found, more = _call(spec, limit - len(links))
+                found, more = call_declared(spec, limit - len(links))
             except Exception as exc:  # InvalidLinkError included: one policy
                 failures.failed(f"declared hint {_name_of(spec)}()", exc)
                 continue

@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, NamedTuple, TypeVar, cast, overload
 
 from flask import Flask, Request, current_app, has_app_context, request
+from flask.ctx import AppContext
+from flask.globals import _cv_app
 from flask.sessions import SecureCookieSessionInterface
 
 from ._collection import STATE_ATTRIBUTE, RequestLinks, current_context, request_links
@@ -165,7 +167,9 @@ class Firehose:
         self._per_app: weakref.WeakKeyDictionary[Flask, RequestHooks] = weakref.WeakKeyDictionary()
         # Declarations given with app= (or in its app context) before init_app(app).
         self._pending: weakref.WeakKeyDictionary[Flask, _Declarations] = weakref.WeakKeyDictionary()
+        # The app initialised last, and the app context active then (if any).
         self._last_app: weakref.ref[Flask] | None = None
+        self._last_context: Callable[[], AppContext | None] = _no_context
         if app is not None:
             self.init_app(app)
 
@@ -174,10 +178,8 @@ class Firehose:
 
         :raises RuntimeError: when that app has served its first request.
         """
-        if app is None and has_app_context():
-            app = _current_app()
-        if app is None and self._last_app is not None:
-            app = self._last_app()
+        if app is None:
+            app = self._implied_app()
         if app is None:  # no app yet: a default for every app initialised later
             return _Declarations(self._declared, self._speculation)
         if not isinstance(app, Flask):
@@ -193,6 +195,16 @@ class Firehose:
             )
         return _Declarations(hooks.declared, hooks.speculation_declared)
 
+    def _implied_app(self) -> Flask | None:
+        """The app a declaration without ``app=`` is for: the app of an app
+        context entered since the last ``init_app`` (``with app.app_context():``);
+        else the app initialised last (in a factory, the one being built, even
+        while a test's context of an older app is active); else none."""
+        context = _cv_app.get(None)
+        if context is not None and (self._last_app is None or context is not self._last_context()):
+            return context.app
+        return self._last_app() if self._last_app is not None else None
+
     def declare_hints(self, *hints: HintSpec, blueprint: str | None = None, app: Flask | None = None) -> None:
         """Declare hints for every page of an app, or of one *blueprint*.
 
@@ -203,10 +215,10 @@ class Firehose:
         (or an iterable of them), called per request. For one view, use the
         :func:`~flask_firehose.early_hints` decorator.
 
-        Which app: *app* when given; else the app whose app context is
-        active; else the app this extension initialised last (in an app
-        factory, call ``init_app(app)`` first, then declare); before any
-        ``init_app``, every app this extension initialises later.
+        Which app: *app* when given; else the app of an app context entered
+        since the last ``init_app``; else the app this extension initialised
+        last (in an app factory, call ``init_app(app)`` first, then declare);
+        before any ``init_app``, every app this extension initialises later.
 
         :raises InvalidLinkError: at once, for a URL that cannot be a link.
         :raises RuntimeError: once that app has served its first request, as
@@ -332,12 +344,18 @@ class Firehose:
         app.extensions[EXTENSION_KEY] = self
         self._per_app[app] = hooks
         self._last_app = weakref.ref(app)
+        context = _cv_app.get(None)
+        self._last_context = weakref.ref(context) if context is not None else _no_context
         register(app, hooks)
         app.jinja_env.globals["push"] = push
 
     def _hooks_of(self, app: Flask) -> RequestHooks | None:
         """The state this extension keeps for *app* (see :func:`flask_firehose._hooks.hooks_of`)."""
         return self._per_app.get(app)
+
+
+def _no_context() -> None:
+    return None
 
 
 class _Declarations(NamedTuple):

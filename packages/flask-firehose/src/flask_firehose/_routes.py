@@ -13,14 +13,13 @@ and the hints its store learned, per site; then a table in the manner of
 from __future__ import annotations
 
 import dataclasses
-import itertools
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, TypeVar
 
 from flask import Flask
 
-from ._declared import HintSpec, declared_on
+from ._declared import HintSpec, call_declared, declared_on
 from ._hooks import RequestHooks, blueprints_of
 from ._learning import is_static_endpoint
 from ._links import Link, link_from_push, safe_repr
@@ -137,29 +136,12 @@ def _guarded(func: Callable[[], T]) -> tuple[T | None, str | None]:
         return None, describe_failure(exc)
 
 
-def _as_link(value: object) -> Link:
-    return value if isinstance(value, Link) else link_from_push(value)
-
-
-def _called(spec: Callable[[], object], room: int) -> tuple[list[Link], bool]:
-    """The links a declared callable gives, as the request hook takes them:
-    at most *room* entries read (an endless generator included), each made
-    a link; and whether it had more."""
-    value = spec()
-    if isinstance(value, (str, Link)):
-        return [_as_link(value)], False
-    if value is None or isinstance(value, bytes) or not isinstance(value, Iterable):
-        raise TypeError(f"returned {safe_repr(value, 80)}, not a URL, a Link or a list of them")
-    items = list(itertools.islice(value, room + 1))
-    return [_as_link(item) for item in items[:room]], len(items) > room
-
-
 def _resolved(spec: HintSpec, room: int) -> tuple[list[Link], bool]:
     if isinstance(spec, Link):
         return [spec], False
     if isinstance(spec, str):
         return [link_from_push(spec)], False
-    return _called(spec, room)
+    return call_declared(spec, room)
 
 
 def _rows_of(origin: str, blueprint: str | None, spec: HintSpec, room: int) -> list[HintRow]:
