@@ -121,17 +121,25 @@ class Relay:
         self._loop = asyncio.get_running_loop()
         self._stopping = asyncio.Event()
         connections: set[asyncio.Task[None]] = set()
+        writers: set[asyncio.StreamWriter] = set()
 
-        async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            task = asyncio.current_task()
-            assert task is not None
-            connections.add(task)
+        async def relay(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             try:
                 await self._relay(reader, writer)
             except asyncio.CancelledError:
                 pass  # stop(): ending normally spares asyncio's "exception()" callback (3.11) a traceback
             finally:
-                connections.discard(task)
+                writer.close()
+
+        def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            # Registered at once, not when its task first runs: a connection
+            # accepted just before stop() is closed too (a task cancelled
+            # before it starts never runs its own cleanup).
+            writers.add(writer)
+            task = asyncio.ensure_future(relay(reader, writer))
+            connections.add(task)
+            task.add_done_callback(connections.discard)
+            task.add_done_callback(lambda _: writers.discard(writer))
 
         try:
             server = await asyncio.start_server(accept, "127.0.0.1", 0)
@@ -148,6 +156,9 @@ class Relay:
             for task in list(connections):
                 task.cancel()
             await asyncio.gather(*connections, return_exceptions=True)
+            for writer in list(writers):
+                writer.close()
+            await asyncio.sleep(0)  # let the transports finish closing before the loop does
 
     async def _relay(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
         try:
