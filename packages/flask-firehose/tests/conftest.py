@@ -8,9 +8,17 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from flask_firehose import Firehose
+from flask_firehose._learning_scope import _built
 from flask_firehose.testing import links_of
 
 AppFactory = Callable[..., tuple[Flask, Firehose]]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_namespaces() -> None:
+    """Each test counts the apps it builds as a fresh process would: its
+    first app of a name learns under that name (``name#2`` for a second)."""
+    _built.clear()
 
 
 @pytest.fixture

@@ -60,7 +60,8 @@ def broken_hint() -> str:
 def build_app(store: object = None, *, testing: bool = False, **config: Any) -> Flask:
     """An app declaring hints at every level: app-wide, blueprint, nested blueprint, view."""
     app = Flask(__name__)
-    app.config.update(SECRET_KEY="k", TESTING=testing, **config)
+    # One namespace for every app built here, as the stores below are keyed.
+    app.config.update(SECRET_KEY="k", TESTING=testing, FIREHOSE_LEARN_NAMESPACE=__name__, **config)
     firehose = Firehose(hint_store=store)  # type: ignore[arg-type]
     firehose.declare_hints("/static/site.css")
     firehose.declare_hints(Link("/static/shop.js", as_="script"), blueprint="shop")

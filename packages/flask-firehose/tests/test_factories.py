@@ -9,10 +9,13 @@ declarations made after another app served requests.
 from __future__ import annotations
 
 import gc
+import importlib
 import itertools
 import logging
+import sys
 import weakref
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -292,3 +295,58 @@ def test_many_links_from_link_objects_are_bounded_too() -> None:
 
     early, _ = _hints_sent(app)
     assert len(early) <= 20
+
+
+_TUTORIAL_INIT = """
+from flask import Flask
+from flask_firehose import Firehose
+
+firehose = Firehose()
+
+
+def create_app():
+    app = Flask(__name__)
+    app.config.update(TESTING=True)
+    firehose.init_app(app)
+    firehose.declare_hints("/static/main.css")
+    from . import auth  # imported once, by the first app built
+
+    app.register_blueprint(auth.bp)
+    return app
+"""
+
+_TUTORIAL_AUTH = """
+from flask import Blueprint
+
+from . import firehose
+
+bp = Blueprint("auth", __name__, url_prefix="/auth")
+firehose.declare_hints("/static/auth.css", blueprint="auth")
+
+
+@bp.get("/login")
+def login():
+    return "<!doctype html><title>log in</title>"
+"""
+
+
+def test_a_blueprint_module_declaring_at_its_top_level_serves_every_app(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Flask's tutorial layout: a blueprint module imported inside create_app()
+    runs its top-level declarations once; every app built gets them."""
+    package = tmp_path / "tutorial_pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text(_TUTORIAL_INIT)
+    (package / "auth.py").write_text(_TUTORIAL_AUTH)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    module = importlib.import_module("tutorial_pkg")
+    try:
+        first = module.create_app()
+        assert _hints_sent(first, "/auth/login")[0] == {"/static/main.css", "/static/auth.css"}
+        for _ in range(2):  # built after the first served: the module is not imported again
+            app = module.create_app()
+            assert _hints_sent(app, "/auth/login")[0] == {"/static/main.css", "/static/auth.css"}
+    finally:
+        for name in ("tutorial_pkg", "tutorial_pkg.auth"):
+            sys.modules.pop(name, None)

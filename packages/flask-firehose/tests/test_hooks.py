@@ -131,7 +131,7 @@ def test_learning_only_where_a_103_can_go_out(environ: dict[str, object], learns
     client.environ_base.update(environ)  # type: ignore[arg-type]
     response = client.get("/page", headers=NAVIGATION)
     assert response.status_code == 200 and "/static/app.css" in response.headers["Link"]
-    learned = store.learned(scoped_key(app.name, "localhost", "page"))
+    learned = store.learned(scoped_key(hooks_of(app).learner.namespace, "localhost", "page"))  # type: ignore[union-attr, arg-type]
     assert [link.target for link in learned] == (["/static/app.css"] if learns else [])
 
 

@@ -252,7 +252,9 @@ def test_a_flood_of_made_up_hosts_evicts_unless_trusted_hosts_is_set() -> None:
     for trusted in (None, ["shop.example"]):
         store = MemoryHintStore(min_seen=1, max_endpoints=4)
         app = Flask("flood")
-        app.config.update(SECRET_KEY="s", FIREHOSE_TRACKING=False, TRUSTED_HOSTS=trusted)
+        app.config.update(
+            SECRET_KEY="s", FIREHOSE_TRACKING=False, TRUSTED_HOSTS=trusted, FIREHOSE_LEARN_NAMESPACE="flood"
+        )
         Firehose(app, hint_store=store)
         app.add_url_rule("/", "index", lambda: push("/static/app.css") and "<p>index</p>")
         client = app.test_client(use_cookies=False)

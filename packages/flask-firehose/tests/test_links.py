@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import pytest
 
@@ -360,3 +361,12 @@ def test_push_of_a_refused_url_raises_when_strict_and_drops_it_otherwise(
         assert response.status_code == 200
         assert [link.target for link in parse_link_header(response.headers["Link"])] == ["/static/ok.css"]
         assert repr(url) in caplog.text
+
+
+@pytest.mark.parametrize("build", [link_from_push, lambda url: Link(url)], ids=["push", "Link"])
+def test_a_url_no_header_could_carry_is_refused_before_it_is_parsed(build: Callable[[str], object]) -> None:
+    url = "/static/" + "a" * 1_000_000 + ".css"
+    with pytest.raises(InvalidURLError, match="1,000,012 characters long") as caught:
+        build(url)
+    assert len(str(caught.value)) < 300  # the message quotes the start, not the whole URL
+    assert build("/static/" + "a" * (4096 - 12) + ".css")  # the longest taken

@@ -422,3 +422,35 @@ def test_a_capability_url_riding_in_a_link_parameter_reaches_no_one_else() -> No
     assert isinstance(store, MemoryHintStore)
     counted = [link.target for key in store.endpoints() for link in store.learned(key)]
     assert counted == ["/static/share.css"]
+
+
+@pytest.mark.parametrize(
+    ("path", "mine", "theirs"),
+    [
+        ("/share/<token>", ["/share/SECRET?utm_source=a", "/share/SECRET?utm_source=b", "/share/SECRET?fbclid=c&"],
+         "/share/someone-else"),
+        ("/search", ["/search?q=carol&x=1", "/search?q=carol&x=2", "/search?x=3&q=carol", "/search?q=%63arol"],
+         "/search?q=dave"),
+    ],
+)  # fmt: skip
+def test_one_url_with_other_query_parameters_is_still_one_url(path: str, mine: list[str], theirs: str) -> None:
+    """Tracking parameters (utm_*, fbclid) and junk ones never make one
+    visitor's share link or search result common to the endpoint."""
+    app = Flask("variants")
+    app.config.update(FIREHOSE_LEARN_MIN_SEEN=1)
+    Firehose(app)
+
+    def page(token: str = "") -> str:
+        push(f"/static/private/{token or request.args.get('q', '')}.png")
+        return "<!doctype html>"
+
+    app.add_url_rule(path, "page", page)
+    for url in mine:
+        client = app.test_client(use_cookies=False)
+        with record_early_hints(client):
+            client.get(url)
+    client = app.test_client(use_cookies=False)
+    with record_early_hints(client) as hints:
+        client.get(theirs)
+    sent = [link.target for links in hints.links for link in links]
+    assert not any("SECRET" in target or "carol" in target for target in sent), sent

@@ -809,11 +809,16 @@ def test_redis_stopped_and_restarted_under_load(
 
 
 def test_firehose_redis_url_shares_learning_between_apps(server: RedisServer) -> None:
-    """Two apps (two workers) configured with ``FIREHOSE_REDIS_URL`` only."""
+    """Two apps standing for two workers (one app each, in processes of their
+    own, which the namespace says here): they share what they learn."""
     apps = []
     for _ in range(2):
         app = Flask(__name__)
-        app.config.update(FIREHOSE_REDIS_URL=f"redis://127.0.0.1:{server.port}/0", FIREHOSE_LEARN_MIN_SEEN=1)
+        app.config.update(
+            FIREHOSE_REDIS_URL=f"redis://127.0.0.1:{server.port}/0",
+            FIREHOSE_LEARN_MIN_SEEN=1,
+            FIREHOSE_LEARN_NAMESPACE="workers",
+        )
         Firehose(app)
         app.add_url_rule("/", "home", lambda: push("/static/app.css") and "<p>home</p>")
         apps.append(app)
@@ -824,6 +829,30 @@ def test_firehose_redis_url_shares_learning_between_apps(server: RedisServer) ->
         second.get("/")
     assert taught.sent == []
     assert [[link.target for link in links] for links in hints.links] == [["/static/app.css"]]
+
+
+def test_two_apps_of_one_name_in_one_process_learn_alone(server: RedisServer) -> None:
+    """Two apps a factory builds in one process, one Redis, one host: the
+    second app of a name learns under a namespace of its own."""
+    apps = []
+    for css in ("/static/one.css", "/static/two.css"):
+        app = Flask(__name__)
+        app.config.update(FIREHOSE_REDIS_URL=f"redis://127.0.0.1:{server.port}/0", FIREHOSE_LEARN_MIN_SEEN=1)
+        Firehose(app)
+        app.add_url_rule("/", "home", lambda css=css: push(css) and "<p>home</p>")
+        apps.append(app)
+    for _ in range(2):
+        for app in apps:
+            teacher = app.test_client(use_cookies=False)
+            with record_early_hints(teacher):
+                teacher.get("/")
+    sent = []
+    for app in apps:
+        client = app.test_client(use_cookies=False)
+        with record_early_hints(client) as hints:
+            client.get("/")
+        sent.append([link.target for links in hints.links for link in links])
+    assert sent == [["/static/one.css"], ["/static/two.css"]]
 
 
 @pytest.mark.parametrize("url", ["http://localhost:6379", "localhost:6379", 6379, "redis:/x"])

@@ -112,6 +112,12 @@ KEYS: Final[dict[str, Key]] = {
         "URL paths of the app and its blueprints, but not one at the site root.",
     ),
     "FIREHOSE_LEARN_MIN_SEEN": Key(2, "Responses a link must appear in before it is learned."),
+    "FIREHOSE_LEARN_NAMESPACE": Key(
+        None,
+        "Whose learned hints these are in a shared store (Redis): apps with the same namespace, on the same host "
+        "and script root, share them. ``None``: the app's name, made unique among the apps built in one process "
+        "(``name#2`` for the second), so the workers of one app share and two apps of one factory do not.",
+    ),
     "FIREHOSE_LINT": Key(
         None, "Log development warnings on the ``flask_firehose.lint`` logger. ``None``: in debug mode."
     ),
@@ -367,6 +373,15 @@ _REFERRER_POLICIES: Final = frozenset(
 )
 
 
+def _namespace(config: MutableMapping[str, Any], key: str) -> str | None:
+    value = config.setdefault(key, DEFAULTS[key])
+    if value is not None and (not isinstance(value, str) or not 0 < len(value) <= 200 or not value.isprintable()):
+        raise ConfigurationError(
+            f"{key} must be a name (1 to 200 printable characters) or None, not {value!r}", key, value
+        )
+    return value
+
+
 def _referrer_policy(config: MutableMapping[str, Any], key: str) -> str | None:
     value = config.setdefault(key, DEFAULTS[key])
     if value is None:
@@ -459,6 +474,7 @@ class Settings:
     digest: DigestFormat
     cookie: CookieSettings
     redis_url: str | None
+    learn_namespace: str | None = None
     early_hints_referrer_policy: str | None = "strict-origin-when-cross-origin"
     early_hints_csp: str | None = None
     behind_cdn: bool = False
@@ -497,6 +513,7 @@ class Settings:
             ),
             cookie=_cookie(config),
             redis_url=_redis_url(config, "FIREHOSE_REDIS_URL"),
+            learn_namespace=_namespace(config, "FIREHOSE_LEARN_NAMESPACE"),
             early_hints_referrer_policy=_referrer_policy(config, "FIREHOSE_EARLY_HINTS_REFERRER_POLICY"),
             early_hints_csp=_csp(config, "FIREHOSE_EARLY_HINTS_CSP"),
             behind_cdn=_flag(config, "FIREHOSE_BEHIND_CDN"),

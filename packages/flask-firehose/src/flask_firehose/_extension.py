@@ -9,6 +9,7 @@ links (:mod:`flask_firehose._collection`).
 
 from __future__ import annotations
 
+import sys
 import warnings
 import weakref
 from collections.abc import Callable, Iterable, Mapping
@@ -22,9 +23,10 @@ from flask.sessions import SecureCookieSessionInterface
 from ._collection import STATE_ATTRIBUTE, RequestLinks, current_context, request_links
 from ._config import Settings
 from ._declared import HintSpec, check_specs
-from ._failure import FailurePolicy
+from ._failure import FailurePolicy, logger
 from ._hooks import EXTENSION_KEY, RequestHooks, hooks_of, register
 from ._learning import HintStore, Learner, MemoryHintStore, check_store
+from ._learning_scope import namespace_for
 from ._links import PLAIN_LINKS as _plain_links
 from ._links import link_from_push, plain_link, safe_repr
 from ._speculation_delivery import Speculation, no_speculation
@@ -173,37 +175,51 @@ class Firehose:
         if app is not None:
             self.init_app(app)
 
-    def _declarations_for(self, app: Flask | None, what: str) -> _Declarations:
+    def _declarations_for(self, app: Flask | None, what: str, at_import: bool) -> list[_Declarations]:
         """Where a declaration made now goes (see :meth:`declare_hints`).
 
         :raises RuntimeError: when that app has served its first request.
         """
         if app is None:
-            app = self._implied_app()
+            context = _cv_app.get(None)
+            if context is not None and context is not self._last_context():
+                app = context.app  # an app context entered since the last init_app
+            elif at_import:
+                return self._for_every_app(what)
+            elif self._last_app is not None:
+                app = self._last_app()
         if app is None:  # no app yet: a default for every app initialised later
-            return _Declarations(self._declared, self._speculation)
+            return [_Declarations(self._declared, self._speculation)]
         if not isinstance(app, Flask):
             raise TypeError(f"{what}(app=...) takes a Flask app, not {safe_repr(app)}")
         hooks = self._per_app.get(app)
         if hooks is None:  # declared for an app before init_app(app)
-            return self._pending.setdefault(app, _Declarations({}, {}))
+            return [self._pending.setdefault(app, _Declarations({}, {}))]
         if getattr(app, "_got_first_request", False):
             raise RuntimeError(
                 f"{what}() was called after app {app.name!r} served its first request: declare during setup, "
                 f"before the app runs (in an app factory: call init_app(app) first, then {what}(), or pass "
                 f"app=app; for one view, use the decorator)."
             )
-        return _Declarations(hooks.declared, hooks.speculation_declared)
+        return [_Declarations(hooks.declared, hooks.speculation_declared)]
 
-    def _implied_app(self) -> Flask | None:
-        """The app a declaration without ``app=`` is for: the app of an app
-        context entered since the last ``init_app`` (``with app.app_context():``);
-        else the app initialised last (in a factory, the one being built, even
-        while a test's context of an older app is active); else none."""
-        context = _cv_app.get(None)
-        if context is not None and (self._last_app is None or context is not self._last_context()):
-            return context.app
-        return self._last_app() if self._last_app is not None else None
+    def _for_every_app(self, what: str) -> list[_Declarations]:
+        """A module's top-level declaration runs once, when the module is first
+        imported (a blueprint's module imported inside ``create_app``, say):
+        it is for every app, those initialised later and those still being
+        set up; an app that already serves keeps what it has, with a warning."""
+        found = [_Declarations(self._declared, self._speculation)]
+        for app, hooks in list(self._per_app.items()):
+            if getattr(app, "_got_first_request", False):
+                logger.warning(
+                    "%s() at a module's top level came after app %r served its first request: that app does "
+                    "not get it (declare during setup)",
+                    what,
+                    app.name,
+                )
+            else:
+                found.append(_Declarations(hooks.declared, hooks.speculation_declared))
+        return found
 
     def declare_hints(self, *hints: HintSpec, blueprint: str | None = None, app: Flask | None = None) -> None:
         """Declare hints for every page of an app, or of one *blueprint*.
@@ -216,16 +232,20 @@ class Firehose:
         :func:`~flask_firehose.early_hints` decorator.
 
         Which app: *app* when given; else the app of an app context entered
-        since the last ``init_app``; else the app this extension initialised
-        last (in an app factory, call ``init_app(app)`` first, then declare);
-        before any ``init_app``, every app this extension initialises later.
+        since the last ``init_app``; else, from a module's top level (run once,
+        on import), every app: those still being set up and those initialised
+        later; else the app this extension initialised last (in an app
+        factory, call ``init_app(app)`` first, then declare); before any
+        ``init_app``, every app this extension initialises later.
 
         :raises InvalidLinkError: at once, for a URL that cannot be a link.
         :raises RuntimeError: once that app has served its first request, as
             Flask's own setup methods do.
         """
         checked = check_specs(hints)
-        self._declarations_for(app, "declare_hints").hints.setdefault(blueprint, []).extend(checked)
+        at_import = sys._getframe(1).f_code.co_name == "<module>"
+        for target in self._declarations_for(app, "declare_hints", at_import):
+            target.hints.setdefault(blueprint, []).extend(checked)
 
     #: Mark a view never to be speculated (:func:`~flask_firehose.no_speculation`).
     no_speculation = staticmethod(no_speculation)
@@ -276,7 +296,7 @@ class Firehose:
         :raises InvalidURLError: for a URL or pattern that is not a path on this site.
         :raises RuntimeError: once that app has served its first request.
         """
-        target = self._declarations_for(app, "speculate")
+        targets = self._declarations_for(app, "speculate", sys._getframe(1).f_code.co_name == "<module>")
         if blueprint is not None and not isinstance(blueprint, str):
             raise ConfigurationError(f"blueprint must be a blueprint's name, not {blueprint!r}", "blueprint", blueprint)
         spec = make_spec(
@@ -288,7 +308,8 @@ class Firehose:
             selector_matches=selector_matches,
             exclude=exclude,
         )
-        target.rules.setdefault(blueprint, []).append(spec)
+        for target in targets:
+            target.rules.setdefault(blueprint, []).append(spec)
 
     def init_app(self, app: Flask) -> None:
         """Read the ``FIREHOSE_*`` config, check the connector and the hint
@@ -322,7 +343,13 @@ class Firehose:
         learner = None
         if settings.learn:
             store = self.hint_store or _default_store(settings)
-            learner = Learner(store, settings.learn_prefixes, failures, own_cookie=settings.cookie.name)
+            learner = Learner(
+                store,
+                settings.learn_prefixes,
+                failures,
+                own_cookie=settings.cookie.name,
+                namespace=namespace_for(app.name, settings.learn_namespace),
+            )
             learner.check_setup(app)
         # This app's own declarations: the defaults, then those made for it
         # before init_app; later ones are added to these copies only.

@@ -72,7 +72,7 @@ import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, cast
-from urllib.parse import unquote
+from urllib.parse import parse_qsl, unquote
 
 from flask import Flask, Request, Response
 
@@ -159,6 +159,27 @@ class _Site:
     """Where learnable files lie on this site; empty: learning is off here."""
 
 
+#: What tells one URL of an endpoint from another: its URL arguments, and the
+#: (name, value) pairs of its query, decoded.
+_Variant = tuple[tuple[tuple[str, str], ...], frozenset[tuple[str, str]]]
+
+
+def _url_variant(view_args: Mapping[str, Any], query: bytes) -> _Variant:
+    args = tuple(sorted((name, repr(value)) for name, value in view_args.items()))
+    return args, frozenset(parse_qsl(query.decode("latin-1"), keep_blank_values=True))
+
+
+def _other_url(first: _Variant, then: _Variant) -> bool:
+    """Whether two requests of one endpoint asked for different URLs, as far
+    as a link pushed from both may be public: different URL arguments; or,
+    for an endpoint without any, queries with no (name, value) pair in
+    common. Extra parameters (``?utm_source=a`` and ``=b``, ``&x=1``) never
+    make the same share link or search two URLs."""
+    if first[0] or then[0]:
+        return first[0] != then[0]
+    return bool(first[1]) and bool(then[1]) and first[1].isdisjoint(then[1])
+
+
 class Learner:
     """The learning policy: which links may be learned from which responses,
     and which stored links may go into a 103. Calls into the store go
@@ -178,9 +199,13 @@ class Learner:
         prefixes: tuple[str, ...] | None,
         failures: FailurePolicy,
         own_cookie: str | None = None,
+        namespace: str | None = None,
     ) -> None:
         self.store = store
         self.own_cookie = own_cookie
+        #: Whose hints these are in the store (see :func:`namespace_for`);
+        #: ``None``: the app's name.
+        self.namespace = namespace
         self.failures = failures
         self._explicit = prefixes is not None
         self._prefixes = prefixes
@@ -242,7 +267,7 @@ class Learner:
         site = self._site(app, request) if endpoint else None
         if endpoint is None or site is None or not site.prefixes:
             return None
-        return scoped_key(app.name, site.name, endpoint)
+        return scoped_key(self.namespace or app.name, site.name, endpoint)
 
     def _site(self, app: Flask, request: Request) -> _Site | None:
         """The site *request* is on, worked out once per host, scheme and
@@ -290,7 +315,7 @@ class Learner:
         site = self._site(app, request)
         if site is None or not site.prefixes:
             return []
-        key = scoped_key(app.name, site.name, endpoint)
+        key = scoped_key(self.namespace or app.name, site.name, endpoint)
         found: list[Link] = self.failures.call("hint store learned()", [], self._read, key)
         # The same learned links give the same hints on one site: remembered
         # by their identities (the rebuilt links are themselves remembered).
@@ -400,7 +425,7 @@ class Learner:
         site = self._site(app, request)
         if site is None or not site.prefixes:
             return
-        key = scoped_key(app.name, site.name, endpoint)
+        key = scoped_key(self.namespace or app.name, site.name, endpoint)
         every, capped = self._forms_of(app, request, site, links if type(links) is tuple else tuple(links))
         if request.view_args or request.query_string:
             # Links one URL alone pushes go first, then the cap: a page past
@@ -436,12 +461,13 @@ class Learner:
     def _common(
         self, key: str, view_args: Mapping[str, Any], query: bytes, forms: tuple[Link, ...]
     ) -> tuple[Link, ...]:
-        """Of *forms*, those seen under *key* with other URL arguments or
-        query too. A link seen under one of them only (``/share/<token>``
-        pushing that token's file, ``/search?q=alice`` pushing a result)
-        belongs to that URL, not to the endpoint."""
+        """Of *forms*, those seen under *key* from another URL too. A link
+        seen under one URL only (``/share/<token>`` pushing that token's file,
+        ``/search?q=alice`` pushing a result) belongs to that URL, not to the
+        endpoint; and one URL stays one URL whatever else its query holds
+        (:func:`_other_url`)."""
         try:
-            variant = hash((tuple(sorted((name, repr(value)) for name, value in view_args.items())), query))
+            variant = _url_variant(view_args, query)
         except Exception:
             return ()
         common = []
@@ -451,7 +477,7 @@ class Learner:
                 first = self._variants.get(pair)
                 if first is None:
                     self._variants.put(pair, variant)
-                elif first is _COMMON or first != variant:
+                elif first is _COMMON or _other_url(cast("_Variant", first), variant):
                     self._variants.put(pair, _COMMON)
                     common.append(form)
         return tuple(common)
@@ -508,7 +534,7 @@ class Learner:
         found: dict[str, list[Link]] = {}
         for key in list(listing()):
             parts = split_key(key)
-            if parts is None or parts[0] != app.name or parts[2] != endpoint:
+            if parts is None or parts[0] != (self.namespace or app.name) or parts[2] != endpoint:
                 continue
             links = self._stored(app, parts[1], key, refused)
             if links is not None:

@@ -8,9 +8,11 @@ pushes never reaches a visitor of ``tenant-b.example``.
 
 The key is ``"<app> <site> <endpoint>"``:
 
-* *app*: ``app.name`` (the import name), percent-encoded, so it holds no space.
-  Apps with the same name are one app (the same code run by several workers
-  or built by one factory): they share what they learn, by design;
+* *app*: the app's namespace (:func:`namespace_for`), percent-encoded, so it
+  holds no space: ``FIREHOSE_LEARN_NAMESPACE``, else ``app.name`` (the import
+  name), with ``#2``, ``#3``... for the second, third app of that name built
+  in one process. So the workers of one app (one app per process) share what
+  they learn, and two apps of one factory alive in one process do not;
 * *site*: the request's host, lower case, without the scheme's default port,
   then the script root, percent-encoded (``shop.example/app``,
   ``127.0.0.1:8443``). A ``Host`` that is not an RFC 3986 ``host[:port]``
@@ -25,10 +27,32 @@ from __future__ import annotations
 import functools
 import ipaddress
 import re
+import threading
+from collections import Counter
 from typing import Final
 from urllib.parse import quote, unquote
 
-__all__ = ["scoped_key", "site_of", "split_key"]
+__all__ = ["namespace_for", "scoped_key", "site_of", "split_key"]
+
+# How many apps of each name this process built; a count, not the apps.
+_built: Counter[str] = Counter()
+_built_lock = threading.Lock()
+
+
+def namespace_for(app_name: str, configured: str | None) -> str:
+    """The namespace of an app's learned hints: *configured*
+    (``FIREHOSE_LEARN_NAMESPACE``) when given; else *app_name*, and for the
+    second, third... app of that name built in this process ``name#2``,
+    ``name#3``: a worker builds its app once, so the workers of one app agree,
+    while two apps of one factory alive at once (tests, two configurations)
+    never share. Called once per ``init_app``."""
+    if configured is not None:
+        return configured
+    with _built_lock:
+        _built[app_name] += 1
+        count = _built[app_name]
+    return app_name if count == 1 else f"{app_name}#{count}"
+
 
 # RFC 3986 §3.2.2 Host and §3.2.3 Port (IPvFuture and zone identifiers left out)
 #   host        = IP-literal / IPv4address / reg-name

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from . import _grammar as grammar
-from ._targets import encode_target
+from ._targets import MAX_URL, encode_target
 from .errors import InvalidAsError, InvalidAttributeError, InvalidLinkError, InvalidURLError
 
 __all__ = [
@@ -124,6 +124,12 @@ class Link:
             for item in self.params
         ):
             object.__setattr__(self, "params", tuple(_plain_pair(item) for item in self.params))
+        if isinstance(self.target, str) and len(self.target) > MAX_URL:
+            raise InvalidURLError(
+                f"link target is {len(self.target):,} characters long, more than the {MAX_URL:,} a Link header "
+                f"can carry: {self.target[:60]!r}...",
+                self.target,
+            )
         if not isinstance(self.target, str) or not self.target or not grammar.URI_REFERENCE.fullmatch(self.target):
             raise InvalidURLError(f"link target is not a URI-reference: {self.target!r}", self.target)
         scheme = grammar.SCHEME.match(self.target)

@@ -205,13 +205,15 @@ def _learned_rows(hooks: RequestHooks, app: Flask, endpoint: str) -> tuple[HintR
         raise _StoreFailed(error)
     if found is None:
         raise _StoreUnlisted
+    reasons: dict[str, list[str]] = {}
+    for site, reason in refused:  # grouped once: a store may list many sites
+        reasons.setdefault(site, []).append(reason)
     rows = []
-    for site in sorted({*found, *(site for site, _ in refused)}):
+    for site in sorted({*found, *reasons}):
         rows += [HintRow("learned", None, "hint store", link, site=site) for link in found.get(site, ())]
         rows += [
             HintRow("learned", None, "hint store", note=f"left out: {reason}", site=site)
-            for name, reason in refused
-            if name == site
+            for reason in reasons.get(site, ())
         ]
     return tuple(rows)
 

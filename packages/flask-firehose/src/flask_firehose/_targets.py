@@ -8,11 +8,18 @@ same file; what no encoding can mend is refused with :class:`InvalidURLError`.
 from __future__ import annotations
 
 import re
+from typing import Final
 
 from . import _grammar as grammar
 from .errors import InvalidURLError
 
-__all__ = ["encode_target"]
+__all__ = ["MAX_URL", "encode_target"]
+
+#: The longest URL ``push()`` and declarations take, in characters: no
+#: ``Link`` field a front passes on could carry a longer one (nginx's default
+#: buffer for all response headers is 4 KB), and checking one costs time in
+#: proportion to its length.
+MAX_URL: Final = 4096
 
 
 def encode_target(url: object) -> str:
@@ -26,13 +33,19 @@ def encode_target(url: object) -> str:
     scheme. Control characters, spaces, ``< > " \\``, a ``%`` not starting an
     escape, an authority that is not ``[userinfo@]host[:port]`` (brackets
     only around an IP literal), and schemes other than ``http``/``https``
-    raise :class:`InvalidURLError`. Whatever it returns matches
+    raise :class:`InvalidURLError`, and so does a URL over :data:`MAX_URL`
+    characters. Whatever it returns matches
     :data:`~flask_firehose._grammar.URI_REFERENCE`.
     """
     if not isinstance(url, str):
         raise InvalidURLError(f"URL must be a str, not {type(url).__name__}: {url!r}", url)
     if not url:
         raise InvalidURLError("URL is empty: ''", url)
+    if len(url) > MAX_URL:
+        raise InvalidURLError(
+            f"URL is {len(url):,} characters long, more than the {MAX_URL:,} a Link header can carry: {url[:60]!r}...",
+            url,
+        )
     if type(url) is not str:
         url = str.__str__(url)
     bad = grammar.URI_FORBIDDEN.search(url)
