@@ -19,6 +19,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from .cdp import CHROMIUM_FLAGS as BASE_CHROMIUM_FLAGS
+from .firefox import Firefox, marionette_available
 from .servers import REPO, Running, free_port, render_template, require_binary, start
 
 STATIC = REPO / "apps" / "demo" / "demo" / "static"
@@ -194,3 +195,17 @@ def navigate_fresh(chromium: Any, url: str) -> dict[str, str]:
     finally:
         context.close()
     return {path: kind for path, kind in entries}
+
+
+@pytest.fixture(scope="session")
+def firefox(tls: Tls, tmp_path_factory: pytest.TempPathFactory) -> Firefox:
+    """Headless Firefox ESR over Marionette, a fresh profile per navigation
+    trusting the test CA (e2e/firefox.py); under ``CI`` a missing part fails."""
+    executable = require_binary("firefox-esr", "firefox-esr")
+    certutil = require_binary("certutil", "libnss3-tools")
+    if not marionette_available():
+        message = "marionette-driver is missing: pip install the PyPI package 'marionette-driver' (make devenv)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return Firefox.prepare(executable, certutil, tls.ca_file, Path(tmp_path_factory.mktemp("firefox")))

@@ -16,18 +16,15 @@ Needs ``firefox-esr`` and ``certutil`` (Debian ``libnss3-tools``) and pip's
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from .conftest import HintsServer, Tls
-from .firefox import Firefox, Loaded, marionette_available
+from .conftest import HintsServer
+from .firefox import Firefox, Loaded
 from .fronts import read_access_log
 from .relay import Relay
-from .servers import require_binary
 
 pytestmark = pytest.mark.integration
 
@@ -36,18 +33,6 @@ NAVIGATIONS = 3
 PAGE = "/articles/budgets"
 #: What the article view declares with @early_hints: its 103 on every visit.
 DECLARED = ["/static/css/main.css", "/static/css/article.css", "/static/js/app.js"]
-
-
-@pytest.fixture(scope="session")
-def firefox(tls: Tls, tmp_path_factory: pytest.TempPathFactory) -> Firefox:
-    executable = require_binary("firefox-esr", "firefox-esr")
-    certutil = require_binary("certutil", "libnss3-tools")
-    if not marionette_available():
-        message = "marionette-driver is missing: pip install the PyPI package 'marionette-driver' (make devenv)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return Firefox.prepare(executable, certutil, tls.ca_file, Path(tmp_path_factory.mktemp("firefox")))
 
 
 @pytest.fixture

@@ -22,7 +22,6 @@ with ``crossorigin``, an image with ``fetchpriority=high``, a ``modulepreload`` 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import sys
 import time
@@ -39,10 +38,10 @@ from flask_firehose.testing import ParsedLink, parse_link_header
 
 from .conftest import STATIC, Tls
 from .fidelity_app import FILES, IGNORED_PLAIN, TAKEN
-from .firefox import Firefox, marionette_available
+from .firefox import Firefox
 from .h2client import fetch
 from .relay import Relay
-from .servers import REPO, Running, free_port, require_binary, start
+from .servers import REPO, Running, free_port, start
 
 pytestmark = pytest.mark.integration
 
@@ -190,18 +189,6 @@ def test_chromium_fetches_every_link_of_the_103_through_it(
         seen.append(({path: initiators.get(path) for path in TAKEN_PATHS}, _downloads(fidelity, before, TAKEN_PATHS)))
     expected = (dict.fromkeys(TAKEN_PATHS, "early-hints"), dict.fromkeys(TAKEN_PATHS, 1))
     assert seen == [expected] * 2, "(initiatorType, downloads) per navigation"
-
-
-@pytest.fixture(scope="module")
-def firefox(tls: Tls, tmp_path_factory: pytest.TempPathFactory) -> Firefox:
-    executable = require_binary("firefox-esr", "firefox-esr")
-    certutil = require_binary("certutil", "libnss3-tools")
-    if not marionette_available():
-        message = "marionette-driver is missing: pip install the PyPI package 'marionette-driver' (make devenv)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return Firefox.prepare(executable, certutil, tls.ca_file, Path(tmp_path_factory.mktemp("firefox-fidelity")))
 
 
 _FIREFOX_READ = """

@@ -36,6 +36,21 @@ def make_app() -> AppFactory:
 
 
 @pytest.fixture
+def closing() -> Iterator[Callable[[Any], Any]]:
+    """Close every backend (a Redis store or connector) a test builds, so no
+    socket is left open."""
+    built: list[Any] = []
+
+    def track(backend: Any) -> Any:
+        built.append(backend)
+        return backend
+
+    yield track
+    for backend in built:
+        backend.close()
+
+
+@pytest.fixture
 def app(make_app: AppFactory) -> Flask:
     return make_app()[0]
 

@@ -30,6 +30,7 @@ from flask_firehose._redis import (
 )
 from flask_firehose.testing import links_of, record_early_hints
 
+from .learning_pages import learning_app, visit
 from .redis_server import RedisServer, require_redis_server
 
 pytestmark = pytest.mark.integration
@@ -59,20 +60,6 @@ def raw(server: RedisServer) -> Iterator[redis.Redis]:
         yield client
     finally:
         client.close()
-
-
-@pytest.fixture
-def closing() -> Iterator[Callable[[Any], Any]]:
-    """Close every backend a test builds, so no socket is left open."""
-    built: list[Any] = []
-
-    def track(backend: Any) -> Any:
-        built.append(backend)
-        return backend
-
-    yield track
-    for backend in built:
-        backend.close()
 
 
 @pytest.fixture
@@ -655,38 +642,15 @@ def test_breaker_lets_one_probe_through(server: RedisServer, redis_store: Callab
 # Through Flask: the page never waits for Redis, and learning comes back.
 
 
-def _learning_app(store: RedisHintStore) -> Flask:
-    app = Flask(__name__)
-    app.config.update(SECRET_KEY="s", FIREHOSE_STRICT=False)
-    Firehose(app, hint_store=store)
-
-    @app.get("/page/<name>")
-    def page(name: str) -> str:
-        push("/static/app.css")
-        push("/static/app.js")
-        return f"<p>{name}</p>"
-
-    return app
-
-
-def _visit(app: Flask, n: int) -> tuple[int, list[list[str]], float]:
-    client = app.test_client(use_cookies=False)
-    with record_early_hints(client) as hints:
-        started = time.monotonic()
-        status = client.get(f"/page/{n}").status_code
-        elapsed = time.monotonic() - started
-    return status, [[link.target for link in links] for links in hints.links], elapsed
-
-
 def test_pages_keep_answering_while_redis_is_down(
     server: RedisServer, redis_store: Callable[..., RedisHintStore], caplog: pytest.LogCaptureFixture
 ) -> None:
     timeout, retry_after = 0.2, 0.5
-    app = _learning_app(redis_store(timeout=timeout, retry_after=retry_after))
+    app = learning_app(redis_store(timeout=timeout, retry_after=retry_after), __name__)
     learned = [["/static/app.css", "/static/app.js"]]
     for n in range(3):
-        _visit(app, n)
-    assert _visit(app, 3)[1] == learned
+        visit(app, n)
+    assert visit(app, 3)[1] == learned
 
     server.kill()
     results: list[tuple[int, list[list[str]], float]] = []
@@ -694,7 +658,7 @@ def test_pages_keep_answering_while_redis_is_down(
 
     def visitor(offset: int) -> None:
         for n in range(75):
-            outcome = _visit(app, offset * 1000 + n)
+            outcome = visit(app, offset * 1000 + n)
             with lock:
                 results.append(outcome)
 
@@ -717,7 +681,7 @@ def test_pages_keep_answering_while_redis_is_down(
     deadline = time.monotonic() + retry_after + 5
     n = 10_000
     while True:  # a few visits to learn again from scratch (nothing was persisted)
-        status, hints, _ = _visit(app, n)
+        status, hints, _ = visit(app, n)
         assert status == 200
         if hints == learned:
             break
@@ -733,10 +697,10 @@ def test_reused_reads_keep_pages_answering_while_redis_is_down(
     every page answers 200 within the bound, with the hints read before or
     none; learning resumes once Redis is back."""
     timeout, retry_after = 0.2, 0.5
-    app = _learning_app(redis_store(timeout=timeout, retry_after=retry_after, reuse=0.3))
+    app = learning_app(redis_store(timeout=timeout, retry_after=retry_after, reuse=0.3), __name__)
     learned = [["/static/app.css", "/static/app.js"]]
     n = 0
-    while _visit(app, n)[1] != learned:  # learned and steady
+    while visit(app, n)[1] != learned:  # learned and steady
         n += 1
         assert n < 20
     server.kill()
@@ -745,7 +709,7 @@ def test_reused_reads_keep_pages_answering_while_redis_is_down(
 
     def visitor(offset: int) -> None:
         for k in range(50):
-            outcome = _visit(app, offset * 1000 + k)
+            outcome = visit(app, offset * 1000 + k)
             with lock:
                 results.append(outcome)
 
@@ -761,7 +725,7 @@ def test_reused_reads_keep_pages_answering_while_redis_is_down(
     server.start()
     deadline = time.monotonic() + retry_after + 5
     n = 10_000
-    while _visit(app, n)[1] != learned:  # nothing was persisted: learned again from scratch
+    while visit(app, n)[1] != learned:  # nothing was persisted: learned again from scratch
         assert time.monotonic() < deadline, "never learned again after Redis came back"
         n += 1
         time.sleep(0.02)
@@ -774,13 +738,13 @@ def test_redis_stopped_and_restarted_under_load(
     again after 1,200: every request answers 200, none waits past the bound,
     and learning resumes by itself."""
     timeout, retry_after = 0.1, 0.3
-    app = _learning_app(redis_store(timeout=timeout, retry_after=retry_after))
+    app = learning_app(redis_store(timeout=timeout, retry_after=retry_after), __name__)
     results: list[tuple[int, list[list[str]], float]] = []
     lock = threading.Lock()
 
     def visitor(offset: int) -> None:
         for n in range(500):
-            outcome = _visit(app, offset * 1000 + n)
+            outcome = visit(app, offset * 1000 + n)
             with lock:
                 results.append(outcome)
                 done = len(results)
@@ -802,7 +766,7 @@ def test_redis_stopped_and_restarted_under_load(
     assert sum(not hints for _, hints, _ in results[400:1200]) > 400  # none while Redis was away
     deadline = time.monotonic() + retry_after + 5  # and learned again once it is back, by itself
     n = 100_000
-    while not _visit(app, n)[1]:
+    while not visit(app, n)[1]:
         assert time.monotonic() < deadline, "never learned again after Redis came back"
         n += 1
         time.sleep(0.01)

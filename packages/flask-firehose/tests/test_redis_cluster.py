@@ -26,11 +26,11 @@ from redis.backoff import NoBackoff
 from redis.cluster import RedisCluster
 from redis.retry import Retry
 
-from flask_firehose import Firehose, Link, push
+from flask_firehose import Link
 from flask_firehose._redis import RedisConnector, RedisHintStore
 from flask_firehose._redis.store import _OBSERVE
-from flask_firehose.testing import record_early_hints
 
+from .learning_pages import learning_app, visit
 from .redis_server import RedisServer, free_cluster_port, require_redis_server
 
 pytestmark = pytest.mark.integration
@@ -185,29 +185,6 @@ def test_learning_on_a_cluster_with_hostile_keys(cluster: Cluster) -> None:
         store.close()
 
 
-def _learning_app(store: RedisHintStore) -> Flask:
-    app = Flask("clustered")
-    app.config.update(SECRET_KEY="s", FIREHOSE_STRICT=False)
-    Firehose(app, hint_store=store)
-
-    @app.get("/page/<name>")
-    def page(name: str) -> str:
-        push("/static/app.css")
-        push("/static/app.js")
-        return f"<p>{name}</p>"
-
-    return app
-
-
-def _visit(app: Flask, n: int) -> tuple[int, list[list[str]], float]:
-    client = app.test_client(use_cookies=False)
-    with record_early_hints(client) as hints:
-        started = time.monotonic()
-        status = client.get(f"/page/{n}").status_code
-        elapsed = time.monotonic() - started
-    return status, [[link.target for link in links] for links in hints.links], elapsed
-
-
 LEARNED = [["/static/app.css", "/static/app.js"]]
 
 
@@ -216,7 +193,7 @@ def _until_learned(app: Flask, seconds: float) -> int:
     deadline = time.monotonic() + seconds
     n = 0
     while True:
-        status, hints, _ = _visit(app, n)
+        status, hints, _ = visit(app, n)
         assert status == 200
         if hints == LEARNED:
             return n
@@ -233,7 +210,7 @@ def test_a_node_killed_mid_run(cluster: Cluster) -> None:
     timeout, retry_after = 0.3, 0.3
     client = cluster.client()
     store = RedisHintStore(client, min_seen=2, reuse=0, timeout=timeout, retry_after=retry_after)
-    app = _learning_app(store)
+    app = learning_app(store, "clustered")
     try:
         assert _until_learned(app, 10) >= 2  # learned from responses, through the cluster
         owner = cluster.node_for(client, store.state_key)
@@ -241,11 +218,11 @@ def test_a_node_killed_mid_run(cluster: Cluster) -> None:
 
         bystander.kill()
         for n in range(20):
-            status, hints, _ = _visit(app, 100 + n)
+            status, hints, _ = visit(app, 100 + n)
             assert (status, hints) == (200, LEARNED)
 
         owner.kill()
-        results = [_visit(app, 200 + n) for n in range(40)]
+        results = [visit(app, 200 + n) for n in range(40)]
         assert {status for status, _, _ in results} == {200}
         assert all(hints == [] for _, hints, _ in results[1:])  # nothing learned is reachable
         assert max(elapsed for _, _, elapsed in results) < 2 * timeout + 0.5

@@ -75,19 +75,6 @@ def peers() -> Iterator[Callable[..., SlowPeer]]:
         peer.stop()
 
 
-@pytest.fixture
-def closing() -> Iterator[Callable[[Any], Any]]:
-    built: list[Any] = []
-
-    def track(backend: Any) -> Any:
-        built.append(backend)
-        return backend
-
-    yield track
-    for backend in built:
-        backend.close()
-
-
 def _store(url: str, **options: Any) -> RedisHintStore:
     return RedisHintStore(url=url, timeout=TIMEOUT, retry_after=0.3, reuse=0, min_seen=1, **options)
 
