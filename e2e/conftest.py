@@ -19,6 +19,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from .cdp import CHROMIUM_FLAGS as BASE_CHROMIUM_FLAGS
+from .cdp import Browser, Tab
 from .firefox import Firefox, marionette_available
 from .servers import REPO, Running, free_port, render_template, require_binary, start
 
@@ -209,3 +210,22 @@ def firefox(tls: Tls, tmp_path_factory: pytest.TempPathFactory) -> Firefox:
             pytest.fail(message)
         pytest.skip(message)
     return Firefox.prepare(executable, certutil, tls.ca_file, Path(tmp_path_factory.mktemp("firefox")))
+
+
+@pytest.fixture(scope="module")
+def browser(tls: Tls) -> Iterator[Browser]:
+    """Chromium driven over the pipe-attached CDP client (e2e/cdp.py), which,
+    unlike Playwright, gets real prerenders; one per test module."""
+    executable = require_binary("chromium", "chromium")
+    with Browser(executable, [f"--ignore-certificate-errors-spki-list={tls.spki_sha256}"]) as chromium:
+        yield chromium
+
+
+@pytest.fixture
+def tab(browser: Browser) -> Iterator[Tab]:
+    """A new tab of :func:`browser`, closed after the test."""
+    opened = browser.new_tab()
+    try:
+        yield opened
+    finally:
+        opened.close()

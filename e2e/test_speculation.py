@@ -23,10 +23,10 @@ from pathlib import Path
 
 import pytest
 
-from .cdp import Browser, Tab
+from .cdp import Tab
 from .conftest import Tls
 from .relay import Relay
-from .servers import REPO, free_port, require_binary, start
+from .servers import REPO, free_port, start
 
 pytestmark = pytest.mark.integration
 
@@ -88,22 +88,6 @@ def demo(tls: Tls, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     ]
     with start(command, port, run / "app.log", env), Relay(("127.0.0.1", port), 0.1, max_lifetime=180) as relay:
         yield Demo(f"https://127.0.0.1:{relay.port}", log)
-
-
-@pytest.fixture(scope="module")
-def browser(tls: Tls) -> Iterator[Browser]:
-    executable = require_binary("chromium", "chromium")
-    with Browser(executable, [f"--ignore-certificate-errors-spki-list={tls.spki_sha256}"]) as chromium:
-        yield chromium
-
-
-@pytest.fixture
-def tab(browser: Browser) -> Iterator[Tab]:
-    opened = browser.new_tab()
-    try:
-        yield opened
-    finally:
-        opened.close()
 
 
 def _rules_fetched(demo: Demo) -> list[tuple[str, str, str]]:

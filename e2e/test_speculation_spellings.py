@@ -24,9 +24,9 @@ from pathlib import Path
 
 import pytest
 
-from .cdp import Browser, Tab
+from .cdp import Tab
 from .conftest import Tls
-from .servers import free_port, require_binary, start
+from .servers import free_port, start
 from .speculation_spellings_app import EXCLUDED, KEPT
 
 pytestmark = pytest.mark.integration
@@ -82,22 +82,6 @@ def site(tls: Tls, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     ]
     with start(command, port, run / "app.log"):
         yield Site(f"https://127.0.0.1:{port}", log)
-
-
-@pytest.fixture(scope="module")
-def browser(tls: Tls) -> Iterator[Browser]:
-    executable = require_binary("chromium", "chromium")
-    with Browser(executable, [f"--ignore-certificate-errors-spki-list={tls.spki_sha256}"]) as chromium:
-        yield chromium
-
-
-@pytest.fixture
-def tab(browser: Browser) -> Iterator[Tab]:
-    opened = browser.new_tab()
-    try:
-        yield opened
-    finally:
-        opened.close()
 
 
 def _visit(site: Site, tab: Tab, path: str) -> set[str]:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,6 +11,8 @@ from flask.testing import FlaskClient
 from flask_firehose import Firehose
 from flask_firehose._learning_scope import _built
 from flask_firehose.testing import links_of
+
+from .redis_server import RedisServer, require_redis_server
 
 AppFactory = Callable[..., tuple[Flask, Firehose]]
 
@@ -33,6 +36,17 @@ def make_app() -> AppFactory:
         return app, firehose
 
     return factory
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[RedisServer]:
+    """A redis-server of the test's own on a free port (required under ``CI``)."""
+    running = RedisServer(require_redis_server(), tmp_path / "redis.log")
+    running.start()
+    try:
+        yield running
+    finally:
+        running.stop()
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -31,7 +30,7 @@ from flask_firehose._redis import (
 from flask_firehose.testing import links_of, record_early_hints
 
 from .learning_pages import learning_app, visit
-from .redis_server import RedisServer, require_redis_server
+from .redis_server import RedisServer
 
 pytestmark = pytest.mark.integration
 
@@ -40,16 +39,6 @@ SLACK = 0.15
 
 Store = MemoryHintStore | RedisHintStore
 StoreFactory = Callable[..., Store]
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[RedisServer]:
-    running = RedisServer(require_redis_server(), tmp_path / "redis.log")
-    running.start()
-    try:
-        yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture

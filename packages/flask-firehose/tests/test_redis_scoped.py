@@ -5,9 +5,6 @@ a key's name), with the default prefix shared by all."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 import redis
 from flask import Flask, request
@@ -17,19 +14,9 @@ from flask_firehose._learning_scope import split_key
 from flask_firehose._redis import RedisHintStore
 from flask_firehose.testing import record_early_hints
 
-from .redis_server import RedisServer, require_redis_server
+from .redis_server import RedisServer
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[RedisServer]:
-    running = RedisServer(require_redis_server(), tmp_path / "redis.log")
-    running.start()
-    try:
-        yield running
-    finally:
-        running.stop()
 
 
 def _app(name: str, url: str, asset: str | None = None) -> Flask:

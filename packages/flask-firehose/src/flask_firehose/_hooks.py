@@ -28,7 +28,7 @@ from ._learning import Learner, is_static_endpoint
 from ._links import Link
 from ._lint import Linter
 from ._memo import Memo
-from ._speculation_rules import is_prefetch_purpose
+from ._speculation_rules import RuleSpec, is_prefetch_purpose
 from ._tracking import Tracker
 
 if TYPE_CHECKING:
@@ -73,7 +73,7 @@ class RequestHooks:
         #: The app's Speculation Rules (set by ``init_app``), or None.
         self.speculation: Speculation | None = None
         #: The app's ``speculate()`` declarations by blueprint (set by ``init_app``).
-        self.speculation_declared: dict[str | None, list[Any]] = {}
+        self.speculation_declared: dict[str | None, list[RuleSpec]] = {}
 
     def public_prefixes(self) -> tuple[str, ...]:
         """The app's public-asset prefixes (the learner's when it learns),
