@@ -19,7 +19,7 @@ from flask import Flask, render_template_string, request
 from markupsafe import Markup
 
 from flask_firehose import Firehose, no_speculation
-from flask_firehose._speculation_rules import script_json
+from flask_firehose._speculation.rules import script_json
 
 __all__ = ["EXCLUDED", "KEPT", "create_app"]
 

@@ -19,7 +19,7 @@ import flask_firehose
 from flask_firehose import Firehose, Link, early_hints
 from flask_firehose._cli import exit_status, main
 from flask_firehose._learning import scoped_key
-from flask_firehose._probe_result import ProbeResult, ProbeWarning
+from flask_firehose._probe.result import ProbeResult, ProbeWarning
 
 
 class FixedStore:
@@ -294,9 +294,9 @@ def test_a_failed_probe_is_one_line_and_exit_2() -> None:
 
 
 def test_without_the_probe_extra_it_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in [name for name in sys.modules if name.startswith("flask_firehose._probe")]:
+    for name in [name for name in sys.modules if name.partition(".")[2].partition(".")[0] == "_probe"]:
         monkeypatch.delitem(sys.modules, name)
-        monkeypatch.delattr(flask_firehose, name.rpartition(".")[2])
+    monkeypatch.delattr(flask_firehose, "_probe", raising=False)
     monkeypatch.setitem(sys.modules, "h2", None)
     result = CliRunner().invoke(main, ["probe", "http://127.0.0.1:1/"])
     assert result.exit_code == 2

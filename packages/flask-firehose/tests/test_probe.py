@@ -19,12 +19,12 @@ import h2.exceptions
 import h11
 import pytest
 
-from flask_firehose import _probe
-from flask_firehose._probe import CookieJar, ProbeOptions, probe, probe_visits
-from flask_firehose._probe_checks import ServedFile, check, files_to_check, head_size, is_cacheable
-from flask_firehose._probe_report import render_json, render_text
-from flask_firehose._probe_result import ProbeResult, ProbeWarning
-from flask_firehose._probe_transport import MAX_KEPT, ProbeError, RawExchange, RawPush, RawResponse
+from flask_firehose._probe import run as _probe
+from flask_firehose._probe.checks import ServedFile, check, files_to_check, head_size, is_cacheable
+from flask_firehose._probe.report import render_json, render_text
+from flask_firehose._probe.result import ProbeResult, ProbeWarning
+from flask_firehose._probe.run import CookieJar, ProbeOptions, probe, probe_visits
+from flask_firehose._probe.transport import MAX_KEPT, ProbeError, RawExchange, RawPush, RawResponse
 
 PAGE = "https://example.test/page"
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import pytest
 
-from flask_firehose._probe import ProbeOptions, probe
-from flask_firehose._probe_checks import browser_ignores, check
-from flask_firehose._probe_result import ProbeResult
+from flask_firehose._probe.checks import browser_ignores, check
+from flask_firehose._probe.result import ProbeResult
+from flask_firehose._probe.run import ProbeOptions, probe
 
 from .test_probe import Answer, h2c_server, http1_server, serving, visit
 

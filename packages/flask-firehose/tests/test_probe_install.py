@@ -41,10 +41,10 @@ def test_with_h2_and_h11_the_same_run_probes() -> None:
 
 def test_a_broken_module_of_firehose_is_not_blamed_on_a_missing_library() -> None:
     # Installing h2 and h11 would not mend this: the error shows instead of advice.
-    done = probe_without("flask_firehose._probe_checks")
+    done = probe_without("flask_firehose._probe.checks")
     assert done.returncode == 1
     assert "pip install" not in done.stderr
-    assert "flask_firehose._probe_checks" in done.stderr
+    assert "flask_firehose._probe.checks" in done.stderr
 
 
 EXTRA_INSTALL = re.compile(r"flask[-_]firehose\[", re.IGNORECASE)

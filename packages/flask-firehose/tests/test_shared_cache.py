@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from werkzeug.wrappers import Response
 
-from flask_firehose._shared_cache import CACHING_FIELDS, kept_by, marked_public, served_to_others, storable_by_others
+from flask_firehose._caching import CACHING_FIELDS, kept_by, marked_public, served_to_others, storable_by_others
 
 EXPIRES = ("Expires", "Thu, 01 Dec 2099 16:00:00 GMT")
 Fields = list[tuple[str, str]]

@@ -26,8 +26,8 @@ from flask_firehose import (
 )
 from flask_firehose._config import KEYS
 from flask_firehose._failure import FailurePolicy
-from flask_firehose._speculation_delivery import Speculation
-from flask_firehose._speculation_rules import is_prefetch_purpose, parse_exclusion, parse_pattern, route_pattern
+from flask_firehose._speculation.delivery import Speculation
+from flask_firehose._speculation.rules import is_prefetch_purpose, parse_exclusion, parse_pattern, route_pattern
 from flask_firehose.testing import record_early_hints
 
 from .conftest import AppFactory

@@ -26,7 +26,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.test import Client
 
 from flask_firehose import Firehose, no_speculation
-from flask_firehose._speculation_urls import header_value, url_root
+from flask_firehose._speculation.urls import header_value, url_root
 
 NAV = {"Sec-Fetch-Mode": "navigate", "Accept": "text/html"}
 

@@ -31,7 +31,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from flask_firehose import Firehose, InvalidURLError, no_speculation
-from flask_firehose._speculation_patterns import escape_variants, normalize_escapes, parse_pattern
+from flask_firehose._speculation.patterns import escape_variants, normalize_escapes, parse_pattern
 
 NAV = {"Sec-Fetch-Mode": "navigate", "Accept": "text/html"}
 EXCLUDED_ENDPOINTS = {"logout", "admin_index", "admin_page", "unsubscribe", "account_delete", "cafe_secret", "bye"}

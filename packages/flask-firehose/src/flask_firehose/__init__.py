@@ -22,8 +22,9 @@ from ._declared import early_hints
 from ._extension import Firehose, push
 from ._learning import HintStore, MemoryHintStore
 from ._links import Link
-from ._speculation_delivery import is_speculative, no_speculation, speculation
+from ._speculation.delivery import is_speculative, no_speculation, speculation
 from ._tracking import PushConnector, SessionConnector
+from ._version import __version__ as __version__
 from .errors import (
     ConfigurationError,
     FirehoseError,
@@ -37,7 +38,6 @@ from .errors import (
 if TYPE_CHECKING:  # imported on first use: they need the ``redis`` extra
     from ._redis import RedisConnector, RedisHintStore
 
-__version__ = "1.0.0.dev0"
 
 __all__ = [
     "ConfigurationError",

@@ -21,15 +21,15 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
-from . import __version__
 from . import _grammar as grammar
 from ._hooks import hooks_of
 from ._links import safe_repr
 from ._routes import endpoint_hints, routes_json, routes_table
 from ._terminal import printable
+from ._version import __version__
 
 if TYPE_CHECKING:
-    from ._probe_result import ProbeResult
+    from ._probe.result import ProbeResult
 
 __all__ = [
     "exit_status",
@@ -79,7 +79,7 @@ def _url(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
     quotes), an http(s) scheme and a host."""
     if grammar.URI_FORBIDDEN.search(value):
         raise click.BadParameter(f"{safe_repr(value, 120)} holds a character no URL may hold")
-    from ._probe_transport import Endpoint
+    from ._probe.transport import Endpoint  # no h2 needed to check an option
 
     try:
         Endpoint.of(value)
@@ -150,14 +150,14 @@ def probe_command(
     """
     ctx = click.get_current_context()
     try:
-        from . import _probe, _probe_report
+        from ._probe import report, run
     except ImportError as exc:
         missing = (exc.name or "").partition(".")[0]
         if missing not in _PROBE_IMPORTS:
             raise
         click.echo(f"firehose probe needs h2 and h11 ({missing} is missing): {INSTALL_PROBE}", err=True)
         ctx.exit(EXIT_FAILED)
-    options = _probe.ProbeOptions(
+    options = run.ProbeOptions(
         protocol="http1" if protocol == "http1" else "http2" if protocol == "http2" else "auto",
         cacert=cacert,
         insecure=insecure,
@@ -170,17 +170,17 @@ def probe_command(
     if not as_json and _is_terminal(sys.stderr):
         click.echo(f"Probing {printable(url)} ...", err=True)
     try:
-        results = _probe.probe_visits(url, options, repeat)
-    except _probe.ProbeError as exc:
+        results = run.probe_visits(url, options, repeat)
+    except run.ProbeError as exc:
         click.echo(printable(f"firehose probe: {url}: {exc.message}"), err=True)
         ctx.exit(EXIT_FAILED)
     except ValueError as exc:  # something in the answer no check foresaw: still one line
         click.echo(printable(f"firehose probe: {url}: could not read the answer: {safe_repr(str(exc), 200)}"), err=True)
         ctx.exit(EXIT_FAILED)
     if as_json:
-        click.echo(_probe_report.render_json(results, as_list=repeat > 1))
+        click.echo(report.render_json(results, as_list=repeat > 1))
     else:
-        click.echo(_probe_report.render_text(results, color=_is_terminal(sys.stdout)))
+        click.echo(report.render_text(results, color=_is_terminal(sys.stdout)))
     ctx.exit(exit_status(results))
 
 

@@ -22,7 +22,7 @@ from ._digest import DigestFormat
 from ._grammar import TOKEN
 from ._links import Link, encode_target
 from ._paths import is_plain_path
-from ._speculation_rules import UrlPattern, parse_exclusion
+from ._speculation.rules import UrlPattern, parse_exclusion
 from .errors import ConfigurationError, FirehoseWarning, InvalidLinkError
 
 __all__ = ["DEFAULTS", "KEYS", "CookieSettings", "Key", "Settings"]

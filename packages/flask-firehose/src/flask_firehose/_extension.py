@@ -29,8 +29,8 @@ from ._learning import HintStore, Learner, MemoryHintStore, check_store
 from ._learning_scope import namespace_for
 from ._links import PLAIN_LINKS as _plain_links
 from ._links import link_from_push, plain_link, safe_repr
-from ._speculation_delivery import Speculation, no_speculation
-from ._speculation_rules import RuleSpec, make_spec
+from ._speculation.delivery import Speculation, no_speculation
+from ._speculation.rules import RuleSpec, make_spec
 from ._tracking import SessionConnector, Tracker, tracker_for
 from .errors import ConfigurationError, FirehoseWarning, InvalidLinkError
 

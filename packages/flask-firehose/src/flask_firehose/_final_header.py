@@ -28,6 +28,7 @@ from typing import Any, NamedTuple
 from flask import Response, current_app, has_app_context, has_request_context, request
 
 from . import _budget as budget
+from ._caching import CACHING_FIELDS, kept_by
 from ._collection import NOT_LOADED
 from ._config import Settings
 from ._failure import FailurePolicy
@@ -35,7 +36,6 @@ from ._headers import append_checked, checked_value
 from ._learning import _written_root, is_public_link, static_prefixes
 from ._links import Link
 from ._memo import Memo
-from ._shared_cache import CACHING_FIELDS, kept_by
 from ._tracking import Tracker
 
 __all__ = ["Outcome", "may_carry_links", "public_prefixes", "write_links"]

@@ -28,11 +28,11 @@ from ._learning import Learner, is_static_endpoint
 from ._links import Link
 from ._lint import Linter
 from ._memo import Memo
-from ._speculation_rules import RuleSpec, is_prefetch_purpose
+from ._speculation.rules import RuleSpec, is_prefetch_purpose
 from ._tracking import Tracker
 
 if TYPE_CHECKING:
-    from ._speculation_delivery import Speculation
+    from ._speculation.delivery import Speculation
 
 __all__ = ["EXTENSION_KEY", "RequestHooks", "blueprints_of", "hooks_of", "register", "warn_unknown_blueprints"]
 

@@ -76,6 +76,7 @@ from urllib.parse import parse_qsl, unquote
 
 from flask import Flask, Request, Response
 
+from ._caching import served_to_others
 from ._early_hints import is_navigation
 from ._failure import FailurePolicy, logger
 from ._hint_store import HintStore, MemoryHintStore, asset_identity, check_store, keyed_links
@@ -84,8 +85,7 @@ from ._links import Link, encode_target, safe_repr
 from ._memo import Memo
 from ._paths import is_plain_path
 from ._public_links import MAX_TARGET, is_public_asset_target, is_public_link, is_static_endpoint, static_prefixes
-from ._shared_cache import served_to_others
-from ._speculation_rules import is_prefetch_purpose
+from ._speculation.rules import is_prefetch_purpose
 
 __all__ = [
     "MAX_TARGET",

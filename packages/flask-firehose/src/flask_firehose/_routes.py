@@ -24,8 +24,8 @@ from ._hooks import RequestHooks, blueprints_of
 from ._learning import is_static_endpoint
 from ._links import Link, link_from_push, safe_repr
 from ._parsing import parse_link_header
-from ._probe_result import link_json
-from ._speculation_delivery import ENDPOINT as SPECULATION_ENDPOINT
+from ._probe.result import link_json
+from ._speculation.delivery import ENDPOINT as SPECULATION_ENDPOINT
 from ._terminal import json_text, printable
 
 __all__ = [

@@ -34,12 +34,12 @@ from urllib.parse import urljoin, urlsplit
 from werkzeug.datastructures import ResponseCacheControl
 from werkzeug.http import parse_cache_control_header
 
-from . import _grammar as grammar
-from ._early_hints import browser_takes
-from ._links import DESTINATIONS, Link, is_same_origin_path
-from ._parsing import ParsedLink
-from ._probe_result import ProbeResult, ProbeWarning
-from .errors import InvalidLinkError, InvalidURLError
+from .. import _grammar as grammar
+from .._early_hints import browser_takes
+from .._links import DESTINATIONS, Link, is_same_origin_path
+from .._parsing import ParsedLink
+from ..errors import InvalidLinkError, InvalidURLError
+from .result import ProbeResult, ProbeWarning
 
 __all__ = ["CHECKS", "ServedFile", "browser_ignores", "check", "files_to_check", "head_size", "is_cacheable"]
 

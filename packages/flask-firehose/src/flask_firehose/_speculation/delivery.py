@@ -45,13 +45,14 @@ from markupsafe import Markup, escape
 from werkzeug.exceptions import NotFound
 from werkzeug.routing import RequestRedirect
 
-from ._collection import current_context
-from ._early_hints import is_navigation
-from ._failure import FailurePolicy
-from ._hooks import blueprints_of, hooks_of, warn_unknown_blueprints
-from ._learning import is_static_endpoint
-from ._memo import Memo
-from ._speculation_rules import (
+from .._collection import current_context
+from .._early_hints import is_navigation
+from .._failure import FailurePolicy
+from .._hooks import blueprints_of, hooks_of, warn_unknown_blueprints
+from .._learning import is_static_endpoint
+from .._memo import Memo
+from ..errors import ConfigurationError
+from .rules import (
     ExclusionPolicy,
     RuleSpec,
     UrlPattern,
@@ -61,8 +62,7 @@ from ._speculation_rules import (
     same_origin_url,
     script_json,
 )
-from ._speculation_urls import header_value, request_root, url_root
-from .errors import ConfigurationError
+from .urls import header_value, request_root, url_root
 
 __all__ = [
     "ENDPOINT",

@@ -22,9 +22,10 @@ from dataclasses import dataclass
 from typing import Any, Final
 from urllib.parse import unquote
 
-from . import _grammar as grammar
-from ._links import encode_target, safe_repr
-from ._speculation_patterns import (
+from .. import _grammar as grammar
+from .._links import encode_target, safe_repr
+from ..errors import ConfigurationError, InvalidURLError
+from .patterns import (
     QUERY_SPELLING_GUARDS,
     SPELLING_GUARDS,
     UrlPattern,
@@ -35,7 +36,6 @@ from ._speculation_patterns import (
     parse_pattern,
     route_pattern,
 )
-from .errors import ConfigurationError, InvalidURLError
 
 __all__ = [
     "ACTIONS",

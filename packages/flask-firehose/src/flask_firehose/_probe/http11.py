@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 
 import h11
 
-from ._probe_transport import (
+from .transport import (
     Deadline,
     Endpoint,
     ProbeError,

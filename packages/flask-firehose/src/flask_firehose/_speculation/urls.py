@@ -15,9 +15,9 @@ from typing import Final
 
 from flask import Request
 
-from ._failure import FailurePolicy
-from ._paths import is_plain_path
-from ._speculation_patterns import canonical_path
+from .._failure import FailurePolicy
+from .._paths import is_plain_path
+from .patterns import canonical_path
 
 __all__ = ["MAX_ROOT", "header_value", "request_root", "url_root"]
 

@@ -21,9 +21,9 @@ from typing import Final
 
 import click
 
-from ._parsing import ParsedLink
-from ._probe_result import EarlyHint, ProbeResult, Push
-from ._terminal import json_text, printable
+from .._parsing import ParsedLink
+from .._terminal import json_text, printable
+from .result import EarlyHint, ProbeResult, Push
 
 __all__ = ["PROTOCOL_NAMES", "render_json", "render_text"]
 

@@ -29,9 +29,9 @@ from dataclasses import dataclass, field
 from typing import Final
 from urllib.parse import quote
 
-from ._grammar import BAD_PERCENT, URI_ENCODABLE, URI_FORBIDDEN
-from ._links import safe_repr
-from .errors import InvalidURLError
+from .._grammar import BAD_PERCENT, URI_ENCODABLE, URI_FORBIDDEN
+from .._links import safe_repr
+from ..errors import InvalidURLError
 
 __all__ = [
     "QUERY_SPELLING_GUARDS",

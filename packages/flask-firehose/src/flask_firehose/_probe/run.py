@@ -21,13 +21,13 @@ from dataclasses import dataclass
 from typing import Final
 from urllib.parse import urljoin, urlsplit
 
-from . import __version__
-from ._parsing import MalformedLinkHeader, ParsedLink, parse_link_header
-from ._probe_checks import ServedFile, check, files_to_check
-from ._probe_h2 import h2_exchanges
-from ._probe_h11 import h11_exchanges
-from ._probe_result import EarlyHint, ProbeResult, ProbeWarning, Push, link_json
-from ._probe_transport import (
+from .._parsing import MalformedLinkHeader, ParsedLink, parse_link_header
+from .._version import __version__
+from .checks import ServedFile, check, files_to_check
+from .http2 import h2_exchanges
+from .http11 import h11_exchanges
+from .result import EarlyHint, ProbeResult, ProbeWarning, Push, link_json
+from .transport import (
     MAX_KEPT,
     Clock,
     Deadline,

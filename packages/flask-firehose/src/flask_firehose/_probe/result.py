@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._parsing import MalformedLinkHeader, ParsedLink
+from .._parsing import MalformedLinkHeader, ParsedLink
 
 __all__ = ["EarlyHint", "ProbeResult", "ProbeWarning", "Push", "link_json"]
 

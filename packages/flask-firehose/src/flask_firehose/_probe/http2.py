@@ -14,7 +14,7 @@ import h2.connection
 import h2.events
 import h2.exceptions
 
-from ._probe_transport import (
+from .transport import (
     CONNECTION_SPECIFIC,
     Clock,
     Deadline,
