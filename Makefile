@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: help devenv sysdeps demo test unit e2e lint format bench bench-pageload dockertest docs clean
+.PHONY: help devenv sysdeps structure demo test unit e2e lint format bench bench-pageload dockertest docs clean
 .DEFAULT_GOAL := help
 
 help: ## this list
@@ -17,25 +17,28 @@ $(VENV)/.installed: requirements-dev.txt packages/flask-firehose/pyproject.toml 
 	$(PY) -m pip install -q -r requirements-dev.txt
 	touch $@
 
-sysdeps: ## Debian packages the tests run (nginx, chromium, redis-server)
+sysdeps: ## the Debian packages the suite runs: nothing when all are there, else apt-get (as root or through sudo)
 	sh scripts/install-system-deps.sh
+
+structure: devenv ## the package's shape: modules, import levels and cycles, largest modules, duplicate blocks
+	$(PY) scripts/structure.py --duplicates
 
 demo: devenv ## serve apps/demo behind Caddy (TLS, HTTP/2+3, /static from disk); FRONT=gunicorn, PORT=8443
 	$(PY) -m demo.serve $(if $(PORT),--port $(PORT)) $(if $(FRONT),--front $(FRONT))
 
-test: devenv sysdeps ## unit tests and end-to-end tests
+test: devenv sysdeps ## unit tests and end-to-end tests (installs missing Debian packages first; no sudo when all are there)
 	$(PY) -m pytest
 
 unit: devenv ## unit tests only (the package's and the demo's)
 	$(PY) -m pytest packages/flask-firehose/tests apps/demo/tests
 
-e2e: devenv sysdeps ## end-to-end tests only (real nginx, gunicorn, Chromium)
+e2e: devenv sysdeps ## end-to-end tests only (real nginx, gunicorn, Chromium...)
 	$(PY) -m pytest e2e
 
 lint: devenv ## ruff and mypy --strict
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy packages/flask-firehose/src packages/flask-firehose/tests apps/demo e2e bench
+	$(VENV)/bin/mypy packages/flask-firehose/src packages/flask-firehose/tests apps/demo harness e2e bench scripts
 
 format: devenv ## ruff format and safe fixes
 	$(VENV)/bin/ruff format .
@@ -44,13 +47,13 @@ format: devenv ## ruff format and safe fixes
 bench: devenv ## per-request cost and tracking size, measured side by side
 	$(PY) bench/bench_overhead.py
 
-bench-pageload: devenv sysdeps ## page load through a latency relay: synthetic page, then the demo's (RTT= MBPS= VARIANTS= BROWSER=)
+bench-pageload: devenv ## page load through a latency relay: synthetic page, then the demo's (RTT= MBPS= VARIANTS= BROWSER=)
 	$(PY) -m bench.pageload $(if $(RTT),--rtt $(RTT)) $(if $(MBPS),--mbps $(MBPS)) \
 		$(if $(VARIANTS),--variants $(VARIANTS)) $(if $(BROWSER),--browser $(BROWSER))
 	$(PY) apps/demo/tools/measure_demo.py $(if $(RTT),--rtt $(RTT)) $(if $(MBPS),--mbps $(MBPS))
 
 .PHONY: bench-nextnav
-bench-nextnav: devenv sysdeps ## A then a click to B: no rules, prefetch, prerender, in Chromium (RTT= MBPS= N= QUICK=1)
+bench-nextnav: devenv ## A then a click to B: no rules, prefetch, prerender, in Chromium (RTT= MBPS= N= QUICK=1)
 	$(PY) -m bench.nextnav $(if $(RTT),--rtt $(RTT)) $(if $(MBPS),--mbps $(MBPS)) \
 		$(if $(N),--navigations $(N)) $(if $(QUICK),--quick)
 

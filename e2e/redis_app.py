@@ -11,8 +11,7 @@ import os
 
 from flask import Flask, Response
 
-from flask_firehose import Firehose, push
-from flask_firehose._redis import RedisHintStore
+from flask_firehose import Firehose, RedisHintStore, push
 
 __all__ = ["PUSHED", "create_app"]
 

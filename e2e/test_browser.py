@@ -12,10 +12,8 @@ from typing import Any
 
 import pytest
 
-from flask_firehose._parsing import parse_link_headers
-from flask_firehose.testing import ParsedLink
-
-from .conftest import Stack
+from flask_firehose.testing import ParsedLink, parse_link_headers
+from harness.demo import PushStack
 
 pytestmark = pytest.mark.integration
 
@@ -43,7 +41,7 @@ def _protocol(page: Any) -> str:
     return str(page.evaluate("performance.getEntriesByType('navigation')[0].nextHopProtocol"))
 
 
-def test_hints_arrive_and_every_hinted_file_loads(chromium: Any, push_stack: Stack) -> None:
+def test_hints_arrive_and_every_hinted_file_loads(chromium: Any, push_stack: PushStack) -> None:
     context = chromium.new_context()
     try:
         page = context.new_page()
@@ -61,7 +59,7 @@ def test_hints_arrive_and_every_hinted_file_loads(chromium: Any, push_stack: Sta
         context.close()
 
 
-def test_second_navigation_carries_no_pushable_link(chromium: Any, push_stack: Stack) -> None:
+def test_second_navigation_carries_no_pushable_link(chromium: Any, push_stack: PushStack) -> None:
     context = chromium.new_context()
     try:
         page = context.new_page()
@@ -75,7 +73,7 @@ def test_second_navigation_carries_no_pushable_link(chromium: Any, push_stack: S
         context.close()
 
 
-def _sign_in(page: Any, stack: Stack, user: str) -> list[ParsedLink]:
+def _sign_in(page: Any, stack: PushStack, user: str) -> list[ParsedLink]:
     """Sign in through the form; return the links of the dashboard it leads to."""
     page.goto(stack.origin + "/account/login")
     page.fill("input[name=user]", user)
@@ -86,7 +84,7 @@ def _sign_in(page: Any, stack: Stack, user: str) -> list[ParsedLink]:
     return parse_link_headers([value for name, value in _headers(response) if name == "link"])
 
 
-def test_custom_connector_route_is_respected(chromium: Any, push_stack: Stack) -> None:
+def test_custom_connector_route_is_respected(chromium: Any, push_stack: PushStack) -> None:
     user = "b" + uuid.uuid4().hex[:12]
     first_browser = chromium.new_context()
     second_browser = chromium.new_context()

@@ -2,8 +2,8 @@
 
 The Firefox counterpart of e2e/test_browser_relay.py, on the gunicorn-direct stack
 (TLS + HTTP/2, the ``hints_server`` fixture of e2e/conftest.py) behind 100 ms of
-round trip (e2e/relay.py). Each navigation runs a new Firefox on a fresh profile
-(empty cache) that trusts the test CA (e2e/firefox.py). Every navigation counts:
+round trip (harness/relay.py). Each navigation runs a new Firefox on a fresh profile
+(empty cache) that trusts the test CA (harness/firefox.py). Every navigation counts:
 each file the article view declares with ``@early_hints`` must be reported with
 ``initiatorType`` ``'early-hints'``, and gunicorn's access log must show it served
 exactly once: hints used, never fetched a second time. (The article view does not
@@ -21,10 +21,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from .conftest import HintsServer
-from .firefox import Firefox, Loaded
-from .fronts import read_access_log
-from .relay import Relay
+from harness.demo import HintsServer
+from harness.firefox import Firefox, Loaded
+from harness.fronts import read_access_log
+from harness.relay import Relay
 
 pytestmark = pytest.mark.integration
 

@@ -1,8 +1,8 @@
-"""Headless Chromium acting on the app's 103 through a latency relay (e2e/relay.py).
+"""Headless Chromium acting on the app's 103 through a latency relay (harness/relay.py).
 
 On plain loopback (RTT ~ 0) Chromium drops a 103 that arrives in the same
 millisecond as its request finished sending, in a quarter of navigations or so
-(/work/shared/FACTS.md); behind 100 ms of round trip it never did. So here every
+in this project's runs; behind 100 ms of round trip it never did. So here every
 navigation counts: through the relay, each one (fresh browser context, empty
 cache) must fetch every file the article page declares with ``@early_hints``
 through the hints (``initiatorType`` ``'early-hints'``), and the server that
@@ -11,7 +11,7 @@ fetched a second time.
 
 Two stacks: gunicorn serving the browser directly (TLS + HTTP/2, the ``hints_server``
 fixture of e2e/conftest.py) and Caddy in front of it, serving /static itself
-(the ``caddy_front`` fixture of e2e/fronts.py).
+(the ``caddy_front`` fixture of e2e/conftest.py).
 """
 
 from __future__ import annotations
@@ -23,14 +23,10 @@ from typing import Any
 
 import pytest
 
-from .conftest import HintsServer, navigate_fresh
-from .fronts import (
-    Front,
-    Served,
-    caddy_front_fixture,  # noqa: F401 - the caddy_front fixture
-    read_access_log,
-)
-from .relay import Relay
+from harness.chromium import navigate_fresh
+from harness.demo import Front, HintsServer
+from harness.fronts import Served, read_access_log
+from harness.relay import Relay
 
 pytestmark = pytest.mark.integration
 

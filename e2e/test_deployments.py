@@ -21,17 +21,16 @@ server-side session (its ``session`` cookie), through AccountConnector's fallbac
 
 from __future__ import annotations
 
+import gzip
 import time
 from collections.abc import Callable
 
 import pytest
 
-from flask_firehose._parsing import parse_link_header, parse_link_headers
-from flask_firehose.testing import ParsedLink
-
-from .conftest import Tls, static_file
-from .fronts import Front, apache_front_fixture, caddy_front_fixture, h2o_front_fixture  # noqa: F401 - fixtures
-from .h2client import Exchange, fetch
+from flask_firehose.testing import ParsedLink, parse_link_header, parse_link_headers
+from harness.demo import Front, static_file
+from harness.h2client import Exchange, fetch
+from harness.tls import Tls
 
 pytestmark = pytest.mark.integration
 
@@ -151,6 +150,25 @@ def test_caddy_serves_static_files_itself_and_never_pushes(caddy_front: Front, t
     # gunicorn saw the page, never a static file.
     assert any(r.path == "/report" for r in caddy_front.app_requests())
     assert [r.target for r in caddy_front.app_requests() if r.path.startswith("/static/")] == []
+    # Only versioned URLs are cached for good; the same file without ?v= is revalidated.
+    unversioned = fetch(caddy_front.port, _path(targets[0]), ca_file=tls.ca_file)
+    assert unversioned.status == 200
+    assert unversioned.header_values("cache-control") == ["no-cache"]
+    assert unversioned.body == static_file(targets[0])
+
+
+def test_caddy_compresses_the_page_and_still_forwards_the_103(caddy_front: Front, tls: Tls) -> None:
+    # infra/caddy/Caddyfile compresses (`encode`), as `make demo` and compose run it;
+    # Caddy before 2.8 swallowed the 103 of a response it compressed.
+    exchange = fetch(
+        caddy_front.port, "/report", ca_file=tls.ca_file, extra_headers=[*NAVIGATE, ("accept-encoding", "gzip")]
+    )
+    assert exchange.status == 200, exchange.headers
+    assert exchange.header_values("content-encoding") == ["gzip"]
+    assert b"</html>" in gzip.decompress(exchange.body)
+    assert {_path(link.target) for link in _hints(exchange)} == DECLARED
+    (info,) = exchange.informational
+    assert exchange.response_at - info.at >= caddy_front.slow_seconds * 0.6, (info.at, exchange.response_at)
 
 
 # -- Apache 2.4: H2EarlyHints + H2Push ------------------------------------------------

@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from flask_firehose._parsing import parse_link_header
-from flask_firehose.testing import ParsedLink
-
-from .conftest import HintsServer, Tls, navigate_fresh
-from .h2client import Exchange, fetch
+from flask_firehose.testing import ParsedLink, parse_link_header
+from harness.chromium import navigate_fresh
+from harness.demo import HintsServer
+from harness.h2client import Exchange, fetch
+from harness.tls import Tls
 
 pytestmark = pytest.mark.integration
 

@@ -10,7 +10,7 @@ with ``crossorigin``, an image with ``fetchpriority=high``, a ``modulepreload`` 
 * An HTTP/2 client sees one 103 holding exactly the first six (parsed strictly),
   and the final ``Link`` header holding all twelve.
 * Chromium (Playwright) and Firefox (Marionette), each through the 100 ms relay
-  (e2e/relay.py; at RTT ~ 0 Chromium drops some 103s), report every file the
+  (harness/relay.py; at RTT ~ 0 Chromium drops some 103s), report every file the
   103 carried with ``initiatorType`` ``'early-hints'``, and the app logs each
   downloaded exactly once.
 * The 103 carries the app's ``Referrer-Policy`` (``FIREHOSE_EARLY_HINTS_REFERRER_POLICY``)
@@ -33,15 +33,16 @@ from typing import Any
 
 import pytest
 
-from flask_firehose._early_hints import browser_takes
+from flask_firehose._browsers import browser_takes  # no public equivalent: the rule the 103 applies
 from flask_firehose.testing import ParsedLink, parse_link_header
+from harness.demo import STATIC
+from harness.firefox import Firefox
+from harness.h2client import fetch
+from harness.processes import REPO, Running, free_port, start
+from harness.relay import Relay
+from harness.tls import Tls
 
-from .conftest import STATIC, Tls
 from .fidelity_app import FILES, IGNORED_PLAIN, TAKEN
-from .firefox import Firefox
-from .h2client import fetch
-from .relay import Relay
-from .servers import REPO, Running, free_port, start
 
 pytestmark = pytest.mark.integration
 

@@ -25,9 +25,9 @@ from typing import Any
 
 import pytest
 
-from .conftest import HintsServer, Stack, Tls, static_file
-from .fronts import Front, caddy_front_fixture  # noqa: F401 - fixture
-from .servers import REPO, free_port, start
+from harness.demo import Front, HintsServer, PushStack, static_file
+from harness.processes import REPO, free_port, start
+from harness.tls import Tls
 
 pytestmark = pytest.mark.integration
 
@@ -91,7 +91,7 @@ def _expected_status(visits: list[dict[str, Any]]) -> int:
 # -- what deployments send ----------------------------------------------------------
 
 
-def test_nginx_pushes_on_the_first_visit_and_not_on_the_second(push_stack: Stack, tls: Tls) -> None:
+def test_nginx_pushes_on_the_first_visit_and_not_on_the_second(push_stack: PushStack, tls: Tls) -> None:
     run = firehose("probe", "--cacert", tls.ca_file, "--repeat", "2", "--json", push_stack.origin + "/")
     first, second = run.json()
     assert run.status == _expected_status([first, second]), run.stderr
@@ -115,7 +115,7 @@ def test_nginx_pushes_on_the_first_visit_and_not_on_the_second(push_stack: Stack
     assert not {code for code in _codes(first) if code.startswith("push-")}
 
 
-def test_nginx_never_promises_cross_origin_or_nopush_links(push_stack: Stack, tls: Tls) -> None:
+def test_nginx_never_promises_cross_origin_or_nopush_links(push_stack: PushStack, tls: Tls) -> None:
     visit = firehose("probe", "--cacert", tls.ca_file, "--json", push_stack.origin + "/articles/budgets").json()
     promised = {push["path"] for push in visit["pushes"]}
     cross_origin = [link for link in visit["links"] if link["target"].startswith(push_stack.cdn_origin)]

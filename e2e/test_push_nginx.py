@@ -12,11 +12,10 @@ import uuid
 import pytest
 from cachelib import FileSystemCache
 
-from flask_firehose._parsing import parse_link_headers
-from flask_firehose.testing import ParsedLink
-
-from .conftest import Stack, Tls, static_file
-from .h2client import Exchange, fetch
+from flask_firehose.testing import ParsedLink, parse_link_headers
+from harness.demo import PushStack, static_file
+from harness.h2client import Exchange, fetch
+from harness.tls import Tls
 
 pytestmark = pytest.mark.integration
 
@@ -29,7 +28,7 @@ def _pushable(exchange: Exchange) -> set[str]:
     return {link.target for link in _links(exchange) if "preload" in link.rels and not link.has("nopush")}
 
 
-def _sign_in(stack: Stack, tls: Tls, user: str) -> str:
+def _sign_in(stack: PushStack, tls: Tls, user: str) -> str:
     login = fetch(stack.port, "/account/login", ca_file=tls.ca_file, method="POST", form={"user": user})
     assert login.status == 302, login.body
     cookie = login.set_cookie
@@ -37,7 +36,7 @@ def _sign_in(stack: Stack, tls: Tls, user: str) -> str:
     return cookie
 
 
-def test_first_visit_pushes_every_same_origin_preload(push_stack: Stack, tls: Tls) -> None:
+def test_first_visit_pushes_every_same_origin_preload(push_stack: PushStack, tls: Tls) -> None:
     first = fetch(push_stack.port, "/", ca_file=tls.ca_file)
     assert first.status == 200
     expected = _pushable(first)
@@ -53,7 +52,7 @@ def test_first_visit_pushes_every_same_origin_preload(push_stack: Stack, tls: Tl
         assert pushed.body == static_file(pushed.path), pushed.path
 
 
-def test_second_visit_in_the_session_pushes_nothing(push_stack: Stack, tls: Tls) -> None:
+def test_second_visit_in_the_session_pushes_nothing(push_stack: PushStack, tls: Tls) -> None:
     first = fetch(push_stack.port, "/", ca_file=tls.ca_file)
     assert first.pushes and first.set_cookie
     second = fetch(push_stack.port, "/", ca_file=tls.ca_file, cookie=first.set_cookie)
@@ -66,7 +65,7 @@ def test_second_visit_in_the_session_pushes_nothing(push_stack: Stack, tls: Tls)
     assert fetch(push_stack.port, "/", ca_file=tls.ca_file).pushes
 
 
-def test_nopush_and_cross_origin_links_are_never_promised(push_stack: Stack, tls: Tls) -> None:
+def test_nopush_and_cross_origin_links_are_never_promised(push_stack: PushStack, tls: Tls) -> None:
     exchange = fetch(push_stack.port, "/articles/budgets", ca_file=tls.ca_file)
     links = _links(exchange)
     promised = {pushed.path for pushed in exchange.pushes}
@@ -78,7 +77,7 @@ def test_nopush_and_cross_origin_links_are_never_promised(push_stack: Stack, tls
     assert promised == _pushable(exchange)
 
 
-def test_custom_connector_remembers_per_user(push_stack: Stack, tls: Tls) -> None:
+def test_custom_connector_remembers_per_user(push_stack: PushStack, tls: Tls) -> None:
     user = "u" + uuid.uuid4().hex[:12]
     first = fetch(push_stack.port, "/account/", ca_file=tls.ca_file, cookie=_sign_in(push_stack, tls, user))
     assert first.status == 200
@@ -92,7 +91,7 @@ def test_custom_connector_remembers_per_user(push_stack: Stack, tls: Tls) -> Non
     assert _pushable(again) == set()
 
 
-def test_what_the_connector_reports_is_never_promised(push_stack: Stack, tls: Tls) -> None:
+def test_what_the_connector_reports_is_never_promised(push_stack: PushStack, tls: Tls) -> None:
     user = "u" + uuid.uuid4().hex[:12]
     cookie = _sign_in(push_stack, tls, user)
     api = fetch(push_stack.port, "/api/stats", ca_file=tls.ca_file)  # a JSON API never carries links

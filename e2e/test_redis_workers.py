@@ -18,12 +18,12 @@ from pathlib import Path
 
 import pytest
 
-from flask_firehose._parsing import parse_link_header
+from flask_firehose.testing import parse_link_header
+from harness.h2client import Exchange, fetch
+from harness.processes import REPO, Running, find_binary, free_port, start
+from harness.tls import Tls
 
-from .conftest import Tls
-from .h2client import Exchange, fetch
 from .redis_app import PUSHED
-from .servers import REPO, Running, free_port, require_binary, start
 
 pytestmark = pytest.mark.integration
 
@@ -43,7 +43,7 @@ class RedisStack:
 
 @pytest.fixture(scope="module")
 def redis_stack(tls: Tls, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisStack]:
-    redis_bin = require_binary("redis-server", "redis-server")
+    redis_bin = find_binary("redis-server", "redis-server")
     run = tmp_path_factory.mktemp("redis-workers")
     redis_port, app_port = free_port(), free_port()
     redis_command = [

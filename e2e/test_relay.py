@@ -1,4 +1,4 @@
-"""The latency relay (e2e/relay.py) over real loopback sockets: delay, pacing,
+"""The latency relay (harness/relay.py) over real loopback sockets: delay, pacing,
 byte-exactness both ways, shutdown, and loopback-only upstreams."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from .relay import Relay
+from harness.relay import Relay
 
 pytestmark = pytest.mark.integration
 

@@ -2,13 +2,13 @@
 "Sign out" link never is.
 
 The demo runs under gunicorn (two workers, TLS, HTTP/2) behind the latency relay
-(RTT 100 ms, e2e/relay.py), as a browser meets it on a network. Its pages carry a
+(RTT 100 ms, harness/relay.py), as a browser meets it on a network. Its pages carry a
 ``Speculation-Rules`` header: every same-origin link prefetched on hover, the
 article list's articles prerendered on hover. The access log records each
 request's ``Sec-Purpose``.
 
 Chromium is driven over the DevTools protocol attached through the tab target
-(e2e/cdp.py): Playwright attaches to the page target, and Chromium refuses to
+(harness/cdp.py): Playwright attaches to the page target, and Chromium refuses to
 prerender while DevTools is attached that way.
 """
 
@@ -23,10 +23,10 @@ from pathlib import Path
 
 import pytest
 
-from .cdp import Tab
-from .conftest import Tls
-from .relay import Relay
-from .servers import REPO, free_port, start
+from harness.cdp import Tab
+from harness.processes import REPO, free_port, start
+from harness.relay import Relay
+from harness.tls import Tls
 
 pytestmark = pytest.mark.integration
 

@@ -24,9 +24,10 @@ from pathlib import Path
 
 import pytest
 
-from .cdp import Tab
-from .conftest import Tls
-from .servers import free_port, start
+from harness.cdp import Tab
+from harness.processes import free_port, start
+from harness.tls import Tls
+
 from .speculation_spellings_app import EXCLUDED, KEPT
 
 pytestmark = pytest.mark.integration

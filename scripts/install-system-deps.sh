@@ -1,5 +1,6 @@
 #!/bin/sh
-# Installs the Debian packages the tests run: nginx 1.22 (HTTP/2 push),
+# `make sysdeps`: installs the Debian packages the tests run (and Python's
+# venv, which `make devenv` needs): nginx 1.22 (HTTP/2 push),
 # Apache 2.4 (mod_http2) and h2o 2.2 (the deployment matrix), Chromium (driven
 # by Playwright), Firefox ESR (driven over Marionette) with NSS's certutil, and
 # redis-server with redis-tools (the shared hint store; redis-cli builds the
@@ -9,6 +10,12 @@
 # ports, and nothing has to be stopped afterwards.
 set -eu
 missing=""
+# Python 3 with venv and ensurepip (`make devenv`); Debian splits them out.
+if command -v python3 >/dev/null 2>&1; then
+    python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing="$missing python3-venv"
+else
+    missing="$missing python3 python3-venv"
+fi
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing="$missing nginx-light"
 command -v apache2 >/dev/null 2>&1 || [ -x /usr/sbin/apache2 ] || missing="$missing apache2"
 command -v h2o >/dev/null 2>&1 || [ -x /usr/sbin/h2o ] || missing="$missing h2o"

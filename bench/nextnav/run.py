@@ -3,13 +3,13 @@ without Speculation Rules from Flask-Firehose.
 
 A user loads A, moves the mouse over its link to B, idles (200 ms + ``--idle``,
 default 1.5 s), then clicks. Variants, each its own gunicorn (TLS + HTTP/2, 103 Early
-Hints for B's stylesheet and script) behind its own latency relay (e2e/relay.py):
+Hints for B's stylesheet and script) behind its own latency relay (harness/relay.py):
 
 none                 no rules (B loads when clicked)
 prefetch-immediate   A asks for B's HTML at once        prefetch-moderate   ... on hover
 prerender-immediate  A prerenders B at once             prerender-moderate  ... on hover
 
-Chromium is driven over the DevTools protocol through the tab target (e2e/cdp.py),
+Chromium is driven over the DevTools protocol through the tab target (harness/cdp.py),
 so that prerendering is allowed. Three kinds of view, interleaved round-robin with the
 variants (the order rotates each round), one fresh browser context each:
 
@@ -61,12 +61,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, NoReturn
 
-from e2e.cdp import Browser, CDPError
-from e2e.relay import Relay
-from e2e.servers import REPO, free_port, start
+from harness.cdp import Browser, CDPError
+from harness.processes import REPO, free_port, start
+from harness.relay import Relay
+from harness.tls import make_tls
 
 from ..pageload.app import CSS, JS, write_static
-from ..pageload.stack import make_tls
 from .app import RULES
 from .report import chart, rerequests, rst, speculative, summarise, table, write_json
 from .views import Pass, View, view

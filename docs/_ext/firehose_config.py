@@ -1,6 +1,6 @@
 """``.. firehose-config::``: one entry per ``FIREHOSE_*`` key, generated from
-the table in the code (``flask_firehose._config.KEYS``), so the docs cannot
-drift from what ``init_app`` reads."""
+the table in the code (``flask_firehose._config_keys.KEYS``), so the docs
+cannot drift from what ``init_app`` reads."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from docutils.statemachine import StringList
 from sphinx.application import Sphinx
 from sphinx.util.docutils import SphinxDirective
 
-from flask_firehose._config import KEYS
+from flask_firehose._config_keys import KEYS
 
 
 class FirehoseConfig(SphinxDirective):
@@ -21,7 +21,7 @@ class FirehoseConfig(SphinxDirective):
             lines += [f".. py:data:: {name}", f"   :value: {key.default!r}", "", f"   {key.doc}", ""]
         container = nodes.section()
         container.document = self.state.document
-        self.state.nested_parse(StringList(lines, source="flask_firehose._config.KEYS"), 0, container)
+        self.state.nested_parse(StringList(lines, source="flask_firehose._config_keys.KEYS"), 0, container)
         return list(container.children)
 
 

@@ -26,13 +26,13 @@ import pytest
 import redis
 
 from flask_firehose.testing import ParsedLink, parse_link_header, parse_link_headers
-
-from ..conftest import navigate_fresh, static_file
-from ..fronts import read_access_log
-from ..h2client import Exchange
-from ..relay import Relay
-from .conftest import Service, Stack
-from .forward import Forward
+from harness.chromium import navigate_fresh
+from harness.compose import ComposeStack, Service
+from harness.demo import static_file
+from harness.forward import Forward
+from harness.fronts import read_access_log
+from harness.h2client import Exchange
+from harness.relay import Relay
 
 pytestmark = pytest.mark.integration
 
@@ -85,7 +85,7 @@ def _hints(exchange: Exchange) -> list[ParsedLink]:
 # -- nginx 1.22: push -----------------------------------------------------------------
 
 
-def test_nginx_pushes_every_same_origin_preload_on_a_first_visit(stack: Stack) -> None:
+def test_nginx_pushes_every_same_origin_preload_on_a_first_visit(stack: ComposeStack) -> None:
     first = stack.fetch(stack.nginx, "/")
     assert first.status == 200
     expected = _pushable(first)
@@ -96,7 +96,7 @@ def test_nginx_pushes_every_same_origin_preload_on_a_first_visit(stack: Stack) -
         assert pushed.body == static_file(pushed.path), pushed.path
 
 
-def test_nginx_pushes_nothing_on_later_visits_of_the_session(stack: Stack) -> None:
+def test_nginx_pushes_nothing_on_later_visits_of_the_session(stack: ComposeStack) -> None:
     first = stack.fetch(stack.nginx, "/")
     assert first.pushes
     cookie = _session_cookie(first)
@@ -112,7 +112,7 @@ def test_nginx_pushes_nothing_on_later_visits_of_the_session(stack: Stack) -> No
     assert {pushed.path for pushed in stack.fetch(stack.nginx, "/").pushes} == _pushable(first)
 
 
-def test_the_session_lives_in_redis(stack: Stack) -> None:
+def test_the_session_lives_in_redis(stack: ComposeStack) -> None:
     cookie = _session_cookie(stack.fetch(stack.nginx, "/"))
     client = redis.Redis.from_url(stack.redis_url)
     try:
@@ -122,7 +122,7 @@ def test_the_session_lives_in_redis(stack: Stack) -> None:
         client.close()
 
 
-def test_nginx_never_promises_a_nopush_link(stack: Stack) -> None:
+def test_nginx_never_promises_a_nopush_link(stack: ComposeStack) -> None:
     exchange = stack.fetch(stack.nginx, "/articles/budgets")
     assert exchange.status == 200
     nopush = {link.target for link in _links(exchange) if link.has("nopush")}
@@ -134,7 +134,7 @@ def test_nginx_never_promises_a_nopush_link(stack: Stack) -> None:
 # -- the 103: through Caddy, and from gunicorn itself --------------------------------------
 
 
-def test_the_front_forwards_the_103_before_the_200(stack: Stack) -> None:
+def test_the_front_forwards_the_103_before_the_200(stack: ComposeStack) -> None:
     exchange = stack.fetch(stack.front, "/report", extra_headers=NAVIGATE)
     assert exchange.status == 200
     hints = _hints(exchange)
@@ -145,7 +145,7 @@ def test_the_front_forwards_the_103_before_the_200(stack: Stack) -> None:
     assert exchange.pushes == []
 
 
-def test_the_front_serves_static_files_itself(stack: Stack) -> None:
+def test_the_front_serves_static_files_itself(stack: ComposeStack) -> None:
     page = stack.fetch(stack.front, "/")
     css = next(link.target for link in _links(page) if _path(link.target) == "/static/css/main.css")
     before = len(read_access_log(stack.front_log))
@@ -158,14 +158,14 @@ def test_the_front_serves_static_files_itself(stack: Stack) -> None:
     assert served == {_path(css): 1}
 
 
-def test_gunicorn_sends_the_103_itself(stack: Stack) -> None:
+def test_gunicorn_sends_the_103_itself(stack: ComposeStack) -> None:
     exchange = stack.fetch(stack.gunicorn, "/report", extra_headers=NAVIGATE)
     assert exchange.status == 200
     assert "/static/css/report.css" in {_path(link.target) for link in _hints(exchange)}
 
 
 @pytest.mark.parametrize("headers", [[("sec-fetch-mode", "cors")], [("hx-request", "true")]])
-def test_no_103_for_fragment_requests(stack: Stack, headers: list[tuple[str, str]]) -> None:
+def test_no_103_for_fragment_requests(stack: ComposeStack, headers: list[tuple[str, str]]) -> None:
     for service in (stack.front, stack.gunicorn):
         exchange = stack.fetch(service, "/report", extra_headers=headers)
         assert exchange.status == 200
@@ -175,7 +175,7 @@ def test_no_103_for_fragment_requests(stack: Stack, headers: list[tuple[str, str
 # -- Chromium through the front --------------------------------------------------------
 
 
-def _wait_for_log(stack: Stack, since: int, paths: list[str]) -> dict[str, int]:
+def _wait_for_log(stack: ComposeStack, since: int, paths: list[str]) -> dict[str, int]:
     """How many times Caddy served each of *paths* (200) since line *since* of its
     log; waits for the log (written after each response), then a moment more."""
 
@@ -190,8 +190,8 @@ def _wait_for_log(stack: Stack, since: int, paths: list[str]) -> dict[str, int]:
     return count()
 
 
-def test_chromium_uses_the_103_and_downloads_each_file_once(stack: Stack, stack_chromium: Any) -> None:
-    """Through 100 ms of round trip (e2e/relay.py; on a bare network Chromium drops
+def test_chromium_uses_the_103_and_downloads_each_file_once(stack: ComposeStack, stack_chromium: Any) -> None:
+    """Through 100 ms of round trip (harness/relay.py; on a bare network Chromium drops
     a 103 that arrives in the millisecond its request ends), every navigation in
     an empty cache fetches each declared file through the hints, once."""
     upstream = Service(stack.front.host, stack.front.port)

@@ -1,9 +1,10 @@
 """A custom connector: pushes remembered per signed-in user, server side.
 
 In the account area a user is pushed the dashboard's files once, whatever
-browser or device they sign in from next; everywhere else the default session
-tracking applies. Any object with ``get_pushed()``/``set_pushed(set)`` works
-as a connector; this one shows the usual shape: pick a store per request.
+browser or device they sign in from next; everywhere else the session layout
+(``SessionConnector``, the demo's fallback) applies. Any object with
+``get_pushed()``/``set_pushed(set)`` works as a connector; this one shows the
+usual shape: pick a store per request.
 """
 
 from __future__ import annotations

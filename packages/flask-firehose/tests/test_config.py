@@ -4,7 +4,7 @@ import pytest
 from flask import Flask
 
 from flask_firehose import Firehose
-from flask_firehose._config import DEFAULTS
+from flask_firehose._config_keys import DEFAULTS
 from flask_firehose.errors import ConfigurationError, FirehoseWarning
 
 

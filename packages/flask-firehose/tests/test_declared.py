@@ -14,8 +14,9 @@ from flask import Flask, url_for
 from flask.views import View
 
 from flask_firehose import Firehose, InvalidLinkError, Link, early_hints
-from flask_firehose._declared import HintSpec, check_specs, declared_on, resolve
+from flask_firehose._declared import ATTRIBUTE, HintSpec, check_specs, resolve
 from flask_firehose._failure import FailurePolicy
+from flask_firehose._scopes import on_view
 from flask_firehose.testing import ParsedLink, links_of, record_early_hints
 
 from .conftest import AppFactory
@@ -83,7 +84,7 @@ def test_stacked_decorators_add_up_innermost_first() -> None:
     def view() -> str:
         return "x"
 
-    assert declared_on(view) == ("/static/inner.css", "/static/outer.css")
+    assert on_view(view, ATTRIBUTE) == ("/static/inner.css", "/static/outer.css")
 
 
 def test_the_decorator_returns_the_view_itself() -> None:
@@ -100,7 +101,7 @@ def test_a_view_class_and_its_get_declare_for_the_view() -> None:
         def get(self) -> str:
             return "x"
 
-    assert declared_on(Page.as_view("page")) == ("/static/class.css", "/static/get.css")
+    assert on_view(Page.as_view("page"), ATTRIBUTE) == ("/static/class.css", "/static/get.css")
 
 
 def test_decorating_an_as_view_function_runs_the_class_callables_once(make_app: AppFactory) -> None:
@@ -125,8 +126,8 @@ def test_decorating_an_as_view_function_runs_the_class_callables_once(make_app: 
 
 
 def test_undecorated_objects_declare_nothing() -> None:
-    assert declared_on(None) == ()
-    assert declared_on(len) == ()
+    assert on_view(None, ATTRIBUTE) == ()
+    assert on_view(len, ATTRIBUTE) == ()
 
 
 @pytest.mark.parametrize("order", ["route-first", "hints-first"])

@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 
 from flask_firehose import Firehose, push
 from flask_firehose._digest import DigestFormat, PushDigest
-from flask_firehose._hooks import hooks_of
-from flask_firehose._tracking import DigestTracker
+from flask_firehose._digest_tracker import DigestTracker
+from flask_firehose._state import state_of
 from flask_firehose.testing import links_of, record_early_hints
 
 from .conftest import AppFactory
@@ -97,7 +97,7 @@ def test_tampered_values_decode_to_nothing_or_raise_value_error(value: str) -> N
     assert len(digest) <= 1 << 20  # a flip can give another valid digest, never an unbounded one
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 @given(st.text(max_size=200))
 def test_any_text_is_a_digest_or_a_value_error(value: str) -> None:
     with contextlib.suppress(ValueError):
@@ -283,7 +283,7 @@ def test_the_digest_memo_keeps_no_cookie_text_longer_than_a_digest(make_app: App
     without entering the memo of decoded digests, so junk cookies pin no
     memory there."""
     app, _ = make_app()
-    hooks = hooks_of(app)
+    hooks = state_of(app)
     assert hooks is not None and isinstance(hooks.tracker, DigestTracker)
     tracker = hooks.tracker
     for i in range(256):
@@ -361,7 +361,7 @@ def test_duplicate_cookies_pin_no_more_memory_than_digests(make_app: AppFactory)
     """Eight values a request, any size: only values a digest could be are
     kept, in either memo."""
     app, _ = make_app()
-    hooks = hooks_of(app)
+    hooks = state_of(app)
     assert hooks is not None and isinstance(hooks.tracker, DigestTracker)
     tracker = hooks.tracker
     for i in range(100):

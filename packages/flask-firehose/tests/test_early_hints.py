@@ -8,8 +8,9 @@ from flask import Blueprint, Flask, jsonify, render_template_string, url_for
 from werkzeug.wrappers import Response
 
 from flask_firehose import InvalidURLError, Link, early_hints, push
+from flask_firehose._browsers import browser_takes
 from flask_firehose._budget import header_value
-from flask_firehose._early_hints import assemble, browser_takes, policy_headers, send
+from flask_firehose._early_hints import assemble, policy_headers, send
 from flask_firehose._failure import FailurePolicy
 from flask_firehose.testing import links_of, parse_link_header, record_early_hints
 

@@ -362,3 +362,43 @@ def test_push_without_a_url_is_a_type_error(make_app: AppFactory) -> None:
     app, _ = make_app()
     with app.test_request_context("/"), pytest.raises(TypeError, match="url"):
         push()  # type: ignore[call-overload]
+
+
+class _EmptyLookingStore(flask_firehose.MemoryHintStore):
+    """A store that is falsy (an empty container says ``len() == 0``)."""
+
+    def __init__(self) -> None:
+        super().__init__(min_seen=1)
+        self.observed: list[str] = []
+
+    def __len__(self) -> int:
+        return 0
+
+    def observe(self, key: str, links: object) -> None:
+        self.observed.append(key)
+        super().observe(key, links)  # type: ignore[arg-type]
+
+
+def test_a_falsy_custom_hint_store_is_the_one_used() -> None:
+    from flask_firehose._state import state_of
+    from flask_firehose.testing import record_early_hints
+
+    store = _EmptyLookingStore()
+    assert not store
+    app = Flask(__name__)
+    app.config["FIREHOSE_REDIS_URL"] = None
+    Firehose(app, hint_store=store)
+
+    @app.get("/")
+    def page() -> str:
+        push("/static/app.css")
+        return "<p>page</p>"
+
+    client = app.test_client()
+    with record_early_hints(client) as hints:
+        client.get("/", headers={"Sec-Fetch-Mode": "navigate"})
+        client.get("/", headers={"Sec-Fetch-Mode": "navigate"})
+    state = state_of(app)
+    assert state is not None and state.learner is not None and state.learner.store is store
+    assert len(store.observed) == 2
+    assert [[link.target for link in links] for links in hints.links][-1] == ["/static/app.css"]

@@ -22,7 +22,7 @@ import pytest
 from flask import Blueprint, Flask, render_template_string
 
 from flask_firehose import Firehose, Link, early_hints, push
-from flask_firehose._hooks import hooks_of
+from flask_firehose._state import state_of
 from flask_firehose.testing import links_of, record_early_hints
 
 NAVIGATE = {"Accept": "text/html", "Sec-Fetch-Mode": "navigate"}
@@ -153,7 +153,7 @@ def test_two_apps_alive_at_once_with_their_own_config() -> None:
         assert recorder.sent == []
     early, _ = _hints_sent(loud)
     assert early == {"/static/app2.css", "/static/app2-dynamic.css"}
-    assert hooks_of(quiet) is not hooks_of(loud)
+    assert state_of(quiet) is not state_of(loud)
     assert quiet.extensions["firehose"] is loud.extensions["firehose"] is firehose
 
 

@@ -14,8 +14,8 @@ from flask_firehose import Link
 from flask_firehose._collection import NOT_LOADED
 from flask_firehose._config import Settings
 from flask_firehose._failure import FailurePolicy
-from flask_firehose._final_header import Outcome, may_carry_links, write_links
-from flask_firehose._memo import Memo
+from flask_firehose._final_header import FinalHeader, Outcome, may_carry_links
+from flask_firehose._memo import IdentityMemo, Memo
 from flask_firehose.testing import ParsedLink, parse_link_headers
 
 CARRYING_METHODS = ["GET", "HEAD"]
@@ -71,15 +71,16 @@ def _write(
     method: str = "GET",
     settings: Settings | None = None,
     tracker: FakeTracker | None = None,
-    memo: Memo[Hashable, Outcome] | None = None,
+    memo: IdentityMemo[Outcome] | None = None,
     loaded: Any = NOT_LOADED,
     prefixes: Sequence[str] = ("/static/",),
 ) -> tuple[Link, ...]:
     failures = FailurePolicy(strict=True)
     settings = settings or _settings()
-    return write_links(
-        method, response, links, settings, tracker, failures, memo, loaded, prefixes=lambda: tuple(prefixes)
-    )
+    header = FinalHeader(settings, failures, lambda: tuple(prefixes))
+    if memo is not None:
+        header.outcomes = memo
+    return header.write(method, response, links, tracker, loaded)
 
 
 def _links(response: Response) -> list[ParsedLink]:
@@ -127,7 +128,7 @@ def test_the_budget_counts_the_views_own_link() -> None:
 
 
 def test_the_memo_gives_the_same_outcome_for_the_same_links() -> None:
-    memo: Memo[Hashable, Outcome] = Memo(8)
+    memo: IdentityMemo[Outcome] = IdentityMemo(8)
     links = [STYLE, SCRIPT]
     first, second = Response("x"), Response("x")
     kept = _write(first, links, memo=memo)
@@ -137,7 +138,7 @@ def test_the_memo_gives_the_same_outcome_for_the_same_links() -> None:
 
 
 def test_the_memo_tells_links_with_equal_targets_apart() -> None:
-    memo: Memo[Hashable, Outcome] = Memo(8)
+    memo: IdentityMemo[Outcome] = IdentityMemo(8)
     plain = Link("/static/font.woff2", as_="font", crossorigin="")
     credentialed = Link("/static/font.woff2", as_="font", crossorigin="use-credentials")
     _write(Response("x"), [plain], memo=memo)
@@ -146,22 +147,28 @@ def test_the_memo_tells_links_with_equal_targets_apart() -> None:
     assert [link.get("crossorigin") for link in _links(response)] == ["use-credentials"]
 
 
-class _OneSlot(Memo[Hashable, Outcome]):
+class _OneSlot(Memo[Hashable, Any]):
     """A memo whose keys all collide, as ids reused by new objects would."""
 
     def __init__(self) -> None:
         super().__init__(1)
-        self.last: Outcome | None = None
+        self.last: Any = None
 
     def get(self, key: Hashable, default: object = None) -> Any:
-        return self.last
+        return self.last if self.last is not None else default
 
-    def put(self, key: Hashable, value: Outcome) -> None:
+    def put(self, key: Hashable, value: Any) -> None:
         self.last = value
 
 
+def _colliding() -> IdentityMemo[Outcome]:
+    memo: IdentityMemo[Outcome] = IdentityMemo(1)
+    memo._memo = _OneSlot()
+    return memo
+
+
 def test_a_colliding_key_never_hands_out_another_links_outcome() -> None:
-    memo = _OneSlot()
+    memo = _colliding()
     _write(Response("x"), [Link("/static/a.css", as_="style")], memo=memo)
     response = Response("x")
     hint = Link("/static/a.css", as_="style", nopush=True)
@@ -254,17 +261,18 @@ def test_public_prefixes_are_asked_only_for_a_public_response() -> None:
         return ("/static/",)
 
     failures = FailurePolicy(strict=True)
-    write_links("GET", Response("x"), [STYLE], _settings(), None, failures, prefixes=prefixes)
+    header = FinalHeader(_settings(), failures, prefixes)
+    header.write("GET", Response("x"), [STYLE], None)
     assert asked == []
     cached = Response("x", headers={"CDN-Cache-Control": "max-age=60"})
-    write_links("GET", cached, [STYLE], _settings(), None, failures, prefixes=prefixes)
+    header.write("GET", cached, [STYLE], None)
     assert asked == [1]
 
 
 def test_the_memo_tells_a_public_response_from_a_private_one() -> None:
     """The same links, the same room, no tracker: one outcome for a private
     response, another for one a shared cache keeps."""
-    memo: Memo[Hashable, Outcome] = Memo(8)
+    memo: IdentityMemo[Outcome] = IdentityMemo(8)
     private = Response("x")
     assert _write(private, [PER_USER, STYLE], memo=memo) == (STYLE, PER_USER)
     cached = Response("x", headers={"CDN-Cache-Control": "max-age=60"})

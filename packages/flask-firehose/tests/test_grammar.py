@@ -390,22 +390,6 @@ def test_values_the_config_reads(pattern: re.Pattern[str], text: str, matches: b
     assert _fullmatches(pattern, text) is matches
 
 
-@pytest.mark.parametrize(
-    ("value", "seconds"),
-    [
-        ("public, max-age=31536000, immutable", "31536000"),
-        ("s-maxage=60", "60"),
-        ("MAX-AGE = 10", "10"),
-        ('max-age="5"', "5"),
-        ("no-store", None),
-        ("x-max-age=3", None),
-    ],
-)
-def test_cache_max_age_is_found_in_a_field_value(value: str, seconds: str | None) -> None:
-    found = grammar.CACHE_MAX_AGE.search(value)
-    assert (found.group(1) if found else None) == seconds
-
-
 # RFC 3986 §4.1 URI-reference, whole: the character set is not enough ("[" only
 # around an IP literal, one "#", no ":" in a relative path's first segment).
 @pytest.mark.parametrize(

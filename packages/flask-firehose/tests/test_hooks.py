@@ -10,8 +10,9 @@ import pytest
 from flask import Blueprint, Flask, request
 
 from flask_firehose import ConfigurationError, Firehose, Link, MemoryHintStore, early_hints, push
-from flask_firehose._hooks import RequestHooks, blueprints_of, hooks_of
-from flask_firehose._learning import scoped_key
+from flask_firehose._learning_scope import scoped_key
+from flask_firehose._scopes import blueprints_of
+from flask_firehose._state import AppState, state_of
 from flask_firehose.testing import links_of, record_early_hints
 
 from .conftest import AppFactory
@@ -49,10 +50,10 @@ def nested(make_app: AppFactory) -> Flask:
     return app
 
 
-def _hooks(app: Flask) -> RequestHooks:
-    hooks = hooks_of(app)
-    assert hooks is not None
-    return hooks
+def _state(app: Flask) -> AppState:
+    state = state_of(app)
+    assert state is not None
+    return state
 
 
 @pytest.mark.parametrize(
@@ -80,7 +81,7 @@ def test_blueprints_of_agrees_with_flask(nested: Flask, path: str, endpoint: str
 def test_declared_for_goes_app_blueprints_innermost_first_then_view(
     nested: Flask, endpoint: str, declared: list[str]
 ) -> None:
-    assert list(_hooks(nested).declared_for(nested, endpoint)) == declared
+    assert list(_state(nested).hints.applied(nested, endpoint)) == declared
 
 
 def test_the_103_and_the_header_follow_the_same_order(nested: Flask) -> None:
@@ -131,7 +132,7 @@ def test_learning_only_where_a_103_can_go_out(environ: dict[str, object], learns
     client.environ_base.update(environ)  # type: ignore[arg-type]
     response = client.get("/page", headers=NAVIGATION)
     assert response.status_code == 200 and "/static/app.css" in response.headers["Link"]
-    learned = store.learned(scoped_key(hooks_of(app).learner.namespace, "localhost", "page"))  # type: ignore[union-attr, arg-type]
+    learned = store.learned(scoped_key(state_of(app).learner.namespace, "localhost", "page"))  # type: ignore[union-attr, arg-type]
     assert [link.target for link in learned] == (["/static/app.css"] if learns else [])
 
 

@@ -12,18 +12,13 @@ from hypothesis import strategies as st
 from werkzeug.http import parse_cookie
 
 from flask_firehose import Firehose, Link, MemoryHintStore, push
-from flask_firehose._hint_store import _Endpoint
-from flask_firehose._hooks import hooks_of
-from flask_firehose._learning import (
-    Learner,
-    _carries_credentials,
-    asset_identity,
-    is_public_asset_target,
-    is_public_link,
-    keyed_links,
-    scoped_key,
-)
+from flask_firehose._hint_store import _Endpoint, asset_identity, keyed_links
+from flask_firehose._learning import Learner
+from flask_firehose._learning_scope import scoped_key
 from flask_firehose._links import safe_repr
+from flask_firehose._public_links import is_public_asset_target, is_public_link
+from flask_firehose._requests import carries_credentials
+from flask_firehose._state import state_of
 from flask_firehose.testing import links_of, record_early_hints
 
 from .conftest import AppFactory
@@ -205,7 +200,7 @@ def test_a_page_past_the_cap_still_teaches_its_common_links() -> None:
     with record_early_hints(client):
         for album in ("a", "b", "c", "d"):
             assert client.get(f"/gallery/{album}").status_code == 200
-    namespace = str(hooks_of(app).learner.namespace)  # type: ignore[union-attr]
+    namespace = str(state_of(app).learner.namespace)  # type: ignore[union-attr]
     learned = store.learned(scoped_key(namespace, "localhost", "gallery"))
     assert [link.target for link in learned] == ["/static/logo.svg"]
 
@@ -291,13 +286,13 @@ def test_the_cookie_scan_is_never_laxer_than_werkzeug(parts: list[str]) -> None:
     than the digest's, the scan calls the request credentialed."""
     header = "".join(parts)
     if any(name != "fh-pushed" for name in parse_cookie(header)):
-        assert _carries_credentials({"HTTP_COOKIE": header}, "fh-pushed")
+        assert carries_credentials({"HTTP_COOKIE": header}, "fh-pushed")
 
 
 def test_a_cookie_werkzeug_cannot_decode_counts_as_credentials() -> None:
     """A Cookie header that is not UTF-8 makes ``parse_cookie`` raise; the
     scan calls it credentialed instead of breaking the page."""
-    assert _carries_credentials({"HTTP_COOKIE": "fh-pushed=x; s\xa0=1"}, "fh-pushed")
+    assert carries_credentials({"HTTP_COOKIE": "fh-pushed=x; s\xa0=1"}, "fh-pushed")
 
 
 def _targets_103(recorder: Any) -> list[list[str]]:
@@ -383,7 +378,7 @@ def test_forged_and_changing_store_items_only_ever_give_checked_links() -> None:
         def page() -> str:
             return "<p>page</p>"
 
-        learner = hooks_of(app).learner  # type: ignore[union-attr]
+        learner = state_of(app).learner  # type: ignore[union-attr]
         assert isinstance(learner, Learner)
         for i in range(8):
             if i == 4:
@@ -546,7 +541,7 @@ class _HostileStore:
 def _hints_for(app: Flask, path: str = "/", host: str = "localhost") -> list[Link]:
     """What the learner gives a request (before the 103's own filter: the
     policy under test must hold without it)."""
-    learner = hooks_of(app).learner  # type: ignore[union-attr]
+    learner = state_of(app).learner  # type: ignore[union-attr]
     assert isinstance(learner, Learner)
     with app.test_request_context(path, headers={"Host": host}):
         return learner.hints(app, request)
@@ -635,7 +630,7 @@ def test_a_capability_url_in_imagesrcset_is_never_learned(make_app: AppFactory) 
     sent = [link for links in hints.links for link in links]
     assert {link.target for link in sent} == {"/static/gallery.css"}
     assert all(link.get("imagesrcset") is None for link in sent)
-    store = hooks_of(app).learner.store  # type: ignore[union-attr]
+    store = state_of(app).learner.store  # type: ignore[union-attr]
     assert isinstance(store, MemoryHintStore)
     (key,) = store.endpoints()
     assert [link.target for link in store.learned(key)] == ["/static/gallery.css"]  # never counted at all

@@ -21,9 +21,10 @@ from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.test import Client
 
 from flask_firehose import Firehose, Link, MemoryHintStore, push
-from flask_firehose._early_hints import TEST_HTTP2
-from flask_firehose._hooks import hooks_of
-from flask_firehose._learning import Learner, scoped_key, site_of, split_key
+from flask_firehose._learning import Learner
+from flask_firehose._learning_scope import scoped_key, site_of, split_key
+from flask_firehose._requests import TEST_HTTP2
+from flask_firehose._state import state_of
 from flask_firehose.testing import EarlyHintsRecorder, links_of, record_early_hints
 
 from .redis_server import RedisServer, require_redis_server
@@ -293,7 +294,7 @@ def test_learned_by_site_lists_what_each_site_would_be_hinted() -> None:
     store.observe("index", [Link("/static/unscoped.css", as_="style")])
     for site in ("bad\r\nhost", "a@b", "x:99999999", "a.example/%zz\x00"):
         store.observe(f"sites {site} index", [Link("/static/a.css", as_="style")])
-    learner = hooks_of(app).learner  # type: ignore[union-attr]
+    learner = state_of(app).learner  # type: ignore[union-attr]
     assert isinstance(learner, Learner)
     refused: list[tuple[str, str]] = []
     found = learner.learned_by_site(app, "index", refused)
@@ -355,7 +356,7 @@ def test_two_apps_and_two_hosts_on_one_redis(redis_url: str) -> None:
         assert _visit(shop_client, "/", "b.example") == []  # another host of the same app
         assert _visit(blog_client, "/", "a.example") == []  # another app on the same host
         assert _visit(blog_client, "/", "a.example") == [["/static/blog.css"]]
-        learner = hooks_of(blog).learner  # type: ignore[union-attr]
+        learner = state_of(blog).learner  # type: ignore[union-attr]
         assert learner is not None
         found = learner.learned_by_site(blog, "index")
         assert found is not None
@@ -396,7 +397,7 @@ def test_the_key_of_a_request() -> None:
     app.config.update(SECRET_KEY="s")
     Firehose(app)
     app.add_url_rule("/p", "page", lambda: "x")
-    learner = hooks_of(app).learner  # type: ignore[union-attr]
+    learner = state_of(app).learner  # type: ignore[union-attr]
     assert learner is not None
     cases = [
         ("https://Shop.Example:443/mount", "/p", {}, "keyed shop.example/mount page"),

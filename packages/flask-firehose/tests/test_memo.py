@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from flask_firehose._memo import Memo
+from flask_firehose._memo import IdentityMemo, Memo
 
 
 def test_get_returns_what_was_put_or_the_default() -> None:
@@ -81,3 +81,68 @@ def test_threads_never_leave_it_past_its_size_or_wrong() -> None:
         thread.join()
     assert wrong == []
     assert 0 < len(memo) <= 16
+
+
+class _Link:
+    """Equal by value, as links are; told apart only by identity."""
+
+    def __init__(self, target: str) -> None:
+        self.target = target
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Link) and other.target == self.target
+
+    def __hash__(self) -> int:
+        return hash(self.target)
+
+
+def test_an_identity_memo_answers_for_the_same_objects_only() -> None:
+    memo: IdentityMemo[str] = IdentityMemo(4)
+    first = (_Link("/a.css"), _Link("/b.js"))
+    memo.put(first, "outcome")
+    assert memo.get(first) == "outcome"
+    assert memo.get(tuple(first)) == "outcome"  # a new tuple of the same objects
+    assert memo.get((_Link("/a.css"), _Link("/b.js"))) is None  # equal, not the same: recomputed
+    assert memo.get(first[:1]) is None
+
+
+def test_an_identity_memo_tells_extras_apart() -> None:
+    memo: IdentityMemo[str] = IdentityMemo(4)
+    links = (_Link("/a.css"),)
+    memo.put(links, "site a", "a.example")
+    memo.put(links, "site b", "b.example")
+    assert (memo.get(links, "a.example"), memo.get(links, "b.example"), memo.get(links)) == ("site a", "site b", None)
+
+
+class _Colliding(Memo[object, object]):
+    """Every key collides, as ids reused by new objects would."""
+
+    def __init__(self) -> None:
+        super().__init__(1)
+        self.last: object = None
+
+    def get(self, key: object, default: object = None) -> object:
+        return self.last if self.last is not None else default
+
+    def put(self, key: object, value: object) -> None:
+        self.last = value
+
+
+def test_a_colliding_key_never_hands_out_another_objects_answer() -> None:
+    memo: IdentityMemo[str] = IdentityMemo(1)
+    memo._memo = _Colliding()  # type: ignore[assignment]
+    memo.put((_Link("/a.css"),), "for a.css")
+    assert memo.get((_Link("/other.css"),)) is None
+    assert memo.get((_Link("/a.css"), _Link("/b.css"))) is None
+
+
+def test_an_identity_memo_keeps_its_objects_alive_and_stays_bounded() -> None:
+    memo: IdentityMemo[int] = IdentityMemo(3)
+    kept = []
+    for number in range(10):
+        objects = (_Link(f"/{number}.css"),)
+        kept.append(objects)
+        memo.put(objects, number)
+    assert len(memo) == 3
+    assert [memo.get(objects) for objects in kept[-3:]] == [7, 8, 9]
+    assert memo.get(kept[0]) is None

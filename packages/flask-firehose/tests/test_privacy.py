@@ -416,9 +416,9 @@ def test_a_capability_url_riding_in_a_link_parameter_reaches_no_one_else() -> No
     assert [[link.target for link in links] for links in hints.links] == [["/static/share.css"]]
     assert all("secret" not in value for headers in hints.sent for _, value in headers)
     from flask_firehose import MemoryHintStore
-    from flask_firehose._hooks import hooks_of
+    from flask_firehose._state import state_of
 
-    store = hooks_of(app).learner.store  # type: ignore[union-attr]
+    store = state_of(app).learner.store  # type: ignore[union-attr]
     assert isinstance(store, MemoryHintStore)
     counted = [link.target for key in store.endpoints() for link in store.learned(key)]
     assert counted == ["/static/share.css"]

@@ -110,7 +110,7 @@ def _get(app: Flask, url: object, args: tuple[object, ...], attrs: dict[str, obj
     return app.test_client().get("/")
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(link=_LINKS)
 def test_valid_links_round_trip_exactly(link: Link) -> None:
     assert parse_link_header(link.text) == [_expected(link)]
@@ -148,7 +148,7 @@ _ARGS = st.lists(st.one_of(_TEXT, st.integers(), st.none()), max_size=2)
 
 
 @pytest.mark.parametrize("strict", [True, False])
-@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(url=_URLS, args=_ARGS, attrs=st.dictionaries(_NAMES, _VALUES, max_size=4))
 def test_any_input_gives_an_error_or_the_same_link(
     strict: bool, url: object, args: list[object], attrs: dict[str, object]
@@ -200,7 +200,7 @@ def _decoded(target: str) -> str:
 
 
 @pytest.mark.parametrize("strict", [True, False])
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(url=_PUSHED_URLS)
 def test_whatever_push_accepts_is_a_uri_reference_for_the_same_resource(strict: bool, url: str) -> None:
     from flask_firehose import _grammar as grammar

@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib
 import subprocess
 import sys
-import warnings
 
 import pytest
 
@@ -62,42 +61,26 @@ def test_every_error_derives_from_the_base() -> None:
     assert issubclass(flask_firehose.InvalidLinkError, ValueError)
 
 
-@pytest.mark.parametrize(
-    ("old", "new"),
-    [
-        ("Connector", flask_firehose.SessionConnector),
-        ("ParsedLink", testing.ParsedLink),
-        ("parse_link_header", testing.parse_link_header),
-    ],
-)
-def test_moved_top_level_names_warn_and_work(old: str, new: object) -> None:
-    with pytest.deprecated_call(match=old):
-        assert getattr(flask_firehose, old) is new
+def test_the_0_2_3_connector_name_warns_and_works() -> None:
+    with pytest.deprecated_call(match="Connector"):
+        assert flask_firehose.Connector is flask_firehose.SessionConnector
 
 
-@pytest.mark.parametrize(
-    ("module", "name", "new"),
-    [
-        ("flask_firehose.links", "Link", flask_firehose.Link),
-        ("flask_firehose.parsing", "parse_link_header", testing.parse_link_header),
-        ("flask_firehose.tracking", "SessionConnector", flask_firehose.SessionConnector),
-        ("flask_firehose.learning", "MemoryHintStore", flask_firehose.MemoryHintStore),
-        ("flask_firehose.redis_backend", "RedisHintStore", flask_firehose.RedisHintStore),
-    ],
-)
-def test_old_module_paths_warn_and_forward(module: str, name: str, new: object) -> None:
-    old = importlib.import_module(module)
-    with pytest.deprecated_call(match=module.replace(".", r"\.")):
-        assert getattr(old, name) is new
+@pytest.mark.parametrize("name", ["ParsedLink", "parse_link_header", "links", "redis_backend", "learning"])
+def test_names_of_unreleased_previews_are_gone(name: str) -> None:
+    with pytest.raises(AttributeError, match=name):
+        getattr(flask_firehose, name)
+
+
+@pytest.mark.parametrize("module", ["flask_firehose.links", "flask_firehose.redis_backend", "flask_firehose.tracking"])
+def test_module_paths_of_unreleased_previews_are_gone(module: str) -> None:
+    with pytest.raises(ModuleNotFoundError):
+        importlib.import_module(module)
 
 
 def test_unknown_names_are_attribute_errors() -> None:
     with pytest.raises(AttributeError, match="no_such_name"):
         flask_firehose.no_such_name  # noqa: B018
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        with pytest.raises(AttributeError):
-            importlib.import_module("flask_firehose.links").no_such_name  # noqa: B018
 
 
 def test_importing_the_package_needs_no_redis_and_warns_nothing() -> None:

@@ -18,12 +18,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from . import _compat
+from ._connectors import PushConnector, SessionConnector
 from ._declared import early_hints
-from ._extension import Firehose, push
-from ._learning import HintStore, MemoryHintStore
+from ._extension import Firehose
+from ._hint_store import HintStore, MemoryHintStore
 from ._links import Link
-from ._speculation.delivery import is_speculative, no_speculation, speculation
-from ._tracking import PushConnector, SessionConnector
+from ._push import push
+from ._speculation.views import is_speculative, no_speculation, speculation
 from ._version import __version__ as __version__
 from .errors import (
     ConfigurationError,
@@ -61,8 +62,6 @@ __all__ = [
     "push",
     "speculation",
 ]
-
-_compat.alias_old_modules(__name__)
 
 
 def __getattr__(name: str) -> Any:

@@ -22,9 +22,9 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
 from . import _grammar as grammar
-from ._hooks import hooks_of
 from ._links import safe_repr
 from ._routes import endpoint_hints, routes_json, routes_table
+from ._state import state_of
 from ._terminal import printable
 from ._version import __version__
 
@@ -202,13 +202,13 @@ def _is_terminal(stream: Any) -> bool:
 def routes_command(as_json: bool) -> None:
     """Show each endpoint's hints: declared (app-wide, blueprint, view) and learned."""
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
-    hooks = hooks_of(app)
-    if hooks is None:
+    state = state_of(app)
+    if state is None:
         click.echo(
             printable(f"Flask-Firehose is not initialised on app {app.name!r}: call Firehose(app) first."), err=True
         )
         click.get_current_context().exit(1)
-    report = endpoint_hints(app, hooks)
+    report = endpoint_hints(app, state)
     click.echo(routes_json(report) if as_json else routes_table(report))
 
 

@@ -20,12 +20,12 @@ from ._failure import FailurePolicy
 from ._links import Link, link_from_push, safe_repr
 
 __all__ = [
+    "ATTRIBUTE",
     "MAX_DECLARED",
     "HintSpec",
     "call_declared",
     "check_specs",
     "declared_limit",
-    "declared_on",
     "early_hints",
     "resolve",
 ]
@@ -35,7 +35,8 @@ HintSpec = str | Link | Callable[[], HintValue | Iterable[HintValue]]
 
 F = TypeVar("F", bound=Callable[..., object])
 
-_ATTRIBUTE = "_firehose_early_hints"
+#: Where :func:`early_hints` keeps a view's declarations.
+ATTRIBUTE: Final = "_firehose_early_hints"
 
 #: Most links one navigation takes from its declarations (at least the
 #: configured ``FIREHOSE_MAX_LINKS``): a header holds no more, and a callable
@@ -79,25 +80,11 @@ def early_hints(*hints: HintSpec) -> Callable[[F], F]:
 
     def decorate(view: F) -> F:
         # Only what *view* itself holds: for an ``as_view()`` function,
-        # declared_on() adds the class's at request time.
-        setattr(view, _ATTRIBUTE, (*getattr(view, _ATTRIBUTE, ()), *checked))
+        # the app's Scopes add the class's at request time.
+        setattr(view, ATTRIBUTE, (*getattr(view, ATTRIBUTE, ()), *checked))
         return view
 
     return decorate
-
-
-def declared_on(view: object) -> tuple[HintSpec, ...]:
-    """The hints declared on *view* with :func:`early_hints`; for a class-based
-    view (``View.as_view()``), also those on the class and its ``get``."""
-    hints: tuple[HintSpec, ...] = getattr(view, _ATTRIBUTE, ())
-    view_class = getattr(view, "view_class", None)
-    if isinstance(view_class, type):
-        hints = (
-            *hints,
-            *getattr(view_class, _ATTRIBUTE, ()),
-            *getattr(getattr(view_class, "get", None), _ATTRIBUTE, ()),
-        )
-    return hints
 
 
 def _name_of(spec: object) -> str:

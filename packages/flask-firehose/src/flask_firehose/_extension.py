@@ -1,10 +1,11 @@
-"""The :class:`Firehose` extension and the :func:`push` function.
+"""The :class:`Firehose` extension: it wires, and keeps each app's state.
 
-The extension only wires: ``init_app`` reads the configuration once, checks
-the connector and the hint store, builds the tracker and the learner, and
-registers the request hooks (:mod:`flask_firehose._hooks`) and ``push`` as a
-Jinja global. ``push()`` only validates and collects into the request's
-links (:mod:`flask_firehose._collection`).
+``init_app`` reads the configuration once, checks the connector and the hint
+store, builds the tracker and the learner into the app's
+:class:`~flask_firehose._state.AppState`, and registers the request hooks
+(:mod:`flask_firehose._hooks`) and :func:`~flask_firehose._push.push` as a
+Jinja global. Declarations (``declare_hints()``, ``speculate()``) go to the
+app they are for.
 """
 
 from __future__ import annotations
@@ -12,133 +13,40 @@ from __future__ import annotations
 import sys
 import warnings
 import weakref
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any, NamedTuple, TypeVar, cast, overload
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
-from flask import Flask, Request, current_app, has_app_context, request
+from flask import Flask, Request, current_app, request
 from flask.ctx import AppContext
 from flask.globals import _cv_app
 from flask.sessions import SecureCookieSessionInterface
 
-from ._collection import STATE_ATTRIBUTE, RequestLinks, current_context, request_links
 from ._config import Settings
+from ._connectors import SessionConnector
 from ._declared import HintSpec, check_specs
 from ._failure import FailurePolicy, logger
-from ._hooks import EXTENSION_KEY, RequestHooks, hooks_of, register
-from ._learning import HintStore, Learner, MemoryHintStore, check_store
+from ._hint_store import HintStore, MemoryHintStore, check_store
+from ._hooks import RequestHooks, register
+from ._learning import Learner
 from ._learning_scope import namespace_for
-from ._links import PLAIN_LINKS as _plain_links
-from ._links import link_from_push, plain_link, safe_repr
-from ._speculation.delivery import Speculation, no_speculation
-from ._speculation.rules import RuleSpec, make_spec
-from ._tracking import SessionConnector, Tracker, tracker_for
-from .errors import ConfigurationError, FirehoseWarning, InvalidLinkError
+from ._links import safe_repr
+from ._push import push
+from ._speculation.delivery import Speculation
+from ._speculation.rules import RuleOptions, RuleSpec, make_spec
+from ._speculation.views import no_speculation
+from ._state import EXTENSION_KEY, AppState
+from ._tracking import Tracker, tracker_for
+from .errors import ConfigurationError, FirehoseWarning
 
-__all__ = ["EXTENSION_KEY", "Firehose", "push"]
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+__all__ = ["Firehose"]
 
 T = TypeVar("T")
 
 _current_request: Callable[[], Request] = request._get_current_object  # type: ignore[attr-defined]
 _current_app: Callable[[], Flask] = current_app._get_current_object  # type: ignore[attr-defined]
-
-
-def _describe_call(url: object, args: tuple[object, ...], attrs: dict[str, object]) -> str:
-    parts = [safe_repr(url, 80), *(safe_repr(arg, 40) for arg in args)]
-    parts.extend(f"{key}={safe_repr(value, 40)}" for key, value in attrs.items())
-    return safe_repr(f"push({', '.join(parts)})", 240)[1:-1]
-
-
-#: push() called without a URL (it may come as the keyword ``url``).
-_NO_URL: Any = object()
-
-
-@overload
-def push(url: str, /, *args: object, **attrs: object) -> str: ...
-@overload
-def push(*, url: str, **attrs: object) -> str: ...
-def push(url: str = _NO_URL, /, *args: object, **attrs: object) -> str:
-    """Hint (and, behind a pushing proxy, push) *url* with this response.
-
-    Usable in views and, as a Jinja global, in templates; returns *url*
-    unchanged so it can sit inside ``href``. Keyword and positional arguments
-    become link attributes as in 0.2.3: ``push(url, 'nopush', as_='font')``
-    (``as_`` and ``**{'as': ...}`` mean the same). ``rel`` defaults to
-    ``preload`` and ``as`` to what the extension says. ``push(url=...)``
-    works too; after a URL given first, a keyword ``url`` is an attribute.
-
-    Invalid arguments follow the failure policy: in debug and testing (or with
-    ``FIREHOSE_STRICT = True``) they raise; otherwise the link is dropped and a
-    warning naming the call is logged, and the page is served as it is.
-
-    :raises InvalidLinkError: (a ``ValueError``) for a URL or attribute that
-        cannot be written into a header, naming the bad value, when strict.
-        It is the only error bad arguments can raise.
-    :raises RuntimeError: outside a request, in an app context whose app is
-        strict (when lenient, or with no app at all, as in a generator streamed
-        after its request ended, the URL is returned and a warning logged); or
-        in an app where Firehose was never initialised.
-    """
-    if url is _NO_URL:  # push(url=...), as 0.2.3 allowed; given first, "url" is an attribute like any other
-        if "url" not in attrs:
-            raise TypeError("push() missing 1 required argument: 'url'")
-        url = cast("str", attrs.pop("url"))  # returned as given, as any URL
-    context = current_context()
-    if context is None:
-        return _outside_a_request(url)
-    links: RequestLinks | None = getattr(context, STATE_ATTRIBUTE, None)
-    if links is None:
-        app = _current_app()
-        if EXTENSION_KEY not in app.extensions:
-            raise RuntimeError(
-                f"Firehose is not initialised on app {app.name!r}: "
-                "call Firehose(app) or firehose.init_app(app) before using push()."
-            )
-        links = request_links()
-    try:
-        if args or attrs or type(url) is not str:
-            link = link_from_push(url, args, attrs)
-        else:  # the common call, push("/static/app.css"): the link built before
-            link = _plain_links.get(url) or plain_link(url)
-    except InvalidLinkError as exc:
-        where = _current_request().endpoint
-        _failures_of(_current_app()).invalid_push(_describe_call(url, args, attrs), exc, where)
-        return url
-    if links.closed:
-        _failures_of(_current_app()).warn_once_in_a_while(
-            ("push-after-response", _current_request().endpoint),
-            "%s came after the response headers were written (a streamed response?) and is dropped: "
-            "push before returning the response",
-            _describe_call(url, args, attrs),
-        )
-        return url
-    links.pushed.add(link)
-    return url
-
-
-_fallback_policy = FailurePolicy(strict=False)
-
-
-def _failures_of(app: Flask) -> FailurePolicy:
-    hooks = hooks_of(app)
-    return hooks.failures if hooks is not None else _fallback_policy
-
-
-def _outside_a_request(url: str) -> str:
-    """``push()`` with no request: there is no response to hint. Raised when
-    the current app is strict; with no app at all (a generator streamed after
-    its request ended, without ``stream_with_context``) there is nobody to
-    ask, and a page must not be cut short: the URL is returned, as when
-    lenient, with a warning."""
-    app = _current_app() if has_app_context() else None
-    hooks = hooks_of(app) if app is not None else None
-    message = (
-        "push() needs an active request: call it from a view or a template rendered by one "
-        "(in tests, inside app.test_request_context()); outside one there is no response to hint"
-    )
-    if app is not None and (hooks is None or hooks.failures.is_strict()):
-        raise RuntimeError(message)
-    _fallback_policy.warn_once_in_a_while(("push-outside-request",), "%s: %s ignored", message, safe_repr(url))
-    return url
 
 
 class Firehose:
@@ -166,7 +74,7 @@ class Firehose:
         # Each app's own state (as flask-sqlalchemy keeps its engines): nothing
         # one app declares or learns reaches another, and an app that goes away
         # takes its state with it.
-        self._per_app: weakref.WeakKeyDictionary[Flask, RequestHooks] = weakref.WeakKeyDictionary()
+        self._per_app: weakref.WeakKeyDictionary[Flask, AppState] = weakref.WeakKeyDictionary()
         # Declarations given with app= (or in its app context) before init_app(app).
         self._pending: weakref.WeakKeyDictionary[Flask, _Declarations] = weakref.WeakKeyDictionary()
         # The app initialised last, and the app context active then (if any).
@@ -192,8 +100,8 @@ class Firehose:
             return [_Declarations(self._declared, self._speculation)]
         if not isinstance(app, Flask):
             raise TypeError(f"{what}(app=...) takes a Flask app, not {safe_repr(app)}")
-        hooks = self._per_app.get(app)
-        if hooks is None:  # declared for an app before init_app(app)
+        state = self._per_app.get(app)
+        if state is None:  # declared for an app before init_app(app)
             return [self._pending.setdefault(app, _Declarations({}, {}))]
         if getattr(app, "_got_first_request", False):
             raise RuntimeError(
@@ -201,7 +109,7 @@ class Firehose:
                 f"before the app runs (in an app factory: call init_app(app) first, then {what}(), or pass "
                 f"app=app; for one view, use the decorator)."
             )
-        return [_Declarations(hooks.declared, hooks.speculation_declared)]
+        return [_Declarations(state.hints.table, state.rules)]
 
     def _for_every_app(self, what: str) -> list[_Declarations]:
         """A module's top-level declaration runs once, when the module is first
@@ -209,7 +117,7 @@ class Firehose:
         it is for every app, those initialised later and those still being
         set up; an app that already serves keeps what it has, with a warning."""
         found = [_Declarations(self._declared, self._speculation)]
-        for app, hooks in list(self._per_app.items()):
+        for app, state in list(self._per_app.items()):
             if getattr(app, "_got_first_request", False):
                 logger.warning(
                     "%s() at a module's top level came after app %r served its first request: that app does "
@@ -218,7 +126,7 @@ class Firehose:
                     app.name,
                 )
             else:
-                found.append(_Declarations(hooks.declared, hooks.speculation_declared))
+                found.append(_Declarations(state.hints.table, state.rules))
         return found
 
     def declare_hints(self, *hints: HintSpec, blueprint: str | None = None, app: Flask | None = None) -> None:
@@ -254,14 +162,9 @@ class Firehose:
         self,
         action: str = "prerender",
         *,
-        eagerness: str = "moderate",
-        urls: Iterable[str] = (),
-        endpoints: Iterable[str | tuple[str, Mapping[str, Any]]] = (),
-        href_matches: str | Iterable[str] | None = None,
-        selector_matches: str | None = None,
-        exclude: Iterable[str] = (),
         blueprint: str | None = None,
         app: Flask | None = None,
+        **options: Unpack[RuleOptions],
     ) -> None:
         """Declare a Speculation Rule for every page of the app, or of one *blueprint*:
         the browser fetches (``prefetch``) or fully loads (``prerender``) the
@@ -294,20 +197,13 @@ class Firehose:
         :raises ConfigurationError: for a bad action, eagerness, endpoint,
             selector, exclusion or blueprint, naming the value.
         :raises InvalidURLError: for a URL or pattern that is not a path on this site.
+        :raises TypeError: for a keyword argument that is none of the above.
         :raises RuntimeError: once that app has served its first request.
         """
         targets = self._declarations_for(app, "speculate", sys._getframe(1).f_code.co_name == "<module>")
         if blueprint is not None and not isinstance(blueprint, str):
             raise ConfigurationError(f"blueprint must be a blueprint's name, not {blueprint!r}", "blueprint", blueprint)
-        spec = make_spec(
-            action,
-            eagerness=eagerness,
-            urls=urls,
-            endpoints=endpoints,
-            href_matches=href_matches,
-            selector_matches=selector_matches,
-            exclude=exclude,
-        )
+        spec = make_spec(action, **options)
         for target in targets:
             target.rules.setdefault(blueprint, []).append(spec)
 
@@ -342,7 +238,7 @@ class Firehose:
             check_store(self.hint_store)
         learner = None
         if settings.learn:
-            store = self.hint_store or _default_store(settings)
+            store = self.hint_store if self.hint_store is not None else _default_store(settings)
             learner = Learner(
                 store,
                 settings.learn_prefixes,
@@ -356,8 +252,7 @@ class Firehose:
         pending = self._pending.pop(app, None)
         declared = _merged(self._declared, pending.hints if pending else {})
         rules = _merged(self._speculation, pending.rules if pending else {})
-        hooks = RequestHooks(settings, failures, tracker, declared, learner)
-        hooks.speculation_declared = rules
+        state = AppState(settings, failures, tracker, learner, declared, rules)
         speculation = Speculation(
             failures,
             rules,
@@ -367,17 +262,17 @@ class Firehose:
         )
         speculation.register(app)
         if settings.speculation:
-            hooks.speculation = speculation
+            state.speculation = speculation
         app.extensions[EXTENSION_KEY] = self
-        self._per_app[app] = hooks
+        self._per_app[app] = state
         self._last_app = weakref.ref(app)
         context = _cv_app.get(None)
         self._last_context = weakref.ref(context) if context is not None else _no_context
-        register(app, hooks)
+        register(app, RequestHooks(state))
         app.jinja_env.globals["push"] = push
 
-    def _hooks_of(self, app: Flask) -> RequestHooks | None:
-        """The state this extension keeps for *app* (see :func:`flask_firehose._hooks.hooks_of`)."""
+    def _state_of(self, app: Flask) -> AppState | None:
+        """The state this extension keeps for *app* (see :func:`flask_firehose._state.state_of`)."""
         return self._per_app.get(app)
 
 

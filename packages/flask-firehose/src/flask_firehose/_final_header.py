@@ -1,6 +1,6 @@
 """The final ``Link`` header: the channel every server and proxy understands.
 
-One function, :func:`write_links`, runs after the view: it decides whether the
+One method, :meth:`FinalHeader.write`, runs after the view: it decides whether the
 response may carry links, asks the tracker which pushable links the client
 already had and which new ones it can remember (GET only), fits the rest to
 the budget, appends one ``Link`` field next to whatever the view set, and
@@ -10,7 +10,7 @@ if one fails, the links go out as they would with tracking off.
 A response other clients may be handed is **public**: with
 ``FIREHOSE_BEHIND_CDN`` (a CDN may replay its ``Link`` header as a 103 to
 every later visitor of the URL), or when a shared cache is told to keep it
-(:func:`~flask_firehose._shared_cache.kept_by`). Its header then holds only
+(:func:`~flask_firehose._caching.kept_by`). Its header then holds only
 the links that pass the public-asset rules
 (:func:`~flask_firehose._learning.is_public_link`), as they were made (the
 push cap aside, which behind a CDN does not apply: nothing there pushes): the
@@ -21,7 +21,7 @@ cookie), so every client gets the same field for the same links.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from operator import attrgetter
 from typing import Any, NamedTuple
 
@@ -33,12 +33,13 @@ from ._collection import NOT_LOADED
 from ._config import Settings
 from ._failure import FailurePolicy
 from ._headers import append_checked, checked_value
-from ._learning import _written_root, is_public_link, static_prefixes
+from ._learning_scope import written_root
 from ._links import Link
-from ._memo import Memo
+from ._memo import IdentityMemo
+from ._public_links import is_public_link, static_prefixes
 from ._tracking import Tracker
 
-__all__ = ["Outcome", "may_carry_links", "public_prefixes", "write_links"]
+__all__ = ["FinalHeader", "Outcome", "may_carry_links", "public_prefixes"]
 
 _by_priority = attrgetter("priority")
 
@@ -71,7 +72,7 @@ def _on_site(prefixes: Sequence[str], settings: Settings) -> tuple[str, ...]:
     script_root = request.script_root if has_request_context() else ""
     if not script_root or not base:
         return base
-    root = _written_root(script_root)
+    root = written_root(script_root)
     if root is None:
         return ()
     on_site = tuple(root + prefix for prefix in base)
@@ -79,7 +80,7 @@ def _on_site(prefixes: Sequence[str], settings: Settings) -> tuple[str, ...]:
 
 
 class Outcome(NamedTuple):
-    """What :func:`write_links` decided for a response."""
+    """What :meth:`FinalHeader.write` decided for a response."""
 
     candidates: tuple[Link, ...]
     kept: tuple[Link, ...]
@@ -88,93 +89,114 @@ class Outcome(NamedTuple):
     pushed: tuple[str, ...]
 
 
-def write_links(
-    method: str,
-    response: Response,
-    links: Iterable[Link],
-    settings: Settings,
-    tracker: Tracker[Any] | None,
-    failures: FailurePolicy,
-    memo: Memo[Hashable, Outcome] | None = None,
-    loaded: Any = NOT_LOADED,
-    shared: Memo[Hashable, Outcome] | None = None,
-    prefixes: Callable[[], Sequence[str]] | None = None,
-) -> tuple[Link, ...]:
-    """Append the links of a *method* request to *response*, record the
-    pushes, and return the links that went out.
+class FinalHeader:
+    """The final header's channel for one app.
 
-    :param loaded: the tracker's state if the 103 already asked for it
-        (a connector's ``get_pushed()`` is called once per request).
-    :param memo: outcomes by the tracker's :meth:`~flask_firehose._tracking.Tracker.state_key`;
-        *shared*: by which candidates the state holds.
     :param prefixes: gives the app's public-asset prefixes (the learner's:
         :meth:`~flask_firehose._learning.Learner.prefixes`, before the script
         root is put in front), asked only for a public response; ``None``:
-        :func:`public_prefixes`.
+        :func:`public_prefixes`, worked out once.
     """
-    if not may_carry_links(method, response.status_code):
-        return ()
-    candidates = links if type(links) is tuple else tuple(links)
-    # One pass over the view's headers: the Link fields it set (they share
-    # the byte budget) and whether caching headers need a closer look.
-    own = 0
-    caching = False
-    for name, value in response.headers:
-        lowered = name.lower()
-        if lowered == "link":
-            own += len(value) + len(budget.SEPARATOR)
-        elif lowered in CACHING_FIELDS:
-            caching = True
-    # A response other clients may be handed (a CDN replaying its Link
-    # header, a shared cache keeping it) gets public links only, and the same
-    # ones for every client: its links are not tracked.
-    kept_for_others = kept_by(response) if caching and candidates else None
-    public: tuple[str, ...] | None = None
-    if candidates and (settings.behind_cdn or kept_for_others is not None):
-        public = _on_site(prefixes() if prefixes is not None else public_prefixes(settings), settings)
-    state = None
-    # No tracking for HEAD (health checks, crawlers: nothing is downloaded),
-    # nor for a public response: a tracking cookie in it would be handed to
-    # every client the cache serves, and the nopush hints one client's cookie
-    # earned too.
-    if tracker is not None and method == "GET" and public is None and any(link.pushable for link in candidates):
-        state = loaded if loaded is not NOT_LOADED else failures.call(f"{tracker.name} load", None, tracker.load)
-    # The same links, room and tracking state give the same outcome (a page's
-    # new visitors, a returning one with an unchanged cookie): remembered.
-    # push() hands out the same Link objects for the same calls, so the key
-    # names them by identity (cheaper than hashing each); an outcome holds its
-    # candidates, so their ids cannot be reused while it is remembered, and
-    # it is only taken when they are the same links.
-    state_key = "" if state is None or tracker is None else tracker.state_key(state)
-    ids = tuple(map(id, candidates))
-    key = (ids, own, state_key, public) if memo is not None and state_key is not None else None
-    outcome = memo.get(key) if memo is not None and key is not None else None
-    if outcome is not None and outcome.candidates != candidates:
-        outcome = None
-    if outcome is None:
-        # Another client whose state holds the same of these links (a page's
-        # returning visitors, each with a cookie of their own) gets the same
-        # outcome: remembered by which candidates the state holds.
-        held_key = None
-        if shared is not None and key is not None and state is not None:
-            held_key = (ids, own, tuple(link.target in state for link in candidates if link.pushable))
-            outcome = shared.get(held_key)
-            if outcome is not None and outcome.candidates != candidates:
-                outcome = None
+
+    __slots__ = ("_prefixes", "_public", "failures", "outcomes", "settings", "shared")
+
+    def __init__(
+        self,
+        settings: Settings,
+        failures: FailurePolicy,
+        prefixes: Callable[[], Sequence[str]] | None = None,
+        size: int = 256,
+    ) -> None:
+        self.settings = settings
+        self.failures = failures
+        #: Outcomes by the candidates, the view's own bytes and the tracker's
+        #: :meth:`~flask_firehose._tracking.Tracker.state_key`.
+        self.outcomes: IdentityMemo[Outcome] = IdentityMemo(size)
+        #: Outcomes by the candidates and which of them the client's state holds.
+        self.shared: IdentityMemo[Outcome] = IdentityMemo(size)
+        self._prefixes = prefixes
+        self._public: tuple[str, ...] | None = None
+
+    def public_prefixes(self) -> tuple[str, ...]:
+        """Where the app's public assets lie (see *prefixes*)."""
+        if self._prefixes is not None:
+            return tuple(self._prefixes())
+        if self._public is None:
+            self._public = public_prefixes(self.settings)
+        return self._public
+
+    def write(
+        self,
+        method: str,
+        response: Response,
+        links: Iterable[Link],
+        tracker: Tracker[Any] | None,
+        loaded: Any = NOT_LOADED,
+    ) -> tuple[Link, ...]:
+        """Append the links of a *method* request to *response*, record the
+        pushes with *tracker*, and return the links that went out.
+
+        :param loaded: the tracker's state if the 103 already asked for it
+            (a connector's ``get_pushed()`` is called once per request).
+        """
+        if not may_carry_links(method, response.status_code):
+            return ()
+        settings = self.settings
+        failures = self.failures
+        candidates = links if type(links) is tuple else tuple(links)
+        # One pass over the view's headers: the Link fields it set (they share
+        # the byte budget) and whether caching headers need a closer look.
+        own = 0
+        caching = False
+        for name, value in response.headers:
+            lowered = name.lower()
+            if lowered == "link":
+                own += len(value) + len(budget.SEPARATOR)
+            elif lowered in CACHING_FIELDS:
+                caching = True
+        # A response other clients may be handed (a CDN replaying its Link
+        # header, a shared cache keeping it) gets public links only, and the same
+        # ones for every client: its links are not tracked.
+        kept_for_others = kept_by(response) if caching and candidates else None
+        public: tuple[str, ...] | None = None
+        if candidates and (settings.behind_cdn or kept_for_others is not None):
+            public = _on_site(self.public_prefixes(), settings)
+        state = None
+        # No tracking for HEAD (health checks, crawlers: nothing is downloaded),
+        # nor for a public response: a tracking cookie in it would be handed to
+        # every client the cache serves, and the nopush hints one client's cookie
+        # earned too.
+        if tracker is not None and method == "GET" and public is None and any(link.pushable for link in candidates):
+            state = loaded if loaded is not NOT_LOADED else failures.call(f"{tracker.name} load", None, tracker.load)
+        # The same links, room and tracking state give the same outcome (a
+        # page's new visitors, a returning one with an unchanged cookie):
+        # remembered by the links' identities (push() hands out the same Link
+        # objects for the same calls).
+        state_key = "" if state is None or tracker is None else tracker.state_key(state)
+        extra = (own, state_key, public)
+        outcome = self.outcomes.get(candidates, extra) if state_key is not None else None
         if outcome is None:
-            if public is not None:
-                outcome = _decide_public(candidates, own, settings, public, kept_for_others)
-            else:
-                outcome = _decide(candidates, own, settings, tracker, state, failures)
-            if shared is not None and held_key is not None:
-                shared.put(held_key, outcome)
-        if memo is not None and key is not None:
-            memo.put(key, outcome)
-    if outcome.header is not None:
-        append_checked(response.headers, "Link", outcome.header)
-    if state is not None and tracker is not None and outcome.pushed:
-        failures.call(f"{tracker.name} save", None, tracker.save, state, outcome.seen, outcome.pushed, response)
-    return outcome.kept
+            # Another client whose state holds the same of these links (a
+            # page's returning visitors, each with a cookie of their own) gets
+            # the same outcome: remembered by which candidates the state holds.
+            held = None
+            if state_key is not None and state is not None:
+                held = (own, tuple(link.target in state for link in candidates if link.pushable))
+                outcome = self.shared.get(candidates, held)
+            if outcome is None:
+                if public is not None:
+                    outcome = _decide_public(candidates, own, settings, public, kept_for_others)
+                else:
+                    outcome = _decide(candidates, own, settings, tracker, state, failures)
+                if held is not None:
+                    self.shared.put(candidates, outcome, held)
+            if state_key is not None:
+                self.outcomes.put(candidates, outcome, extra)
+        if outcome.header is not None:
+            append_checked(response.headers, "Link", outcome.header)
+        if state is not None and tracker is not None and outcome.pushed:
+            failures.call(f"{tracker.name} save", None, tracker.save, state, outcome.seen, outcome.pushed, response)
+        return outcome.kept
 
 
 def _decide(

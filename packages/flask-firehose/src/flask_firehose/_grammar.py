@@ -12,7 +12,6 @@ import re
 __all__ = [
     "AUTHORITY",
     "BAD_PERCENT",
-    "CACHE_MAX_AGE",
     "COOKIE_AV_TEXT",
     "DOMAIN",
     "FIELD_VALUE",
@@ -233,11 +232,6 @@ ORIGIN = re.compile(r"https?://[A-Za-z0-9](?:[A-Za-z0-9\-.]*[A-Za-z0-9])?(?::[0-
 # RFC 3986 §3.3 path-absolute made of unreserved characters only, no dot
 # segment: fit for a Flask route and for an RFC 8941 sf-string without escapes.
 PLAIN_PATH_PREFIX = re.compile(r"(?:/[A-Za-z0-9_~\-][A-Za-z0-9._~\-]*)+")
-
-# RFC 9111 §5.2.2.1 max-age and §5.2.2.10 s-maxage (searched for in a
-# Cache-Control field value; delta-seconds = 1*DIGIT, quoted form tolerated)
-#   max-age = "max-age" "=" delta-seconds
-CACHE_MAX_AGE = re.compile(r"(?:^|,)\s*(?:max-age|s-maxage)\s*=\s*\"?(\d+)", re.IGNORECASE)
 
 
 def quote(value: str) -> str:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Final, Protocol, runtime_checkable
 
 from ._links import Link
-from ._memo import Memo
+from ._memo import IdentityMemo
 from .errors import ConfigurationError
 
 __all__ = ["HintStore", "MemoryHintStore", "asset_identity", "check_store", "keyed_links"]
@@ -170,7 +170,7 @@ class MemoryHintStore:
         self._endpoints: OrderedDict[str, _Endpoint] = OrderedDict()
         self._lock = threading.Lock()
         self._order = itertools.count()
-        self._keyed: Memo[tuple[int, ...], tuple[tuple[Link, ...], list[tuple[str, Link]]]] = Memo(256)
+        self._keyed: IdentityMemo[list[tuple[str, Link]]] = IdentityMemo(256)
 
     def learned(self, key: str) -> list[Link]:
         """The links seen in at least ``min_seen`` of *key*'s recent responses."""
@@ -215,12 +215,11 @@ class MemoryHintStore:
 
     def _keyed_of(self, links: tuple[Link, ...]) -> list[tuple[str, Link]]:
         """:func:`keyed_links` of *links*, remembered (a page sends the same ones)."""
-        ids = tuple(map(id, links))
-        found = self._keyed.get(ids)
-        if found is not None and found[0] == links:
-            return found[1]
+        found = self._keyed.get(links)
+        if found is not None:
+            return found
         keyed = keyed_links(links, self.max_links)
-        self._keyed.put(ids, (links, keyed))
+        self._keyed.put(links, keyed)
         return keyed
 
     def _count(self, candidates: dict[str, _Candidate], identity: str, link: Link, now: int) -> None:

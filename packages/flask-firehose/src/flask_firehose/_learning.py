@@ -67,84 +67,32 @@ kept, stably.
 from __future__ import annotations
 
 import heapq
-import itertools
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Final, cast
-from urllib.parse import parse_qsl, unquote
+from typing import Final, cast
+from urllib.parse import unquote
 
 from flask import Flask, Request, Response
 
 from ._caching import served_to_others
-from ._early_hints import is_navigation
 from ._failure import FailurePolicy, logger
-from ._hint_store import HintStore, MemoryHintStore, asset_identity, check_store, keyed_links
-from ._learning_scope import scoped_key, site_of, split_key
-from ._links import Link, encode_target, safe_repr
-from ._memo import Memo
-from ._paths import is_plain_path
-from ._public_links import MAX_TARGET, is_public_asset_target, is_public_link, is_static_endpoint, static_prefixes
-from ._speculation.rules import is_prefetch_purpose
+from ._hint_store import HintStore
+from ._learning_scope import scoped_key, site_of, split_key, written_root
+from ._learning_variants import UrlVariants
+from ._links import Link, safe_repr
+from ._memo import IdentityMemo, Memo
+from ._public_links import is_public_link, static_prefixes
+from ._requests import RequestFacts, carries_credentials, is_navigation, is_prefetch_purpose, is_static_endpoint
+from ._stored_links import StoredLinks, printable, stored_items
 
-__all__ = [
-    "MAX_TARGET",
-    "HintStore",
-    "Learner",
-    "MemoryHintStore",
-    "asset_identity",
-    "check_store",
-    "is_public_asset_target",
-    "is_public_link",
-    "is_static_endpoint",
-    "keyed_links",
-    "scoped_key",
-    "site_of",
-    "split_key",
-    "static_prefixes",
-]
+__all__ = ["MAX_LINKS_PER_PAGE", "Learner"]
 
 #: Links one page may contribute to learning: the highest-priority ones.
 MAX_LINKS_PER_PAGE: Final = 32
 
-# (key, target) pairs remembered while waiting for a second URL argument set.
-_MAX_VARIANTS: Final = 8192
-_COMMON: Final = object()
 _UNKNOWN: Final = object()
 _FAILED: Final = object()
-
-
-def _carries_credentials(environ: Mapping[str, Any], own_cookie: str | None = None) -> bool:
-    """Whether the request says who sent it: a cookie (other than
-    Firehose's own digest, which only lists files), HTTP authentication or
-    a client certificate."""
-    if environ.get("HTTP_AUTHORIZATION") or environ.get("REMOTE_USER") or environ.get("SSL_CLIENT_CERT"):
-        return True
-    cookies = environ.get("HTTP_COOKIE")
-    if not cookies:
-        return False
-    if own_cookie is None:
-        return True
-    # Only the names matter (RFC 6265 §4.2.1: "name=value" pairs joined by
-    # ";"). A part without "=" counts as a cookie too: when in doubt, the
-    # request is credentialed and nothing is learned from it.
-    for part in str(cookies).split(";"):
-        name = part.partition("=")[0].strip(" \t")
-        if name != own_cookie and (name or part.strip(" \t")):
-            return True
-    return False
-
-
-def _written_root(script_root: str) -> str | None:
-    """*script_root* as link targets write it (``/caf%C3%A9``); ``None``
-    when no plain path starts with it."""
-    if not script_root:
-        return ""
-    try:
-        written = encode_target(script_root)
-    except Exception:
-        return None
-    return written if is_plain_path(written + "/", folder=True) else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,27 +105,6 @@ class _Site:
     """The script root as link targets write it (``""`` at the site root)."""
     prefixes: tuple[str, ...]
     """Where learnable files lie on this site; empty: learning is off here."""
-
-
-#: What tells one URL of an endpoint from another: its URL arguments, and the
-#: (name, value) pairs of its query, decoded.
-_Variant = tuple[tuple[tuple[str, str], ...], frozenset[tuple[str, str]]]
-
-
-def _url_variant(view_args: Mapping[str, Any], query: bytes) -> _Variant:
-    args = tuple(sorted((name, repr(value)) for name, value in view_args.items()))
-    return args, frozenset(parse_qsl(query.decode("latin-1"), keep_blank_values=True))
-
-
-def _other_url(first: _Variant, then: _Variant) -> bool:
-    """Whether two requests of one endpoint asked for different URLs, as far
-    as a link pushed from both may be public: different URL arguments; or,
-    for an endpoint without any, queries with no (name, value) pair in
-    common. Extra parameters (``?utm_source=a`` and ``=b``, ``&x=1``) never
-    make the same share link or search two URLs."""
-    if first[0] or then[0]:
-        return first[0] != then[0]
-    return bool(first[1]) and bool(then[1]) and first[1].isdisjoint(then[1])
 
 
 class Learner:
@@ -211,15 +138,14 @@ class Learner:
         self._prefixes = prefixes
         self._sites: Memo[tuple[str, str, str], _Site | None] = Memo(256)
         self._forms: Memo[tuple[str, Link], Link | None] = Memo(4096)
-        self._observed: Memo[tuple[Any, ...], tuple[tuple[Link, ...], tuple[Link, ...], tuple[Link, ...]]] = Memo(256)
-        self._hinted: Memo[tuple[Any, ...], tuple[tuple[Link, ...], tuple[Link, ...]]] = Memo(256)
-        self._rebuilt: Memo[tuple[Any, ...], Link] = Memo(4096)
-        self._read_memo: Memo[tuple[int, ...], tuple[tuple[Any, ...], tuple[Link, ...]]] = Memo(256)
+        # By the site and the links' identities: all learnable forms, and those past the cap.
+        self._observed: IdentityMemo[tuple[tuple[Link, ...], tuple[Link, ...]]] = IdentityMemo(256)
+        # By the site and the stored links' identities: the hints they give.
+        self._hinted: IdentityMemo[tuple[Link, ...]] = IdentityMemo(256)
+        self._links = StoredLinks(store)
         self._lock = threading.Lock()
         self._reported: set[str] = set()
-        # (key, target) -> the hash of the first URL arguments it was seen
-        # under, or _COMMON once seen under two.
-        self._variants: Memo[tuple[str, str], object] = Memo(_MAX_VARIANTS)
+        self._variants = UrlVariants()
 
     def check_setup(self, app: Flask) -> None:
         """Say at start-up when the app's own static route cannot be learned
@@ -287,7 +213,7 @@ class Learner:
         name = site_of(host, scheme, script_root)
         if name is None:
             return None
-        root = _written_root(script_root)
+        root = written_root(script_root)
         base = self.prefixes(app)
         if root is None or not base:
             return _Site(name, "", ())
@@ -316,13 +242,12 @@ class Learner:
         if site is None or not site.prefixes:
             return []
         key = scoped_key(self.namespace or app.name, site.name, endpoint)
-        found: list[Link] = self.failures.call("hint store learned()", [], self._read, key)
+        found: list[Link] = self.failures.call("hint store learned()", [], self._links.read, key, self._refused)
         # The same learned links give the same hints on one site: remembered
         # by their identities (the rebuilt links are themselves remembered).
-        memo_key = (site.name, tuple(map(id, found)))
-        known = self._hinted.get(memo_key)
-        if known is not None and known[0] == tuple(found):
-            return list(known[1])
+        known = self._hinted.get(tuple(found), site.name)
+        if known is not None:
+            return list(known)
         hints = []
         refused = []
         complete = True
@@ -339,7 +264,7 @@ class Learner:
                 key, f"{len(refused)} link(s) that are not public links of this app, such as {refused[0].text!r}"
             )
         if complete:
-            self._hinted.put(memo_key, (tuple(found), tuple(hints)))
+            self._hinted.put(tuple(found), tuple(hints), site.name)
         return hints
 
     def _refused(self, key: str, what: str) -> None:
@@ -350,48 +275,8 @@ class Learner:
             "The hint store returned, for %r, %s: left out. A store shared with another app or written by "
             "someone else may hold such links; only public files of the app asking are ever hinted.",
             key,
-            _printable(what),
+            printable(what),
         )
-
-    def _read(self, key: str) -> list[Link]:
-        items = _items(self.store.learned(key))
-        # A store in this process hands out the same objects while nothing
-        # changes: their rebuilt links are remembered by identity.
-        ids = tuple(map(id, items))
-        known = self._read_memo.get(ids)
-        if known is not None and known[0] == items:
-            return list(known[1])
-        links = []
-        failed = False
-        for item in items:
-            link = self._rebuild(item)
-            if link is None:
-                failed = True
-                self._refused(key, f"{safe_repr(item)}, which is not a valid Link")
-            else:
-                links.append(link)
-        if not failed:
-            self._read_memo.put(ids, (items, tuple(links)))
-        return links
-
-    def _rebuild(self, item: object) -> Link | None:
-        """A :class:`~flask_firehose.Link` built anew from *item*'s fields: a
-        stored copy's serialized text is not trusted. ``None`` when *item* is
-        no ``Link`` or its fields make none. Remembered by those fields."""
-        if not isinstance(item, Link):
-            return None
-        try:
-            fields = (item.target, item.rel, item.as_, item.crossorigin, item.nopush, item.params)
-            try:
-                link = self._rebuilt.get(fields)
-            except TypeError:  # a field that cannot be a key cannot be a valid link either
-                link = None
-            if link is None or type(link.nopush) is not type(item.nopush):
-                link = Link(*fields)
-                self._rebuilt.put(fields, link)
-        except Exception:
-            return None
-        return link
 
     def observe(
         self,
@@ -400,26 +285,29 @@ class Learner:
         response: Response,
         links: Iterable[Link],
         private: bool,
-        navigation: bool | None = None,
+        facts: RequestFacts | None = None,
     ) -> None:
         """Count *links*, pushed by *response*, if the response may teach.
 
         :param private: whether the view read the session (the response then
             varies by user, whatever its ``Cache-Control`` says).
-        :param navigation: whether the request is an HTML navigation, if the
-            caller already asked (:func:`~flask_firehose._early_hints.is_navigation`).
+        :param facts: what the request is, if the caller already asked
+            (:func:`~flask_firehose._requests.facts_of`).
         """
         endpoint = request.endpoint
         environ = request.environ
         if (
             not endpoint
-            or not (is_navigation(environ) if navigation is None else navigation)
+            or not (is_navigation(environ) if facts is None else facts.navigation)
             # A speculation may never be shown: it is not a visit to learn from.
-            or is_prefetch_purpose(environ.get("HTTP_SEC_PURPOSE"))
-            or is_static_endpoint(endpoint)
+            or (is_prefetch_purpose(environ.get("HTTP_SEC_PURPOSE")) if facts is None else facts.speculative)
+            or (is_static_endpoint(endpoint) if facts is None else facts.static)
             or not 200 <= response.status_code < 300
             or response.mimetype != "text/html"
-            or (_carries_credentials(environ, self.own_cookie) and (private or not served_to_others(response)))
+            or (
+                (carries_credentials(environ, self.own_cookie) if facts is None else facts.credentials)
+                and (private or not served_to_others(response))
+            )
         ):
             return
         site = self._site(app, request)
@@ -430,7 +318,7 @@ class Learner:
         if request.view_args or request.query_string:
             # Links one URL alone pushes go first, then the cap: a page past
             # it still teaches the links its URLs share.
-            forms = self._common(key, request.view_args or {}, request.query_string, every)
+            forms = self._variants.common(key, request.view_args or {}, request.query_string, every)
             if len(forms) > MAX_LINKS_PER_PAGE:
                 forms = tuple(heapq.nsmallest(MAX_LINKS_PER_PAGE, forms, key=lambda link: link.priority))
         else:
@@ -447,40 +335,15 @@ class Learner:
         is remembered by the site and their identities (an entry holds its
         links, so their ids are not reused while it is kept, and it is taken
         only for the same links)."""
-        memo_key = (site.name, tuple(map(id, links)))
-        found = self._observed.get(memo_key)
-        if found is not None and found[0] == links:
-            return found[1], found[2]
+        found = self._observed.get(links, site.name)
+        if found is not None:
+            return found
         every = tuple(form for link in links if (form := self._form(app, request, site, link)) is not None)
         capped = every
         if len(every) > MAX_LINKS_PER_PAGE:
             capped = tuple(heapq.nsmallest(MAX_LINKS_PER_PAGE, every, key=lambda link: link.priority))
-        self._observed.put(memo_key, (links, every, capped))
+        self._observed.put(links, (every, capped), site.name)
         return every, capped
-
-    def _common(
-        self, key: str, view_args: Mapping[str, Any], query: bytes, forms: tuple[Link, ...]
-    ) -> tuple[Link, ...]:
-        """Of *forms*, those seen under *key* from another URL too. A link
-        seen under one URL only (``/share/<token>`` pushing that token's file,
-        ``/search?q=alice`` pushing a result) belongs to that URL, not to the
-        endpoint; and one URL stays one URL whatever else its query holds
-        (:func:`_other_url`)."""
-        try:
-            variant = _url_variant(view_args, query)
-        except Exception:
-            return ()
-        common = []
-        with self._lock:
-            for form in forms:
-                pair = (key, form.target)
-                first = self._variants.get(pair)
-                if first is None:
-                    self._variants.put(pair, variant)
-                elif first is _COMMON or _other_url(cast("_Variant", first), variant):
-                    self._variants.put(pair, _COMMON)
-                    common.append(form)
-        return tuple(common)
 
     def _form(self, app: Flask, request: Request, site: _Site, link: Link) -> Link | None:
         """*link* if it may be learned on *site* (and stand in a 103), else
@@ -564,8 +427,8 @@ class Learner:
         self, app: Flask, request: Request, site: _Site, key: str, refused: list[tuple[str, str]] | None
     ) -> list[Link]:
         links = []
-        for item in _items(self.store.learned(key)):
-            link = self._rebuild(item)
+        for item in stored_items(self.store.learned(key)):
+            link = self._links.rebuild(item)
             if link is None:
                 reason = f"not a valid Link: {safe_repr(item)}"
             elif not site.prefixes or self._form(app, request, site, link) is None:
@@ -576,20 +439,3 @@ class Learner:
             if refused is not None:
                 refused.append((site.name, reason))
         return links
-
-
-def _printable(text: str) -> str:
-    """*text* with every character that is not printable escaped."""
-    return text if text.isprintable() else "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
-
-
-def _items(found: object) -> tuple[object, ...]:
-    """What a store's ``learned()`` returned, as a bounded tuple.
-
-    :raises TypeError: for anything but an iterable of items (a store failure).
-    """
-    if found is None:
-        return ()
-    if isinstance(found, (str, bytes)) or not isinstance(found, Iterable):
-        raise TypeError(f"hint store learned() returned {safe_repr(found)}, not a list of Link")
-    return tuple(itertools.islice(found, MAX_LINKS_PER_PAGE * 4))

@@ -32,7 +32,10 @@ from collections import Counter
 from typing import Final
 from urllib.parse import quote, unquote
 
-__all__ = ["namespace_for", "scoped_key", "site_of", "split_key"]
+from ._paths import is_plain_path
+from ._targets import encode_target
+
+__all__ = ["namespace_for", "scoped_key", "site_of", "split_key", "written_root"]
 
 # How many apps of each name this process built; a count, not the apps.
 _built: Counter[str] = Counter()
@@ -140,3 +143,15 @@ def split_key(key: str) -> tuple[str, str, str] | None:
     if len(parts) != 3 or not parts[0] or not parts[1]:
         return None
     return unquote(parts[0]), parts[1], parts[2]
+
+
+def written_root(script_root: str) -> str | None:
+    """*script_root* as link targets write it (``/caf%C3%A9``); ``None``
+    when no plain path starts with it."""
+    if not script_root:
+        return ""
+    try:
+        written = encode_target(script_root)
+    except Exception:
+        return None
+    return written if is_plain_path(written + "/", folder=True) else None

@@ -20,6 +20,7 @@ from ._targets import MAX_URL, encode_target
 from .errors import InvalidAsError, InvalidAttributeError, InvalidLinkError, InvalidURLError
 
 __all__ = [
+    "CROSSORIGIN_VALUES",
     "DESTINATIONS",
     "PLAIN_LINKS",
     "Link",
@@ -58,7 +59,8 @@ _AS_BY_EXTENSION: Final = {
 #: reused by the real request, so the file downloads twice.
 _CORS_DESTINATIONS: Final = frozenset({"font", "fetch"})
 
-_CROSSORIGIN_VALUES: Final = frozenset({"", "anonymous", "use-credentials"})
+#: The values of ``crossorigin`` (HTML's CORS settings attribute; bare is ``""``).
+CROSSORIGIN_VALUES: Final = frozenset({"", "anonymous", "use-credentials"})
 
 # Render-blocking first: when a budget forces a choice, the tail is dropped.
 _PRIORITY_BY_AS: Final = {"style": 0, "script": 1, "font": 2, "fetch": 3}
@@ -161,7 +163,7 @@ class Link:
                 f"invalid as {self.as_!r}: expected one of {', '.join(sorted(DESTINATIONS))}", self.as_
             )
         if self.crossorigin is not None and (
-            not isinstance(self.crossorigin, str) or self.crossorigin not in _CROSSORIGIN_VALUES
+            not isinstance(self.crossorigin, str) or self.crossorigin not in CROSSORIGIN_VALUES
         ):
             raise InvalidAttributeError(
                 f"invalid crossorigin {self.crossorigin!r}: expected 'anonymous' or 'use-credentials'",

@@ -5,10 +5,14 @@ once per URL on the ``flask_firehose.lint`` logger:
 
 * a hinted static file served without a cacheable ``Cache-Control`` (Flask's
   default for static files is ``no-cache``, and Chromium then downloads a
-  hinted file twice: once for the hint, once for the page);
+  hinted file twice: once for the hint, once for the page); read as
+  ``firehose probe`` reads it (:func:`~flask_firehose._caching.browser_reuses`);
 * a ``preload`` without ``as`` (browsers ignore it), or with one they do not
   accept, in a ``Link`` header the view wrote itself;
 * a font preload without ``crossorigin`` (downloaded twice).
+
+What browsers do with a link is decided in :mod:`flask_firehose._browsers`
+(:func:`~flask_firehose._browsers.preload_problem`), for the probe too.
 """
 
 from __future__ import annotations
@@ -19,8 +23,9 @@ from collections.abc import Hashable, Iterable
 
 from werkzeug.wrappers import Response
 
-from . import _grammar as grammar
-from ._links import DESTINATIONS, Link
+from ._browsers import preload_problem
+from ._caching import browser_reuses
+from ._links import Link
 from ._parsing import MalformedLinkHeader, ParsedLink, parse_link_header
 
 __all__ = ["Linter"]
@@ -51,7 +56,7 @@ class Linter:
         """Note the links that went out, and check them."""
         for link in links:
             self._remember(self._hinted, link.target)
-            self._check(link.target, link.rels, link.as_, link.crossorigin is not None)
+            self._check(link)
 
     def view_links(self, response: Response) -> None:
         """Check the ``Link`` fields the view wrote itself."""
@@ -62,30 +67,28 @@ class Linter:
                 self._warn("malformed", value, f"the view's Link header is malformed: {value!r}")
                 continue
             for link in parsed:
-                self._check_parsed(link)
+                self._check(link)
 
-    def _check_parsed(self, link: ParsedLink) -> None:
-        as_ = link.get("as")
-        self._check(link.target, link.rels, as_.lower() if as_ else None, link.has("crossorigin"))
-
-    def _check(self, url: str, rels: frozenset[str], as_: str | None, crossorigin: bool) -> None:
-        if "preload" not in rels:
+    def _check(self, link: Link | ParsedLink) -> None:
+        problem = preload_problem(link)
+        if problem is None:
             return
-        if as_ is None:
+        url = link.target
+        if problem.kind == "no-as":
             self._warn("as", url, f"preload of {url!r} has no 'as': browsers ignore it (pass as_=...)")
-        elif as_ not in DESTINATIONS:
+        elif problem.kind == "unknown-as":
+            as_ = (problem.as_ or "").lower()
             self._warn("as", url, f"preload of {url!r} has as={as_!r}, which browsers ignore")
-        elif as_ == "font" and not crossorigin:
+        else:
             self._warn("crossorigin", url, f"font preload of {url!r} lacks crossorigin: it downloads twice")
 
     def static_response(self, path: str, response: Response) -> None:
-        """Check the caching of a file served at *path* (path and query)."""
+        """Check the caching of a file served at *path* (path and query):
+        every ``Cache-Control`` field of *response*, read as one."""
         if path not in self._hinted:
             return
-        policy = response.headers.get("Cache-Control", "")
-        max_age = grammar.CACHE_MAX_AGE.search(policy)
-        lowered = policy.lower()
-        if "no-cache" in lowered or "no-store" in lowered or not max_age or int(max_age.group(1)) == 0:
+        policy = ", ".join(response.headers.getlist("Cache-Control"))
+        if not browser_reuses(policy):
             self._warn(
                 "cache",
                 path,

@@ -4,6 +4,11 @@ Pages send the same few links to every visitor, so several answers are worth
 keeping (a link's learnable form, the final header's outcome, a digest with a
 page's files added). Each is kept in a :class:`Memo`: a dict that forgets its
 oldest entry past *size*, so memory stays bounded whatever the traffic.
+
+Many of those answers are computed from objects the app hands out again and
+again (``push()`` returns the same :class:`~flask_firehose.Link` for the same
+call, a store in this process the same list): an :class:`IdentityMemo` keys
+them by the objects' identities, which is cheaper than hashing each.
 """
 
 from __future__ import annotations
@@ -11,9 +16,9 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Hashable
 from contextlib import suppress
-from typing import Generic, TypeVar, overload
+from typing import Any, Final, Generic, TypeVar, overload
 
-__all__ = ["Memo"]
+__all__ = ["IdentityMemo", "Memo"]
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -47,3 +52,36 @@ class Memo(Generic[K, V]):
 
     def __len__(self) -> int:
         return len(self._entries)
+
+
+_MISSING: Final[Any] = object()
+
+
+class IdentityMemo(Generic[V]):
+    """At most *size* answers, each remembered by the identities of the
+    objects it was computed from (and an optional hashable *extra*).
+
+    An entry holds its objects, so their ids cannot be reused while it is
+    kept; and it is taken only for objects equal to them (``==``, which
+    tuples start with an identity check, so the same objects cost nothing):
+    new objects that happen to get old ids never get another's answer.
+    """
+
+    __slots__ = ("_memo",)
+
+    def __init__(self, size: int) -> None:
+        self._memo: Memo[Hashable, tuple[tuple[Any, ...], V]] = Memo(size)
+
+    def get(self, objects: tuple[Any, ...], extra: Hashable = None) -> V | None:
+        """The answer kept for these very *objects* (and *extra*), else ``None``."""
+        entry = self._memo.get((extra, tuple(map(id, objects))), _MISSING)
+        if entry is not _MISSING and entry[0] == objects:
+            return entry[1]
+        return None
+
+    def put(self, objects: tuple[Any, ...], value: V, extra: Hashable = None) -> None:
+        """Keep *value* for these *objects* (and *extra*)."""
+        self._memo.put((extra, tuple(map(id, objects))), (objects, value))
+
+    def __len__(self) -> int:
+        return len(self._memo)

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from . import _grammar as grammar
 
-__all__ = ["MalformedLinkHeader", "ParsedLink", "parse_link_header", "parse_link_headers"]
+__all__ = ["MalformedLinkHeader", "ParsedLink", "link_json", "parse_link_header", "parse_link_headers"]
 
 
 class MalformedLinkHeader(ValueError):
@@ -86,3 +87,13 @@ def parse_link_header(value: str) -> list[ParsedLink]:
 def parse_link_headers(values: Iterable[str]) -> list[ParsedLink]:
     """Parse several ``Link`` fields (one response may carry many)."""
     return [link for value in values for link in parse_link_header(value)]
+
+
+def link_json(link: ParsedLink) -> dict[str, Any]:
+    """``{"target", "rel", "params"}`` for one link (``params`` holds every
+    parameter but ``rel``, the first of each name, ``None`` for a bare one)."""
+    params: dict[str, str | None] = {}
+    for name, value in link.params:
+        if name != "rel":
+            params.setdefault(name, value)
+    return {"target": link.target, "rel": link.get("rel"), "params": params}

@@ -17,10 +17,10 @@ from typing import Final, TypeGuard
 
 from flask import Flask
 
-from ._links import DESTINATIONS, Link, encode_target
+from ._links import CROSSORIGIN_VALUES, DESTINATIONS, Link, encode_target
 from ._paths import is_plain_path
 
-__all__ = ["MAX_TARGET", "is_public_asset_target", "is_public_link", "is_static_endpoint", "static_prefixes"]
+__all__ = ["MAX_TARGET", "is_public_asset_target", "is_public_link", "static_prefixes"]
 
 # One cache-busting version and nothing else: "v=3f9a1c", "version=1.2.3".
 _VERSION_QUERY: Final = re.compile(r"(?:v|ver|version|h|hash|rev|build)=[A-Za-z0-9._\-]{1,64}")
@@ -35,7 +35,6 @@ MAX_TARGET: Final = 2048
 #   restricted-name-chars = ALPHA / DIGIT / "!" / "#" / "$" / "&" / "-" / "^" / "_" / "." / "+"
 _MEDIA_TYPE: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+\-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+\-]{0,126}")
 _FETCH_PRIORITIES: Final = frozenset({"high", "low", "auto"})
-_CROSSORIGIN: Final = frozenset({"", "anonymous", "use-credentials"})
 _PUBLIC_RELS: Final = frozenset({"preload", "modulepreload"})
 
 
@@ -67,11 +66,6 @@ def static_prefixes(app: Flask) -> tuple[tuple[str, ...], tuple[str, ...]]:
             if prefix not in kept:
                 kept.append(prefix)
     return tuple(kept), tuple(refused)
-
-
-def is_static_endpoint(endpoint: str | None) -> bool:
-    """Whether *endpoint* is the app's or a blueprint's static route."""
-    return endpoint is not None and (endpoint == "static" or endpoint.endswith(".static"))
 
 
 def _public_param(name: str, value: object) -> bool:
@@ -107,7 +101,7 @@ def is_public_link(link: object, prefixes: Sequence[str]) -> TypeGuard[Link]:
         return False
     if as_ is not None and (type(as_) is not str or as_ not in DESTINATIONS):
         return False
-    if crossorigin is not None and (type(crossorigin) is not str or crossorigin not in _CROSSORIGIN):
+    if crossorigin is not None and (type(crossorigin) is not str or crossorigin not in CROSSORIGIN_VALUES):
         return False
     if type(link.nopush) is not bool or type(params) is not tuple or len(params) > 2:
         return False

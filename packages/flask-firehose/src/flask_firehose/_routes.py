@@ -19,13 +19,12 @@ from typing import Any, Final, TypeVar
 
 from flask import Flask
 
-from ._declared import HintSpec, call_declared, declared_on
-from ._hooks import RequestHooks, blueprints_of
-from ._learning import is_static_endpoint
+from ._declared import HintSpec, call_declared
 from ._links import Link, link_from_push, safe_repr
-from ._parsing import parse_link_header
-from ._probe.result import link_json
+from ._parsing import link_json, parse_link_header
+from ._requests import is_static_endpoint
 from ._speculation.delivery import ENDPOINT as SPECULATION_ENDPOINT
+from ._state import AppState
 from ._terminal import json_text, printable
 
 __all__ = [
@@ -93,19 +92,6 @@ def _spec_name(spec: HintSpec) -> str:
         return f"<{type(spec).__name__} object>"
 
 
-def _declared_groups(hooks: RequestHooks, app: Flask, endpoint: str) -> list[tuple[str, str | None, list[HintSpec]]]:
-    """The declarations of *endpoint* by origin, in the order they apply: app-wide,
-    blueprints (innermost first), view; as one ``declared`` group should
-    :meth:`RequestHooks.declared_for` ever disagree."""
-    groups: list[tuple[str, str | None, list[HintSpec]]] = [("app", None, list(hooks.declared.get(None, ())))]
-    groups += [("blueprint", name, list(hooks.declared.get(name, ()))) for name in blueprints_of(endpoint)]
-    groups.append(("view", None, list(declared_on(app.view_functions.get(endpoint)))))
-    applied = list(hooks.declared_for(app, endpoint))
-    if [spec for *_, specs in groups for spec in specs] != applied:
-        return [("declared", None, applied)]
-    return groups
-
-
 def describe_failure(exc: BaseException) -> str:
     """``Type: message`` for *exc*, clipped; never raises, even for an
     exception whose ``__str__`` does. One that is not an :class:`Exception`
@@ -170,14 +156,14 @@ def _sample_path(app: Flask, endpoint: str, rule_text: str, arguments: Sequence[
         return rule_text.split("<", 1)[0] or "/"
 
 
-def _declared_rows(hooks: RequestHooks, app: Flask, endpoint: str, path: str) -> tuple[HintRow, ...]:
+def _declared_rows(state: AppState, app: Flask, endpoint: str, path: str) -> tuple[HintRow, ...]:
     """Each declaration resolved in a request context for the route, as a
     browser's navigation, counting links as the request hook does."""
     navigation = {"Sec-Fetch-Mode": "navigate", "Accept": "text/html"}
-    limit = hooks.declared_limit
+    limit = state.declared_limit
     rows: list[HintRow] = []
     with app.test_request_context(path, headers=navigation):
-        for origin, blueprint, specs in _declared_groups(hooks, app, endpoint):
+        for origin, blueprint, specs in state.hints.groups(app, endpoint):
             for spec in specs:
                 taken = sum(row.link is not None for row in rows)
                 rows.extend(_rows_of(origin, blueprint, spec, limit - taken))
@@ -188,7 +174,7 @@ class _StoreFailed(Exception):
     """The hint store could not be read: no endpoint's learned hints can be shown."""
 
 
-def _learned_rows(hooks: RequestHooks, app: Flask, endpoint: str) -> tuple[HintRow, ...] | None:
+def _learned_rows(state: AppState, app: Flask, endpoint: str) -> tuple[HintRow, ...] | None:
     """What the hint store learned for *endpoint*, grouped by site (sites in
     order; on each, the links a 103 would carry, then what was left out and
     why). ``None`` when learning is off.
@@ -196,7 +182,7 @@ def _learned_rows(hooks: RequestHooks, app: Flask, endpoint: str) -> tuple[HintR
     :raises _StoreFailed: when reading the store failed.
     :raises _StoreUnlisted: when the store cannot list its keys.
     """
-    learner = hooks.learner
+    learner = state.learner
     if learner is None:
         return None
     refused: list[tuple[str, str]] = []
@@ -243,7 +229,7 @@ def _rules_by_endpoint(app: Flask) -> dict[str, list[Any]]:
     return dict(sorted(found.items()))
 
 
-def endpoint_hints(app: Flask, hooks: RequestHooks) -> RoutesReport:
+def endpoint_hints(app: Flask, state: AppState) -> RoutesReport:
     """Every endpoint of *app* with its hints, sorted by endpoint name. The
     hint store is read until it fails once; after that no learned hints are shown."""
     store_error = None
@@ -256,10 +242,10 @@ def endpoint_hints(app: Flask, hooks: RequestHooks) -> RoutesReport:
         learned: tuple[HintRow, ...] | None = None
         if not static:
             path = _sample_path(app, endpoint, rules[0].rule, sorted(rules[0].arguments))
-            declared = _declared_rows(hooks, app, endpoint, path)
+            declared = _declared_rows(state, app, endpoint, path)
             if store_error is None and not unlisted:
                 try:
-                    learned = _learned_rows(hooks, app, endpoint)
+                    learned = _learned_rows(state, app, endpoint)
                 except _StoreFailed as exc:
                     store_error = str(exc)
                 except _StoreUnlisted:
@@ -268,8 +254,8 @@ def endpoint_hints(app: Flask, hooks: RequestHooks) -> RoutesReport:
         found.append(EndpointHints(endpoint, rule_texts, tuple(methods), static, declared, learned))
     if store_error is not None or unlisted:
         found = [dataclasses.replace(item, learned=None) for item in found]
-    learning = "off" if hooks.learner is None else "failed" if store_error else "unlisted" if unlisted else "on"
-    return RoutesReport(app.name, hooks.settings.enabled, learning, store_error, tuple(found))
+    learning = "off" if state.learner is None else "failed" if store_error else "unlisted" if unlisted else "on"
+    return RoutesReport(app.name, state.settings.enabled, learning, store_error, tuple(found))
 
 
 def _link_json(link: Link) -> dict[str, Any]:

@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from ._early_hints import TEST_HTTP2
 from ._parsing import MalformedLinkHeader, ParsedLink, parse_link_header, parse_link_headers
+from ._requests import TEST_HTTP2
 
 __all__ = [
     "EarlyHintsRecorder",

@@ -1,5 +1,5 @@
 """What ``firehose probe`` warns about: hints browsers or proxies will not use
-as meant. Each check reads a :class:`~flask_firehose._probe_result.ProbeResult` (and
+as meant. Each check reads a :class:`~flask_firehose._probe.result.ProbeResult` (and
 how the hinted files are served) and returns :class:`ProbeWarning` values;
 :func:`check` runs them all, in a fixed order, each warning once.
 
@@ -31,24 +31,18 @@ from dataclasses import dataclass
 from typing import Final
 from urllib.parse import urljoin, urlsplit
 
-from werkzeug.datastructures import ResponseCacheControl
-from werkzeug.http import parse_cache_control_header
-
 from .. import _grammar as grammar
-from .._early_hints import browser_takes
-from .._links import DESTINATIONS, Link, is_same_origin_path
+from .._browsers import browser_takes_parsed, preload_problem
+from .._caching import browser_reuses
+from .._links import is_same_origin_path
 from .._parsing import ParsedLink
-from ..errors import InvalidLinkError, InvalidURLError
 from .result import ProbeResult, ProbeWarning
 
-__all__ = ["CHECKS", "ServedFile", "browser_ignores", "check", "files_to_check", "head_size", "is_cacheable"]
+__all__ = ["CHECKS", "ServedFile", "check", "files_to_check", "head_size"]
 
 #: nginx's default ``proxy_buffer_size`` (4k or 8k by platform; 4k on x86-64
 #: Linux): a bigger response head from the app is a 502.
 NGINX_HEAD_BUFFER: Final = 4096
-#: Parameters with a field of their own on :class:`~flask_firehose.Link`.
-_LINK_FIELDS: Final = ("rel", "as", "crossorigin", "nopush")
-_CROSSORIGIN: Final = frozenset({"", "anonymous", "use-credentials"})
 #: Hinted files asked for at most, per visit.
 MAX_FILES: Final = 64
 
@@ -99,78 +93,36 @@ def check_malformed(result: ProbeResult, served: Mapping[str, ServedFile]) -> It
 
 def check_as(result: ProbeResult, served: Mapping[str, ServedFile]) -> Iterator[ProbeWarning]:
     """Preloads whose ``as`` is missing or unknown (outside the first 103,
-    where :func:`check_hint_links` says so), and fonts without ``crossorigin``."""
+    where :func:`check_hint_links` says so), and fonts without ``crossorigin``
+    (:func:`~flask_firehose._browsers.preload_problem` decides)."""
     first_hint = set(map(id, result.early_hints[0].links)) if result.early_hints else set()
     for link in _all_links(result):
-        if "preload" not in link.rels:
+        problem = preload_problem(link)
+        if problem is None:
             continue
-        as_ = link.get("as")
-        if id(link) in first_hint and (as_ is None or as_.lower() not in DESTINATIONS):
-            continue  # check_hint_links says why the 103 link is ignored
-        if as_ is None:
-            yield ProbeWarning("preload-without-as", f"preload of {_show(link)} has no 'as': browsers ignore it")
-        elif as_.lower() not in DESTINATIONS:
-            yield ProbeWarning("preload-invalid-as", f"preload of {_show(link)} has as={as_}, which browsers ignore")
-        elif as_.lower() == "font" and not link.has("crossorigin"):
+        if problem.kind == "font-without-crossorigin":
             yield ProbeWarning(
                 "font-without-crossorigin",
                 f"font preload of {_show(link)} lacks crossorigin: the font downloads twice",
             )
-
-
-def _link_of(link: ParsedLink, nopush: bool) -> Link | str:
-    """*link* as a :class:`~flask_firehose.Link` (the form
-    :func:`~flask_firehose._early_hints.browser_takes` judges), or why a
-    browser ignores it before it gets that far. A target or a parameter
-    value a Link refuses is replaced by a stand-in: whether a browser takes
-    a 103 link depends on its relation and parameters only."""
-    rel = (link.get("rel") or "").lower()
-    if not rel.strip():
-        return "it has no rel"
-    as_ = link.get("as")
-    as_ = as_.lower() if as_ is not None else None
-    if as_ is not None and as_ not in DESTINATIONS:
-        return f"as={as_} is not fetched from a 103"
-    crossorigin = (link.get("crossorigin") or "").lower() if link.has("crossorigin") else None
-    if crossorigin is not None and crossorigin not in _CROSSORIGIN:
-        return f"crossorigin={crossorigin} is not taken in a 103"
-    params: list[tuple[str, str | None]] = []
-    seen: set[str] = set()
-    for name, value in link.params:
-        if name in _LINK_FIELDS and name not in seen:
-            seen.add(name)
-        elif name != "type" and value is not None and not grammar.TEXT.fullmatch(value):
-            params.append((name, "?"))
+        elif id(link) in first_hint:
+            continue  # check_hint_links says why the 103 link is ignored
+        elif problem.kind == "no-as":
+            yield ProbeWarning("preload-without-as", f"preload of {_show(link)} has no 'as': browsers ignore it")
         else:
-            params.append((name, value))
-    for target in (link.target, "/"):
-        try:
-            return Link(target, rel, as_, crossorigin, nopush, tuple(params))
-        except InvalidURLError:
-            continue
-        except InvalidLinkError as exc:
-            return f"it is no link a browser reads ({exc})"
-    return "it is no link a browser reads"  # pragma: no cover - "/" is a valid target
-
-
-def browser_ignores(link: ParsedLink, *, nopush: bool | None = None) -> str | None:
-    """Why Chromium and Firefox ignore *link* in a 103, or ``None`` when they
-    act on it (:func:`~flask_firehose._early_hints.browser_takes` decides).
-
-    :param nopush: ``False`` judges the link as a 103 would carry it
-        (Firehose leaves ``nopush`` out there); ``None`` as it came.
-    """
-    made = _link_of(link, link.has("nopush") if nopush is None else nopush)
-    return made if isinstance(made, str) else browser_takes(made)
+            yield ProbeWarning(
+                "preload-invalid-as", f"preload of {_show(link)} has as={problem.as_}, which browsers ignore"
+            )
 
 
 def check_hint_links(result: ProbeResult, served: Mapping[str, ServedFile]) -> Iterator[ProbeWarning]:
     """Links of the first 103 that browsers ignore there, each with why (a
-    later 103 is ignored whole: :func:`check_hint_count`)."""
+    later 103 is ignored whole: :func:`check_hint_count`; the reasons are
+    :func:`~flask_firehose._browsers.browser_takes_parsed`'s)."""
     if not result.early_hints:
         return
     for link in result.early_hints[0].links:
-        reason = browser_ignores(link)
+        reason = browser_takes_parsed(link)
         if reason is not None:
             yield ProbeWarning(
                 "hint-ignored",
@@ -194,7 +146,7 @@ def check_hint_count(result: ProbeResult, served: Mapping[str, ServedFile]) -> I
 
 def _carriable(result: ProbeResult) -> list[ParsedLink]:
     """Links of the final header a 103 could have carried (without ``nopush``)."""
-    return [link for link in result.links if browser_ignores(link, nopush=False) is None]
+    return [link for link in result.links if browser_takes_parsed(link, nopush=False) is None]
 
 
 def _is_page(result: ProbeResult) -> bool:
@@ -286,20 +238,9 @@ def check_push_targets(result: ProbeResult, served: Mapping[str, ServedFile]) ->
             )
 
 
-def is_cacheable(cache_control: str | None) -> bool:
-    """Whether a browser may reuse the file later without asking again:
-    a ``max-age`` (or ``s-maxage``) above 0, no ``no-store``, no bare
-    ``no-cache`` (directive names are case-insensitive, RFC 9111 §5.2)."""
-    if not cache_control:
-        return False
-    policy = parse_cache_control_header(cache_control.lower(), cls=ResponseCacheControl)
-    if policy.no_store or policy.no_cache is True:
-        return False
-    return bool((policy.max_age or 0) > 0 or (policy.s_maxage or 0) > 0)
-
-
 def check_served_files(result: ProbeResult, served: Mapping[str, ServedFile]) -> Iterator[ProbeWarning]:
-    """Hinted files that are missing or cannot be reused from the cache."""
+    """Hinted files that are missing, or that a browser cannot reuse from its
+    cache (:func:`~flask_firehose._caching.browser_reuses` decides)."""
     errors = {file.error for file in served.values() if file.error}
     for error in sorted(errors):
         yield ProbeWarning("file-check-failed", f"could not ask for the hinted files: {error}")
@@ -308,7 +249,7 @@ def check_served_files(result: ProbeResult, served: Mapping[str, ServedFile]) ->
             continue
         if not 200 <= file.status < 300:
             yield ProbeWarning("file-status", f"hinted file {target} answers {file.status}: the hint is wasted")
-        elif not is_cacheable(file.cache_control):
+        elif not browser_reuses(file.cache_control):
             policy = repr(file.cache_control) if file.cache_control else "no Cache-Control"
             yield ProbeWarning(
                 "file-not-cacheable",

@@ -79,8 +79,6 @@ def _h11_exchange(
             found.keep_informational(RawResponse(event.status_code, header_pairs(event.headers), now))
         elif isinstance(event, h11.Response):
             found.final = RawResponse(event.status_code, header_pairs(event.headers), now)
-        elif isinstance(event, h11.Data):
-            found.body_bytes += len(event.data)
         elif isinstance(event, h11.EndOfMessage):
             found.complete = True
         elif isinstance(event, h11.ConnectionClosed):

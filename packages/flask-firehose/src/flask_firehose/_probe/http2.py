@@ -135,9 +135,7 @@ class _H2Client:
             self.pushes[event.pushed_stream_id] = (push, parent[0])
 
     def _data(self, stream_id: int, size: int) -> None:
-        if stream_id in self.streams:
-            self.streams[stream_id][0].body_bytes += size
-        elif stream_id in self.pushes:
+        if stream_id in self.pushes:
             self.pushes[stream_id][0].bytes += size
 
     def _ended(self, stream_id: int) -> None:

@@ -8,9 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._parsing import MalformedLinkHeader, ParsedLink
+from .._parsing import MalformedLinkHeader, ParsedLink, link_json
 
-__all__ = ["EarlyHint", "ProbeResult", "ProbeWarning", "Push", "link_json"]
+__all__ = ["EarlyHint", "ProbeResult", "ProbeWarning", "Push"]
 
 
 @dataclass(frozen=True)
@@ -79,13 +79,3 @@ class ProbeResult:
 
 def _ms(value: float) -> float:
     return round(value, 1)
-
-
-def link_json(link: ParsedLink) -> dict[str, Any]:
-    """``{"target", "rel", "params"}`` for one link (``params`` holds every
-    parameter but ``rel``, the first of each name, ``None`` for a bare one)."""
-    params: dict[str, str | None] = {}
-    for name, value in link.params:
-        if name != "rel":
-            params.setdefault(name, value)
-    return {"target": link.target, "rel": link.get("rel"), "params": params}

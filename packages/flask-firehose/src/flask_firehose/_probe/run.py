@@ -26,7 +26,7 @@ from .._version import __version__
 from .checks import ServedFile, check, files_to_check
 from .http2 import h2_exchanges
 from .http11 import h11_exchanges
-from .result import EarlyHint, ProbeResult, ProbeWarning, Push, link_json
+from .result import EarlyHint, ProbeResult, ProbeWarning, Push
 from .transport import (
     MAX_KEPT,
     Clock,
@@ -49,7 +49,6 @@ __all__ = [
     "ProbeWarning",
     "Push",
     "exchange",
-    "link_json",
     "probe",
     "probe_visits",
 ]

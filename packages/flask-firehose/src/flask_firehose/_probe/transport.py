@@ -136,7 +136,6 @@ class RawExchange:
 
     informational: list[RawResponse] = field(default_factory=list)
     final: RawResponse | None = None
-    body_bytes: int = 0
     pushes: list[RawPush] = field(default_factory=list)
     complete: bool = False
     dropped: int = 0

@@ -1,9 +1,10 @@
-"""Speculation Rules in a request: the view decorators, ``is_speculative()``,
-the ``Speculation-Rules`` header, the rules resource and the inline helper.
+"""Speculation Rules in a request: the ``Speculation-Rules`` header, the
+rules resource and the rules an inline script holds (the decorators and the
+template helper are in :mod:`~flask_firehose._speculation.views`).
 
 A page's rules are the app's, its blueprints' and its view's declarations,
 resolved in the request (endpoints through ``url_for``) and filtered by the
-app's :class:`~flask_firehose._speculation_rules.ExclusionPolicy`.
+app's :class:`~flask_firehose._speculation.exclusions.ExclusionPolicy`.
 
 Two ways to the browser:
 
@@ -21,7 +22,7 @@ Two ways to the browser:
 Every URL here starts with the request's script root (a mount point, or
 ``X-Forwarded-Prefix`` through ``ProxyFix``), which a client or a front may
 set to anything. A script root that is not a plain path
-(:func:`~flask_firehose._speculation_urls.url_root`) gets no rules at all,
+(:func:`~flask_firehose._speculation.urls.url_root`) gets no rules at all,
 logged: no header, no inline script, no rebuilt resource.
 
 A resource is kept in a bounded memo by the worker that built it. Another
@@ -36,8 +37,8 @@ import hashlib
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Final, TypeVar
+from collections.abc import Iterable, Mapping
+from typing import Any, Final
 from urllib.parse import unquote, urlsplit
 
 from flask import Flask, Request, Response, current_app, request, url_for
@@ -46,181 +47,33 @@ from werkzeug.exceptions import NotFound
 from werkzeug.routing import RequestRedirect
 
 from .._collection import current_context
-from .._early_hints import is_navigation
 from .._failure import FailurePolicy
-from .._hooks import blueprints_of, hooks_of, warn_unknown_blueprints
-from .._learning import is_static_endpoint
-from .._memo import Memo
+from .._memo import IdentityMemo, Memo
+from .._requests import RequestFacts, is_navigation, is_prefetch_purpose, is_static_endpoint
+from .._scopes import Scopes
 from ..errors import ConfigurationError
+from .exclusions import ExclusionPolicy
 from .rules import (
-    ExclusionPolicy,
     RuleSpec,
     UrlPattern,
     dumps,
-    is_prefetch_purpose,
-    make_spec,
     same_origin_url,
     script_json,
 )
 from .urls import header_value, request_root, url_root
+from .views import HEADER_SENT, INLINE, RULES, marked
 
-__all__ = [
-    "ENDPOINT",
-    "Speculation",
-    "is_speculative",
-    "no_speculation",
-    "specs_on",
-    "speculation",
-    "speculation_rules",
-]
-
-F = TypeVar("F", bound=Callable[..., object])
+__all__ = ["ENDPOINT", "MEDIA_TYPE", "Speculation"]
 
 #: The endpoint of the rules resource.
 ENDPOINT: Final = "_firehose_speculation"
 #: The resource's media type (WICG Speculation Rules).
 MEDIA_TYPE: Final = "application/speculationrules+json"
-_SPECS: Final = "_firehose_speculation"
-_MARK: Final = "_firehose_no_speculation"
-_INLINE: Final = "_firehose_speculation_inline"
-_HEADER_SENT: Final = "_firehose_speculation_header"
 _KEY: Final = re.compile(r"[0-9a-f]{16}")
 
 
 #: Seconds between two rebuilds of the rules for unknown resource keys.
 REBUILD_INTERVAL: Final = 60.0
-
-
-def speculation(
-    action: str = "prerender",
-    *,
-    eagerness: str = "moderate",
-    urls: Iterable[str] = (),
-    endpoints: Iterable[str | tuple[str, Mapping[str, Any]]] = (),
-    href_matches: str | Iterable[str] | None = None,
-    selector_matches: str | None = None,
-    exclude: Iterable[str] = (),
-) -> Callable[[F], F]:
-    """Declare a speculation rule for the pages one view renders; stack with
-    the route decorator in either order::
-
-        @app.get("/")
-        @speculation("prerender", href_matches="/articles/*")
-        def index(): ...
-
-    The arguments are those of :meth:`Firehose.speculate <flask_firehose.Firehose.speculate>`.
-
-    .. versionadded:: 1.0
-
-    :raises ConfigurationError: for a bad action, eagerness, endpoint, selector
-        or exclusion, naming the value.
-    :raises InvalidURLError: for a URL or pattern that is not a path on this site.
-    """
-    spec = make_spec(
-        action,
-        eagerness=eagerness,
-        urls=urls,
-        endpoints=endpoints,
-        href_matches=href_matches,
-        selector_matches=selector_matches,
-        exclude=exclude,
-    )
-
-    def decorate(view: F) -> F:
-        setattr(view, _SPECS, (*getattr(view, _SPECS, ()), spec))
-        return view
-
-    return decorate
-
-
-def no_speculation(view: F) -> F:
-    """Mark a view whose URLs must never be speculated (it changes state when
-    asked for with GET, or belongs to one moment): every rule of the app leaves
-    its route out::
-
-        @app.get("/unsubscribe/<token>")
-        @no_speculation
-        def unsubscribe(token): ...
-
-    .. versionadded:: 1.0
-    """
-    setattr(view, _MARK, True)
-    return view
-
-
-def _on(view: object, name: str) -> tuple[Any, ...]:
-    """An attribute set by a decorator on *view*; for a class-based view
-    (``View.as_view()``), also on its class and its ``get``."""
-    found: tuple[Any, ...] = tuple(getattr(view, name, ()) or ())
-    view_class = getattr(view, "view_class", None)
-    if isinstance(view_class, type):
-        found += tuple(getattr(view_class, name, ()) or ())
-        found += tuple(getattr(getattr(view_class, "get", None), name, ()) or ())
-    return found
-
-
-def specs_on(view: object) -> tuple[RuleSpec, ...]:
-    """The rules declared on *view* with :func:`speculation`."""
-    return _on(view, _SPECS)
-
-
-def _marked(view: object) -> bool:
-    if getattr(view, _MARK, False):
-        return True
-    view_class = getattr(view, "view_class", None)
-    return isinstance(view_class, type) and bool(
-        getattr(view_class, _MARK, False) or getattr(getattr(view_class, "get", None), _MARK, False)
-    )
-
-
-def is_speculative() -> bool:
-    """Whether the current request is a browser's speculation (``Sec-Purpose:
-    prefetch``, or ``prefetch;prerender``): the page may never be shown, so a
-    view can skip side effects (analytics, "last seen"). ``False`` outside a
-    request.
-
-    The header comes from the client: use it to save work, never to decide
-    who may see what. A prerendered page that is shown is not asked for again:
-    count views in the page (``document.prerendering`` and the
-    ``prerenderingchange`` event) if they must be exact.
-
-    .. versionadded:: 1.0
-    """
-    context = current_context()
-    if context is None:
-        return False
-    return is_prefetch_purpose(context.request.environ.get("HTTP_SEC_PURPOSE"))
-
-
-def speculation_rules(nonce: str | None = None) -> Markup:
-    """The page's rules as an inline ``<script type="speculationrules">`` (a
-    Jinja global): every rule of the page, per-request ones included; the page
-    then gets no ``Speculation-Rules`` header. Empty when the page has no rule,
-    the feature is off, outside a request, or when called a second time in the
-    same request (one page, one set of rules). In a template streamed after
-    the header went out, only the rules the header left out (per-request ones).
-
-    :param nonce: the page's CSP nonce, written as the ``nonce`` attribute.
-
-    .. versionadded:: 1.0
-    """
-    context = current_context()
-    if context is None or getattr(context, _INLINE, False):
-        return Markup("")
-    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
-    hooks = hooks_of(app)  # the app's own rules, kept with its other state
-    delivery = hooks.speculation if hooks is not None else None
-    if delivery is None or not delivery.active:
-        return Markup("")
-    setattr(context, _INLINE, True)
-    req: Request = context.request
-    nothing: tuple[dict[str, list[Any]] | None, bool] = (None, False)
-    header_sent = getattr(context, _HEADER_SENT, False)
-    rules, _ = delivery.failures.call("speculation rules", nothing, delivery.inline_rules, app, req, header_sent)
-    if not rules:
-        return Markup("")
-    attribute = f' nonce="{escape(nonce)}"' if nonce else ""
-    return Markup(f'<script type="speculationrules"{attribute}>{script_json(rules)}</script>')
 
 
 class Speculation:
@@ -233,28 +86,28 @@ class Speculation:
     def __init__(
         self,
         failures: FailurePolicy,
-        declared: Mapping[str | None, list[RuleSpec]],
+        declared: dict[str | None, list[RuleSpec]],
         *,
         active: bool,
         prefix: str,
         exclude: tuple[str | UrlPattern, ...],
     ) -> None:
         self.failures = failures
-        self.declared = declared
+        #: Which rules apply to an endpoint.
+        self.scopes: Scopes[RuleSpec] = Scopes(declared, RULES, "speculate")
         self.active = active
         self.prefix = prefix
         self.exclude = exclude
-        self._specs: dict[str, tuple[RuleSpec, ...]] = {}
         self._policy: ExclusionPolicy | None = None
         self._lock = threading.Lock()
         self._bodies: Memo[str, str] = Memo(512)  # key -> JSON
         self._rebuilt: Memo[str, float] = Memo(16)  # script root -> when its rules were last rebuilt
         self._keys: Memo[str, str] = Memo(512)  # JSON -> key
-        self._documents: Memo[tuple[int, str], tuple[RuleSpec, dict[str, Any]]] = Memo(512)
+        self._documents: IdentityMemo[dict[str, Any]] = IdentityMemo(512)  # (spec,), root -> rule
 
     def register(self, app: Flask) -> None:
         """Serve the rules resource and offer ``speculation_rules()`` to templates."""
-        app.jinja_env.globals["speculation_rules"] = speculation_rules
+        app.jinja_env.globals["speculation_rules"] = self.speculation_rules
         if self.active:
             # A static path at the site root is no overlap: the rules route is
             # the more specific one, and the URL map prefers it.
@@ -268,26 +121,37 @@ class Speculation:
                 )
             app.add_url_rule(f"{self.prefix}/<key>.json", endpoint=ENDPOINT, view_func=self.serve, methods=["GET"])
 
+    def speculation_rules(self, nonce: str | None = None) -> Markup:
+        """The page's rules as an inline ``<script type="speculationrules">``
+        (the Jinja global ``speculation_rules()``): every rule of the page,
+        per-request ones included; the page then gets no ``Speculation-Rules``
+        header. Empty when the page has no rule, the feature is off, outside a
+        request, or when called a second time in the same request (one page,
+        one set of rules). In a template streamed after the header went out,
+        only the rules the header left out (per-request ones).
+
+        :param nonce: the page's CSP nonce, written as the ``nonce`` attribute.
+        """
+        context = current_context()
+        if not self.active or context is None or getattr(context, INLINE, False):
+            return Markup("")
+        setattr(context, INLINE, True)
+        app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+        req: Request = context.request
+        nothing: tuple[dict[str, list[Any]] | None, bool] = (None, False)
+        header_sent = getattr(context, HEADER_SENT, False)
+        rules, _ = self.failures.call("speculation rules", nothing, self.inline_rules, app, req, header_sent)
+        if not rules:
+            return Markup("")
+        attribute = f' nonce="{escape(nonce)}"' if nonce else ""
+        return Markup(f'<script type="speculationrules"{attribute}>{script_json(rules)}</script>')
+
     # -- what applies -------------------------------------------------------
 
     def specs_for(self, app: Flask, endpoint: str) -> tuple[RuleSpec, ...]:
         """The rules of *endpoint*'s pages: app-wide, its blueprints' (innermost
         first), its view's. Worked out once per endpoint."""
-        specs = self._specs.get(endpoint)
-        if specs is None:
-            if not self._specs:
-                warn_unknown_blueprints(app, self.declared, "speculate")
-            found = [*self.declared.get(None, ())]
-            for name in blueprints_of(endpoint):
-                found.extend(self.declared.get(name, ()))
-            found.extend(specs_on(app.view_functions.get(endpoint)))
-            specs = self._specs[endpoint] = tuple(found)
-        return specs
-
-    def may_have_rules(self, endpoint: str | None) -> bool:
-        """False once *endpoint* is known to have no rules: the per-request
-        question most pages answer with one lookup."""
-        return endpoint is not None and self._specs.get(endpoint) != ()
+        return self.scopes.applied(app, endpoint)
 
     def refuse(self, req: Request) -> Response | None:
         """A 503 for a speculative request (``Sec-Purpose: prefetch``) whose
@@ -324,7 +188,7 @@ class Speculation:
 
     def _make_policy(self, app: Flask) -> ExclusionPolicy:
         routes = [
-            (rule.rule, rule.endpoint, frozenset(rule.methods or ()), _marked(app.view_functions.get(rule.endpoint)))
+            (rule.rule, rule.endpoint, frozenset(rule.methods or ()), marked(app.view_functions.get(rule.endpoint)))
             for rule in app.url_map.iter_rules()
             if rule.endpoint != ENDPOINT and not is_static_endpoint(rule.endpoint)
         ]
@@ -373,7 +237,7 @@ class Speculation:
         self, app: Flask, specs: Iterable[RuleSpec], root: str, per_request: bool
     ) -> tuple[dict[str, list[Any]] | None, bool]:
         """Resolve *specs* in the current request, for an app whose script
-        root is the URL path *root* (see :func:`~flask_firehose._speculation_urls.url_root`)."""
+        root is the URL path *root* (see :func:`~flask_firehose._speculation.urls.url_root`)."""
         policy = self.policy(app)
         rules: dict[str, list[Any]] = {}
         left_out = False
@@ -401,9 +265,9 @@ class Speculation:
         return urls
 
     def _document(self, spec: RuleSpec, policy: ExclusionPolicy, root: str) -> dict[str, Any]:
-        kept = self._documents.get((id(spec), root))
-        if kept is not None and kept[0] is spec:
-            return kept[1]
+        kept = self._documents.get((spec,), root)
+        if kept is not None:
+            return kept
         clauses: list[Any] = [
             {"href_matches": [pattern.as_json() for pattern in spec.href_matches]}
             if spec.href_matches
@@ -413,7 +277,7 @@ class Speculation:
             clauses.append({"selector_matches": spec.selector_matches})
         clauses.extend(policy.not_clauses(spec.exclude, root))
         rule = {"source": "document", "where": {"and": clauses}, "eagerness": spec.eagerness}
-        self._documents.put((id(spec), root), (spec, rule))
+        self._documents.put((spec,), rule, root)
         return rule
 
     def resource_key(self, rules: Mapping[str, Any]) -> str:
@@ -429,14 +293,15 @@ class Speculation:
 
     # -- the response ---------------------------------------------------------------
 
-    def after_request(self, response: Response, req: Request | None = None) -> None:
+    def after_request(self, response: Response, req: Request | None = None, facts: RequestFacts | None = None) -> None:
         """Add the ``Speculation-Rules`` header to an HTML navigation answered by
         a view whose page did not inline its rules (*req*: the current
-        request, if the caller has it at hand)."""
+        request, and *facts*, what it is, if the caller has them at hand)."""
         if req is None:
             req = request._get_current_object()  # type: ignore[attr-defined]
         endpoint = req.endpoint
-        if not endpoint or endpoint == ENDPOINT or is_static_endpoint(endpoint):
+        static = facts.static if facts is not None else is_static_endpoint(endpoint)
+        if not endpoint or endpoint == ENDPOINT or static:
             return
         app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
         # Asked first: an endpoint without rules (most apps: all of them) costs one lookup.
@@ -445,8 +310,8 @@ class Speculation:
         if (
             not 200 <= response.status_code < 300
             or response.mimetype != "text/html"
-            or not is_navigation(req.environ)
-            or getattr(current_context(), _INLINE, False)
+            or not (facts.navigation if facts is not None else is_navigation(req.environ))
+            or getattr(current_context(), INLINE, False)
         ):
             return
         rules, left_out = self.rules_for(app, req, False)
@@ -464,7 +329,7 @@ class Speculation:
                 self.failures.warn_once_in_a_while("speculation-header", "no Speculation-Rules header: bad path")
                 return
             response.headers.add("Speculation-Rules", value)
-            setattr(current_context(), _HEADER_SENT, True)
+            setattr(current_context(), HEADER_SENT, True)
 
     def serve(self, key: str) -> Response:
         """The rules resource *key*, from this worker's memo or rebuilt."""

@@ -1,0 +1,1 @@
+"""Tests of the probe client (``flask_firehose._probe``): transports, checks, report, install."""

@@ -1,0 +1,1 @@
+"""Tests of the Redis backend: one server, a cluster, Sentinel, a slow peer, scoped keys."""
