@@ -15,16 +15,18 @@ lint checks it. Every call into user code or a backend goes through the app's
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from flask import Flask, Request, Response, current_app, request
 from flask.globals import request_ctx
 
 from . import _early_hints
 from ._collection import LinkCollection, RequestLinks, close_request, current_context, current_links, request_links
+from ._config import Settings
 from ._declared import resolve
 from ._final_header import may_carry_links
 from ._links import Link
-from ._requests import facts_of
+from ._requests import FACTS_ATTRIBUTE, RequestFacts
 from ._state import AppState
 
 __all__ = ["RequestHooks", "register"]
@@ -46,7 +48,7 @@ class RequestHooks:
         settings = state.settings
         if not settings.enabled:
             return None
-        facts = facts_of(current_context(), settings)
+        facts = _facts_of(current_context(), settings)
         # A browser's speculation of a route that is never speculated (logout,
         # @no_speculation, ...), whatever the URL that reached it: refused
         # before the view runs.
@@ -118,7 +120,7 @@ class RequestHooks:
         speculation = state.speculation
         if links is None and not lint and speculation is None:
             return response
-        facts = facts_of(current_context(), settings)
+        facts = _facts_of(current_context(), settings)
         req = _current_request()
         # Speculation Rules go on navigations only.
         if speculation is not None and facts.navigation and not speculation.scopes.known_empty(facts.endpoint):
@@ -164,6 +166,24 @@ def _check(state: AppState, req: Request, static: bool, response: Response) -> N
     if static and may_carry_links(req.method, response.status_code):
         query = req.query_string.decode("latin-1")
         state.linter.static_response(req.path + (f"?{query}" if query else ""), response)
+
+
+def _facts_of(context: Any, settings: Settings) -> RequestFacts:
+    """What the request of *context* is, under an app's *settings*: worked
+    out on the first call, kept on the context for the other hook, the
+    learner, the rules and ``is_speculative()``."""
+    facts: RequestFacts | None = getattr(context, FACTS_ATTRIBUTE, None)
+    if facts is None:
+        req = context.request
+        facts = RequestFacts(
+            req.environ,
+            req.endpoint,
+            early_hints=settings.early_hints,
+            allow_http1=settings.early_hints_http1,
+            own_cookie=settings.cookie.name,
+        )
+        setattr(context, FACTS_ATTRIBUTE, facts)
+    return facts
 
 
 def register(app: Flask, hooks: RequestHooks) -> None:

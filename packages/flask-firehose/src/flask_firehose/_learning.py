@@ -292,7 +292,7 @@ class Learner:
         :param private: whether the view read the session (the response then
             varies by user, whatever its ``Cache-Control`` says).
         :param facts: what the request is, if the caller already asked
-            (:func:`~flask_firehose._requests.facts_of`).
+            (the hooks' :class:`~flask_firehose._requests.RequestFacts`).
         """
         endpoint = request.endpoint
         environ = request.environ

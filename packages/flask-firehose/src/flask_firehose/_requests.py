@@ -6,9 +6,9 @@ over HTTP/2 or HTTP/3? Can a 103 go out on it? Is it a speculation
 static route? Does it say who sent it (a cookie other than Firehose's own,
 HTTP authentication, a client certificate)?
 
-:func:`facts_of` answers them the first time a hook asks, keeps the answer on
-the request context, and hands the same :class:`RequestFacts` to both hooks,
-the learner and the Speculation Rules. Each question is also a pure function
+:class:`RequestFacts` holds the answers for one request: the request hooks
+work them out the first time they ask, keep them on the request context, and
+hand the same object to each other, the learner and the Speculation Rules. Each question is also a pure function
 of the WSGI environ, tested on its own. These run on every request: they read
 the environ directly.
 """
@@ -20,7 +20,6 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from . import _grammar as grammar
-from ._config import Settings
 
 __all__ = [
     "FACTS_ATTRIBUTE",
@@ -29,7 +28,6 @@ __all__ = [
     "accepts_html",
     "can_send",
     "carries_credentials",
-    "facts_of",
     "is_navigation",
     "is_prefetch_purpose",
     "is_static_endpoint",
@@ -203,20 +201,3 @@ class RequestFacts:
         if self._credentials is None:
             self._credentials = carries_credentials(self._environ, self._own_cookie)
         return self._credentials
-
-
-def facts_of(context: Any, settings: Settings) -> RequestFacts:
-    """The :class:`RequestFacts` of the request whose context is *context*,
-    under an app's *settings*: worked out on the first call, kept on the context."""
-    facts: RequestFacts | None = getattr(context, FACTS_ATTRIBUTE, None)
-    if facts is None:
-        req = context.request
-        facts = RequestFacts(
-            req.environ,
-            req.endpoint,
-            early_hints=settings.early_hints,
-            allow_http1=settings.early_hints_http1,
-            own_cookie=settings.cookie.name,
-        )
-        setattr(context, FACTS_ATTRIBUTE, facts)
-    return facts

@@ -3,13 +3,13 @@
 :func:`probe` asks for a URL the way a browser navigates to it (over HTTP/2,
 or HTTP/1.1), and records every 103 Early Hints response with its links and
 arrival time, the final status, time and ``Link`` header(s), and every HTTP/2
-push with its size. :func:`flask_firehose._probe_checks.check` then judges what
+push with its size. :func:`flask_firehose._probe.checks.check` then judges what
 browsers and pushing proxies will make of it; with ``check_files`` the hinted
 same-origin files are asked for too, to see how they may be cached.
 
 Links are read with the strict parser (:mod:`flask_firehose._parsing`): a
 malformed header becomes a warning, never an exception. The result is plain
-data (:class:`ProbeResult`), which :mod:`flask_firehose._probe_report` renders.
+data (:class:`ProbeResult`), which :mod:`flask_firehose._probe.report` renders.
 """
 
 from __future__ import annotations
@@ -136,7 +136,7 @@ def exchange(
     after the other. Times are seconds since each request left.
 
     :returns: the protocol spoken (``h2``, ``h2c`` or ``http/1.1``) and one
-        :class:`~flask_firehose._probe_transport.RawExchange` per request, in order.
+        :class:`~flask_firehose._probe.transport.RawExchange` per request, in order.
     :raises ProbeError: when no complete answer came.
     """
     trust = tls or TlsOptions()

@@ -2,8 +2,8 @@
 comes back from a request, raw (status, header pairs, arrival times in
 seconds since the request left, pushed streams).
 
-The protocols themselves are spoken by :mod:`flask_firehose._probe_h2`
-(python-hyper ``h2``) and :mod:`flask_firehose._probe_h11` (``h11``): no
+The protocols themselves are spoken by :mod:`flask_firehose._probe.http2`
+(python-hyper ``h2``) and :mod:`flask_firehose._probe.http11` (``h11``): no
 framing is written here. Every failure to get an answer is a
 :class:`ProbeError` holding one line a user can act on.
 """
