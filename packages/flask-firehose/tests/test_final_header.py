@@ -4,6 +4,7 @@ and when the tracker is asked at all."""
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Hashable, Sequence
 from typing import Any
 
@@ -15,7 +16,7 @@ from flask_firehose._collection import NOT_LOADED
 from flask_firehose._config import Settings
 from flask_firehose._failure import FailurePolicy
 from flask_firehose._final_header import FinalHeader, Outcome, may_carry_links
-from flask_firehose._memo import IdentityMemo, Memo
+from flask_firehose._memo import IdentityMemo
 from flask_firehose.testing import ParsedLink, parse_link_headers
 
 CARRYING_METHODS = ["GET", "HEAD"]
@@ -147,23 +148,16 @@ def test_the_memo_tells_links_with_equal_targets_apart() -> None:
     assert [link.get("crossorigin") for link in _links(response)] == ["use-credentials"]
 
 
-class _OneSlot(Memo[Hashable, Any]):
-    """A memo whose keys all collide, as ids reused by new objects would."""
+class _OneSlot(OrderedDict[Hashable, Any]):
+    """Entries whose keys all collide, as ids reused by new objects would."""
 
-    def __init__(self) -> None:
-        super().__init__(1)
-        self.last: Any = None
-
-    def get(self, key: Hashable, default: object = None) -> Any:
-        return self.last if self.last is not None else default
-
-    def put(self, key: Hashable, value: Any) -> None:
-        self.last = value
+    def get(self, key: Hashable, default: Any = None) -> Any:
+        return next(reversed(self.values())) if self else default
 
 
 def _colliding() -> IdentityMemo[Outcome]:
     memo: IdentityMemo[Outcome] = IdentityMemo(1)
-    memo._memo = _OneSlot()
+    memo._memo._entries = _OneSlot()
     return memo
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 
 import pytest
 
@@ -114,24 +115,19 @@ def test_an_identity_memo_tells_extras_apart() -> None:
     assert (memo.get(links, "a.example"), memo.get(links, "b.example"), memo.get(links)) == ("site a", "site b", None)
 
 
-class _Colliding(Memo[object, object]):
-    """Every key collides, as ids reused by new objects would."""
-
-    def __init__(self) -> None:
-        super().__init__(1)
-        self.last: object = None
+class _Colliding(OrderedDict[object, object]):
+    """Entries whose keys all collide, as ids reused by new objects would:
+    any lookup finds the last entry put."""
 
     def get(self, key: object, default: object = None) -> object:
-        return self.last if self.last is not None else default
-
-    def put(self, key: object, value: object) -> None:
-        self.last = value
+        return next(reversed(self.values())) if self else default
 
 
 def test_a_colliding_key_never_hands_out_another_objects_answer() -> None:
     memo: IdentityMemo[str] = IdentityMemo(1)
-    memo._memo = _Colliding()  # type: ignore[assignment]
+    memo._memo._entries = _Colliding()  # type: ignore[assignment]
     memo.put((_Link("/a.css"),), "for a.css")
+    assert memo.get((_Link("/x.css"),), ids=(1,)) is None  # found an entry, refused it
     assert memo.get((_Link("/other.css"),)) is None
     assert memo.get((_Link("/a.css"), _Link("/b.css"))) is None
 

@@ -174,7 +174,8 @@ class FinalHeader:
         # objects for the same calls).
         state_key = "" if state is None or tracker is None else tracker.state_key(state)
         extra = (own, state_key, public)
-        outcome = self.outcomes.get(candidates, extra) if state_key is not None else None
+        ids = tuple(map(id, candidates))
+        outcome = self.outcomes.get(candidates, extra, ids) if state_key is not None else None
         if outcome is None:
             # Another client whose state holds the same of these links (a
             # page's returning visitors, each with a cookie of their own) gets
@@ -182,16 +183,16 @@ class FinalHeader:
             held = None
             if state_key is not None and state is not None:
                 held = (own, tuple(link.target in state for link in candidates if link.pushable))
-                outcome = self.shared.get(candidates, held)
+                outcome = self.shared.get(candidates, held, ids)
             if outcome is None:
                 if public is not None:
                     outcome = _decide_public(candidates, own, settings, public, kept_for_others)
                 else:
                     outcome = _decide(candidates, own, settings, tracker, state, failures)
                 if held is not None:
-                    self.shared.put(candidates, outcome, held)
+                    self.shared.put(candidates, outcome, held, ids)
             if state_key is not None:
-                self.outcomes.put(candidates, outcome, extra)
+                self.outcomes.put(candidates, outcome, extra, ids)
         if outcome.header is not None:
             append_checked(response.headers, "Link", outcome.header)
         if state is not None and tracker is not None and outcome.pushed:

@@ -48,7 +48,7 @@ class RequestHooks:
         settings = state.settings
         if not settings.enabled:
             return None
-        facts = _facts_of(current_context(), settings)
+        facts = _facts_of(current_context(), settings, first=True)
         # A browser's speculation of a route that is never speculated (logout,
         # @no_speculation, ...), whatever the URL that reached it: refused
         # before the view runs.
@@ -168,11 +168,12 @@ def _check(state: AppState, req: Request, static: bool, response: Response) -> N
         state.linter.static_response(req.path + (f"?{query}" if query else ""), response)
 
 
-def _facts_of(context: Any, settings: Settings) -> RequestFacts:
+def _facts_of(context: Any, settings: Settings, first: bool = False) -> RequestFacts:
     """What the request of *context* is, under an app's *settings*: worked
-    out on the first call, kept on the context for the other hook, the
-    learner, the rules and ``is_speculative()``."""
-    facts: RequestFacts | None = getattr(context, FACTS_ATTRIBUTE, None)
+    out on the first call (*first*: the before-request hook's, which need not
+    look), kept on the context for the other hook, the learner, the rules and
+    ``is_speculative()``."""
+    facts: RequestFacts | None = None if first else getattr(context, FACTS_ATTRIBUTE, None)
     if facts is None:
         req = context.request
         facts = RequestFacts(

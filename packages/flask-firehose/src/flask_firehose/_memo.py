@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Hashable
 from contextlib import suppress
-from typing import Any, Final, Generic, TypeVar, overload
+from typing import Any, Generic, TypeVar, overload
 
 __all__ = ["IdentityMemo", "Memo"]
 
@@ -54,9 +54,6 @@ class Memo(Generic[K, V]):
         return len(self._entries)
 
 
-_MISSING: Final[Any] = object()
-
-
 class IdentityMemo(Generic[V]):
     """At most *size* answers, each remembered by the identities of the
     objects it was computed from (and an optional hashable *extra*).
@@ -72,16 +69,20 @@ class IdentityMemo(Generic[V]):
     def __init__(self, size: int) -> None:
         self._memo: Memo[Hashable, tuple[tuple[Any, ...], V]] = Memo(size)
 
-    def get(self, objects: tuple[Any, ...], extra: Hashable = None) -> V | None:
-        """The answer kept for these very *objects* (and *extra*), else ``None``."""
-        entry = self._memo.get((extra, tuple(map(id, objects))), _MISSING)
-        if entry is not _MISSING and entry[0] == objects:
+    def get(self, objects: tuple[Any, ...], extra: Hashable = None, ids: tuple[int, ...] | None = None) -> V | None:
+        """The answer kept for these very *objects* (and *extra*), else ``None``
+        (*ids*: ``tuple(map(id, objects))``, if the caller has it)."""
+        # The dict itself, not Memo.get: this runs several times per request.
+        entry = self._memo._entries.get((extra, tuple(map(id, objects)) if ids is None else ids))
+        if entry is not None and entry[0] == objects:
             return entry[1]
         return None
 
-    def put(self, objects: tuple[Any, ...], value: V, extra: Hashable = None) -> None:
+    def put(
+        self, objects: tuple[Any, ...], value: V, extra: Hashable = None, ids: tuple[int, ...] | None = None
+    ) -> None:
         """Keep *value* for these *objects* (and *extra*)."""
-        self._memo.put((extra, tuple(map(id, objects))), (objects, value))
+        self._memo.put((extra, tuple(map(id, objects)) if ids is None else ids), (objects, value))
 
     def __len__(self) -> int:
         return len(self._memo)
