@@ -23,7 +23,7 @@ import re
 from typing import Final, Literal, NamedTuple
 
 from . import _grammar as grammar
-from ._links import CROSSORIGIN_VALUES, DESTINATIONS, Link
+from ._links import CROSSORIGIN_VALUES, DESTINATIONS, LINK_FIELDS, Link
 from ._parsing import ParsedLink
 from .errors import InvalidLinkError, InvalidURLError
 
@@ -68,9 +68,6 @@ _MIME_TYPE: Final = re.compile(
     + grammar.TOKEN.pattern,
     re.IGNORECASE,
 )
-
-#: Parameters with a field of their own on :class:`~flask_firehose.Link`.
-_LINK_FIELDS: Final = ("rel", "as", "crossorigin", "nopush")
 
 
 def browser_takes(link: Link) -> str | None:
@@ -133,7 +130,7 @@ def _link_of(link: ParsedLink, nopush: bool) -> Link | str:
     params: list[tuple[str, str | None]] = []
     seen: set[str] = set()
     for name, value in link.params:
-        if name in _LINK_FIELDS and name not in seen:
+        if name in LINK_FIELDS and name not in seen:
             seen.add(name)
         elif name != "type" and value is not None and not grammar.TEXT.fullmatch(value):
             params.append((name, "?"))

@@ -16,7 +16,7 @@ import weakref
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
-from flask import Flask, Request, current_app, request
+from flask import Flask
 from flask.ctx import AppContext
 from flask.globals import _cv_app
 from flask.sessions import SecureCookieSessionInterface
@@ -44,9 +44,6 @@ if TYPE_CHECKING:
 __all__ = ["Firehose"]
 
 T = TypeVar("T")
-
-_current_request: Callable[[], Request] = request._get_current_object  # type: ignore[attr-defined]
-_current_app: Callable[[], Flask] = current_app._get_current_object  # type: ignore[attr-defined]
 
 
 class Firehose:
@@ -243,7 +240,6 @@ class Firehose:
                 store,
                 settings.learn_prefixes,
                 failures,
-                own_cookie=settings.cookie.name,
                 namespace=namespace_for(app.name, settings.learn_namespace),
             )
             learner.check_setup(app)

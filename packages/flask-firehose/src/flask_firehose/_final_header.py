@@ -157,7 +157,8 @@ class FinalHeader:
         # A response other clients may be handed (a CDN replaying its Link
         # header, a shared cache keeping it) gets public links only, and the same
         # ones for every client: its links are not tracked.
-        kept_for_others = kept_by(response) if caching and candidates else None
+        # (Behind a CDN every response is public: which field says so is not asked.)
+        kept_for_others = kept_by(response) if caching and candidates and not settings.behind_cdn else None
         public: tuple[str, ...] | None = None
         if candidates and (settings.behind_cdn or kept_for_others is not None):
             public = _on_site(self.public_prefixes(), settings)
@@ -174,7 +175,7 @@ class FinalHeader:
         # objects for the same calls).
         state_key = "" if state is None or tracker is None else tracker.state_key(state)
         extra = (own, state_key, public)
-        ids = tuple(map(id, candidates))
+        ids = tuple(map(id, candidates)) if state_key is not None else ()
         outcome = self.outcomes.get(candidates, extra, ids) if state_key is not None else None
         if outcome is None:
             # Another client whose state holds the same of these links (a

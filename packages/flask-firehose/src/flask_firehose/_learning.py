@@ -83,7 +83,7 @@ from ._learning_variants import UrlVariants
 from ._links import Link, safe_repr
 from ._memo import IdentityMemo, Memo
 from ._public_links import is_public_link, static_prefixes
-from ._requests import RequestFacts, carries_credentials, is_navigation, is_prefetch_purpose, is_static_endpoint
+from ._requests import RequestFacts, is_static_endpoint
 from ._stored_links import StoredLinks, printable, stored_items
 
 __all__ = ["MAX_LINKS_PER_PAGE", "Learner"]
@@ -116,8 +116,6 @@ class Learner:
     :param prefixes: ``FIREHOSE_LEARN_PREFIXES``, or ``None`` for the app's
         static routes (worked out at the first request, once blueprints are in).
     :param failures: the app's failure policy.
-    :param own_cookie: the name of Firehose's digest cookie, which does not
-        make a request credentialed.
     """
 
     def __init__(
@@ -125,11 +123,9 @@ class Learner:
         store: HintStore,
         prefixes: tuple[str, ...] | None,
         failures: FailurePolicy,
-        own_cookie: str | None = None,
         namespace: str | None = None,
     ) -> None:
         self.store = store
-        self.own_cookie = own_cookie
         #: Whose hints these are in the store (see :func:`namespace_for`);
         #: ``None``: the app's name.
         self.namespace = namespace
@@ -285,29 +281,27 @@ class Learner:
         response: Response,
         links: Iterable[Link],
         private: bool,
-        facts: RequestFacts | None = None,
+        facts: RequestFacts,
     ) -> None:
         """Count *links*, pushed by *response*, if the response may teach.
 
         :param private: whether the view read the session (the response then
             varies by user, whatever its ``Cache-Control`` says).
-        :param facts: what the request is, if the caller already asked
-            (the hooks' :class:`~flask_firehose._requests.RequestFacts`).
+        :param facts: what the request is (the hooks'
+            :class:`~flask_firehose._requests.RequestFacts`).
         """
-        endpoint = request.endpoint
-        environ = request.environ
+        endpoint = facts.endpoint
         if (
             not endpoint
-            or not (is_navigation(environ) if facts is None else facts.navigation)
+            or not facts.navigation
             # A speculation may never be shown: it is not a visit to learn from.
-            or (is_prefetch_purpose(environ.get("HTTP_SEC_PURPOSE")) if facts is None else facts.speculative)
-            or (is_static_endpoint(endpoint) if facts is None else facts.static)
+            or facts.speculative
+            or facts.static
             or not 200 <= response.status_code < 300
             or response.mimetype != "text/html"
-            or (
-                (carries_credentials(environ, self.own_cookie) if facts is None else facts.credentials)
-                and (private or not served_to_others(response))
-            )
+            # Cookies (other than the digest's), authentication: learned
+            # only from a response any client could be handed.
+            or (facts.credentials and (private or not served_to_others(response)))
         ):
             return
         site = self._site(app, request)

@@ -22,6 +22,7 @@ from .errors import InvalidAsError, InvalidAttributeError, InvalidLinkError, Inv
 __all__ = [
     "CROSSORIGIN_VALUES",
     "DESTINATIONS",
+    "LINK_FIELDS",
     "PLAIN_LINKS",
     "Link",
     "encode_target",
@@ -68,8 +69,8 @@ _PRIORITY_BY_REL: Final = {"modulepreload": 1, "preconnect": 3, "dns-prefetch": 
 _PRIORITY_MEDIA: Final = 4
 _PRIORITY_LAST: Final = 5
 
-# Parameters with a field of their own on Link.
-_RESERVED: Final = frozenset({"rel", "as", "crossorigin", "nopush"})
+#: The parameters a :class:`Link` has fields for (the others are its ``params``).
+LINK_FIELDS: Final = frozenset({"rel", "as", "crossorigin", "nopush"})
 
 
 def is_same_origin_path(target: str) -> bool:
@@ -236,7 +237,7 @@ def _priority(as_: str | None, rels: list[str]) -> int:
 def _check_param(name: str, value: str | None) -> None:
     if not grammar.TOKEN.fullmatch(name) or name != name.lower():
         raise InvalidAttributeError(f"invalid attribute name {name!r}: expected a lower-case token", name, name)
-    if name in _RESERVED:
+    if name in LINK_FIELDS:
         raise InvalidAttributeError(f"attribute {name!r} has a field of its own on Link", name, name)
     if value is not None and not grammar.TEXT.fullmatch(value):
         raise InvalidAttributeError(

@@ -19,6 +19,7 @@ from flask import Flask
 
 from ._links import CROSSORIGIN_VALUES, DESTINATIONS, Link, encode_target
 from ._paths import is_plain_path
+from ._requests import is_static_endpoint
 
 __all__ = ["MAX_TARGET", "is_public_asset_target", "is_public_link", "static_prefixes"]
 
@@ -54,7 +55,7 @@ def static_prefixes(app: Flask) -> tuple[tuple[str, ...], tuple[str, ...]]:
     kept: list[str] = []
     refused: list[str] = []
     for rule in app.url_map.iter_rules():
-        if rule.endpoint == "static" or rule.endpoint.endswith(".static"):
+        if is_static_endpoint(rule.endpoint):
             prefix = rule.rule.split("<", 1)[0]
             if prefix in ("", "/"):
                 refused.append(rule.endpoint)

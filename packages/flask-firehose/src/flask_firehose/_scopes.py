@@ -17,7 +17,7 @@ from flask import Flask
 
 from ._failure import logger
 
-__all__ = ["Origin", "Scopes", "blueprints_of", "on_view", "warn_unknown_blueprints"]
+__all__ = ["Origin", "Scopes", "blueprints_of", "on_view", "view_holders", "warn_unknown_blueprints"]
 
 T = TypeVar("T")
 
@@ -25,15 +25,18 @@ T = TypeVar("T")
 Origin = Literal["app", "blueprint", "view"]
 
 
-def on_view(view: object, attribute: str) -> tuple[Any, ...]:
-    """What a decorator stored under *attribute* on *view*; for a class-based
-    view (``View.as_view()``), also on its class and its ``get``, in that order."""
-    found: tuple[Any, ...] = tuple(getattr(view, attribute, ()) or ())
+def view_holders(view: object) -> tuple[object, ...]:
+    """Where a decorator may have marked *view*: the view function; for a
+    class-based view (``View.as_view()``), also its class and its ``get``."""
     view_class = getattr(view, "view_class", None)
     if isinstance(view_class, type):
-        found += tuple(getattr(view_class, attribute, ()) or ())
-        found += tuple(getattr(getattr(view_class, "get", None), attribute, ()) or ())
-    return found
+        return (view, view_class, getattr(view_class, "get", None))
+    return (view,)
+
+
+def on_view(view: object, attribute: str) -> tuple[Any, ...]:
+    """What decorators stored under *attribute* on *view* (see :func:`view_holders`), in that order."""
+    return tuple(item for holder in view_holders(view) for item in (getattr(holder, attribute, ()) or ()))
 
 
 def blueprints_of(endpoint: str) -> list[str]:

@@ -49,7 +49,7 @@ from werkzeug.routing import RequestRedirect
 from .._collection import current_context
 from .._failure import FailurePolicy
 from .._memo import IdentityMemo, Memo
-from .._requests import RequestFacts, is_navigation, is_prefetch_purpose, is_static_endpoint
+from .._requests import RequestFacts, is_prefetch_purpose, is_static_endpoint
 from .._scopes import Scopes
 from ..errors import ConfigurationError
 from .exclusions import ExclusionPolicy
@@ -293,15 +293,12 @@ class Speculation:
 
     # -- the response ---------------------------------------------------------------
 
-    def after_request(self, response: Response, req: Request | None = None, facts: RequestFacts | None = None) -> None:
-        """Add the ``Speculation-Rules`` header to an HTML navigation answered by
-        a view whose page did not inline its rules (*req*: the current
-        request, and *facts*, what it is, if the caller has them at hand)."""
-        if req is None:
-            req = request._get_current_object()  # type: ignore[attr-defined]
-        endpoint = req.endpoint
-        static = facts.static if facts is not None else is_static_endpoint(endpoint)
-        if not endpoint or endpoint == ENDPOINT or static:
+    def after_request(self, response: Response, req: Request, facts: RequestFacts) -> None:
+        """Add the ``Speculation-Rules`` header to the response of *req*, when
+        it is an HTML navigation (*facts*: what the request is) answered by a
+        view whose page did not inline its rules."""
+        endpoint = facts.endpoint
+        if not endpoint or endpoint == ENDPOINT or facts.static or not facts.navigation:
             return
         app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
         # Asked first: an endpoint without rules (most apps: all of them) costs one lookup.
@@ -310,7 +307,6 @@ class Speculation:
         if (
             not 200 <= response.status_code < 300
             or response.mimetype != "text/html"
-            or not (facts.navigation if facts is not None else is_navigation(req.environ))
             or getattr(current_context(), INLINE, False)
         ):
             return

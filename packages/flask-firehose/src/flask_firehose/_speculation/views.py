@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Final, TypeVar
 
 from .._collection import current_context
 from .._requests import FACTS_ATTRIBUTE, RequestFacts, is_prefetch_purpose
+from .._scopes import view_holders
 from .rules import RuleOptions, make_spec
 
 if TYPE_CHECKING:
@@ -84,12 +85,8 @@ def no_speculation(view: F) -> F:
 
 
 def marked(view: object) -> bool:
-    if getattr(view, MARK, False):
-        return True
-    view_class = getattr(view, "view_class", None)
-    return isinstance(view_class, type) and bool(
-        getattr(view_class, MARK, False) or getattr(getattr(view_class, "get", None), MARK, False)
-    )
+    """Whether ``@no_speculation`` marks *view* (or its class, or its ``get``)."""
+    return any(getattr(holder, MARK, False) for holder in view_holders(view))
 
 
 def is_speculative() -> bool:
