@@ -29,6 +29,8 @@ import argparse
 import hashlib
 import statistics
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from flask import Flask, session
 from flask.testing import FlaskClient
@@ -278,6 +280,104 @@ def compare(requests: int, rounds: int, measure: str, redis_url: str | None = No
             returning_cookie(shared, "fh-pushed"),
             EARLY_HINTS_SERVER,
         )
+    page_learning(requests, rounds)
+
+
+#: A page that never calls ``push()``: its head names 3 stylesheets and 3
+#: scripts among the usual meta tags, then 20 kB of body with 6 images.
+PAGE_HEAD = (
+    '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+    '<meta name="viewport" content="width=device-width, initial-scale=1"><title>An article</title>'
+    + "".join(f'<meta name="m{n}" content="value {n}">' for n in range(12))
+    + "".join(f'<link rel="stylesheet" href="/static/css/s{n}.css">' for n in range(3))
+    + '<script src="/static/js/sync.js"></script><script defer src="/static/js/app.js"></script>'
+    + '<script type="module" src="/static/js/mod.js"></script>'
+    + '<link rel="icon" href="/favicon.ico"></head>'
+)
+PAGE_BODY = (
+    "<body><main>"
+    + "".join(f"<p>Paragraph {n} of the article, long enough to be a paragraph.</p>" for n in range(260))
+    + "".join(f'<img src="/static/img/p{n}.jpg" alt="" width="600" height="400">' for n in range(6))
+    + "</main></body></html>"
+)
+PAGE = PAGE_HEAD + PAGE_BODY
+
+
+def page_app(firehose: bool, **config: object) -> Flask:
+    app = Flask(__name__)
+    app.config.update(SECRET_KEY="bench", **config)
+    if firehose:
+        Firehose(app)
+
+    @app.get("/")
+    def page() -> str:
+        return PAGE
+
+    return app
+
+
+@contextmanager
+def every_visit(sampled: bool = False) -> Iterator[None]:
+    """Every response read, as while an endpoint is being learned; with
+    *sampled*, every visit also gets the LCP script (as while no viewport
+    class agreed yet, with no cap per minute)."""
+    from flask_firehose import _page_learning
+
+    names = ("STEADY_AFTER", "SAMPLES_PER_MINUTE") if sampled else ("STEADY_AFTER",)
+    saved = {name: getattr(_page_learning, name) for name in names}
+    for name in names:  # module constants, changed for this measure only
+        setattr(_page_learning, name, 10**9)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            setattr(_page_learning, name, value)
+
+
+def page_learning(requests: int, rounds: int) -> None:
+    """What a page that never pushes costs with ``Firehose(app)`` alone (its
+    HTML learned from, its LCP image sampled), against Flask serving the same
+    page, on a server sending 103s: steady (hints learned, the body not
+    read; at most 30 sampled visits a minute), while learning (the body read
+    on every response), while sampled (read, the LCP script and its token on
+    every response), and with both off."""
+    bare = page_app(False)
+    print(f"  a {len(PAGE):,}-byte page that never calls push(), {len(PAGE_HEAD):,}-byte head, a server sending 103s:")
+    steady = page_app(True)
+    for _ in range(5):  # learned, then steady
+        steady.test_client().get("/", headers=NAVIGATION, environ_base=EARLY_HINTS_SERVER)
+    ratio(
+        "Firehose(app) alone, page steady  vs the bare page", steady, bare, requests, rounds, server=EARLY_HINTS_SERVER
+    )
+    with every_visit():
+        learning = page_app(True, FIREHOSE_LCP=False)
+        ratio(
+            "page read on every visit (learning)  vs the bare page",
+            learning,
+            bare,
+            requests,
+            rounds,
+            server=EARLY_HINTS_SERVER,
+        )
+    with every_visit(sampled=True):
+        sampled = page_app(True)
+        ratio(
+            "page read, LCP script added on every visit  vs the bare page",
+            sampled,
+            bare,
+            requests,
+            rounds,
+            server=EARLY_HINTS_SERVER,
+        )
+    off = page_app(True, FIREHOSE_LCP=False, FIREHOSE_LEARN_FROM_HTML=False)
+    ratio(
+        "FIREHOSE_LEARN_FROM_HTML and FIREHOSE_LCP off  vs the bare page",
+        off,
+        bare,
+        requests,
+        rounds,
+        server=EARLY_HINTS_SERVER,
+    )
 
 
 def cookie_bytes(pages: range, client: FlaskClient, name: str) -> int:

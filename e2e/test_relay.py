@@ -161,3 +161,48 @@ def test_refuses_an_upstream_off_loopback(host: str) -> None:
 @pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "::1", "localhost"])
 def test_accepts_loopback_upstreams(host: str) -> None:
     assert Relay((host, 80)).upstream[1] == 80
+
+
+class _Peer(socketserver.BaseRequestHandler):
+    """Send back the address the connection came from, then end."""
+
+    def handle(self) -> None:
+        sock: socket.socket = self.request
+        sock.sendall(self.client_address[0].encode())
+        sock.shutdown(socket.SHUT_WR)
+
+
+@pytest.mark.parametrize("source", ["127.0.0.2", "127.0.0.9", None])
+def test_connects_upstream_from_its_source_address(source: str | None) -> None:
+    """Each relay can stand for a client of its own: the server sees its
+    connections come from *source*."""
+    server = _Server(("127.0.0.1", 0), _Peer)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        with (
+            Relay(("127.0.0.1", server.server_address[1]), 0.0, source=source, max_lifetime=30) as relay,
+            _connect(relay) as sock,
+        ):
+            seen = b""
+            while part := sock.recv(100):
+                seen += part
+        assert seen.decode() == (source or "127.0.0.1")
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def test_relays_one_after_another_share_a_port(echo: tuple[str, int]) -> None:
+    with Relay(echo, 0.0, max_lifetime=30) as first:
+        port = first.port
+        assert _echo_through(first, b"one")[0] == b"one"
+    with Relay(echo, 0.0, source="127.0.0.3", port=port, max_lifetime=30) as second:
+        assert second.port == port
+        assert _echo_through(second, b"two")[0] == b"two"
+
+
+def test_refuses_a_source_off_loopback() -> None:
+    with pytest.raises(ValueError, match="loopback"):
+        Relay(("127.0.0.1", 1), source="10.0.0.1")

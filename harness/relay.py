@@ -56,6 +56,9 @@ class Relay:
     :param bits_per_second: rate of each direction; ``None`` for no cap.
     :param buffer_bytes: most bytes held per direction of a connection.
     :param max_lifetime: stop by itself after this many seconds (a safety net).
+    :param source: the loopback address the relay connects to *upstream* from
+        (``127.0.0.2``, say), so that the server sees the clients of this
+        relay at an address of their own; ``None``: the system's choice.
     """
 
     def __init__(
@@ -68,8 +71,11 @@ class Relay:
         bits_per_second: float | None = None,
         buffer_bytes: int = 1024 * 1024,
         max_lifetime: float | None = None,
+        source: str | None = None,
+        port: int = 0,
     ) -> None:
         self.upstream = (_loopback(upstream[0]), upstream[1])
+        self.source = _loopback(source) if source is not None else None
         self.delay_up = rtt / 2 if delay_up is None else delay_up
         self.delay_down = rtt / 2 if delay_down is None else delay_down
         if min(self.delay_up, self.delay_down) < 0 or (bits_per_second is not None and bits_per_second <= 0):
@@ -77,7 +83,7 @@ class Relay:
         self.bits_per_second = bits_per_second
         self.queue_chunks = max(1, buffer_bytes // CHUNK)
         self.max_lifetime = max_lifetime
-        self.port = 0
+        self.port = port
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping: asyncio.Event | None = None
         self._thread: threading.Thread | None = None
@@ -142,7 +148,7 @@ class Relay:
             task.add_done_callback(lambda _: writers.discard(writer))
 
         try:
-            server = await asyncio.start_server(accept, "127.0.0.1", 0)
+            server = await asyncio.start_server(accept, "127.0.0.1", self.port)
         except OSError as exc:
             self._error = exc
             self._ready.set()
@@ -162,7 +168,8 @@ class Relay:
 
     async def _relay(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
         try:
-            server_r, server_w = await asyncio.open_connection(*self.upstream)
+            local = (self.source, 0) if self.source is not None else None
+            server_r, server_w = await asyncio.open_connection(*self.upstream, local_addr=local)
         except OSError:
             client_w.close()
             return

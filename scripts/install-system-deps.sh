@@ -25,6 +25,10 @@ command -v certutil >/dev/null 2>&1 || missing="$missing libnss3-tools"
 command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] || missing="$missing redis-server"
 command -v redis-cli >/dev/null 2>&1 || [ -x /usr/bin/redis-cli ] || missing="$missing redis-tools"
 command -v make >/dev/null 2>&1 || missing="$missing make"
+# Node.js and npm: the end-to-end test builds a real Vite project (Vite itself from the npm registry).
+# Vite 8 needs Node.js 20.19+ or 22.12+; Debian 12's own nodejs is 18 (the test names the version it
+# found), so a bookworm machine takes nodejs from a newer archive (NodeSource's, or trixie's).
+command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || missing="$missing nodejs npm"
 [ -z "$missing" ] && exit 0
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"

@@ -141,15 +141,35 @@ def test_serialization(link: Link, text: str) -> None:
     [
         (Link("/a.css", as_="style"), 0),
         (Link("/a.js", as_="script"), 1),
-        (Link("/a.js", "modulepreload"), 1),
-        (Link("/f.woff2", as_="font", crossorigin=""), 2),
-        (Link("https://cdn.example", "preconnect"), 3),
-        (Link("/a.png", as_="image"), 4),
-        (Link("/next.html", "prefetch"), 5),
+        (Link("/a.js", as_="script", params=(("fetchpriority", "high"),)), 1),
+        (Link("/hero.jpg", as_="image", params=(("fetchpriority", "high"),)), 2),
+        (Link("/hero.jpg", as_="image", params=(("fetchpriority", "HIGH"),)), 2),
+        (Link("/f.woff2", as_="font", crossorigin=""), 3),
+        (Link("/late.js", as_="script", params=(("fetchpriority", "low"),)), 4),
+        (Link("/a.js", "modulepreload"), 4),
+        (Link("/a.json", as_="fetch", crossorigin=""), 5),
+        (Link("https://cdn.example", "preconnect"), 5),
+        (Link("/a.png", as_="image"), 6),
+        (Link("/a.png", as_="image", params=(("fetchpriority", "low"),)), 6),
+        (Link("/a.png", "prefetch", params=(("fetchpriority", "high"),)), 7),
+        (Link("/next.html", "prefetch"), 7),
     ],
 )
 def test_priority(link: Link, priority: int) -> None:
     assert link.priority == priority
+
+
+def test_order_serves_lcp() -> None:
+    """Render-blocking CSS, then the LCP image, then deferred scripts: the
+    103 and the final header go out in this order whatever order they were
+    declared in."""
+    from flask_firehose._budget import select
+
+    late = Link("/app.js", as_="script", params=(("fetchpriority", "low"),))
+    hero = Link("/hero.jpg", as_="image", params=(("fetchpriority", "high"),))
+    css = Link("/main.css", as_="style")
+    kept = select([late, hero, css], 10, 8192, None).kept
+    assert [link.target for link in kept] == ["/main.css", "/hero.jpg", "/app.js"]
 
 
 def test_link_constructor_validates() -> None:

@@ -12,6 +12,7 @@ import flask_firehose
 from flask_firehose import testing
 
 PUBLIC = {
+    "AssetManifest",
     "ConfigurationError",
     "Firehose",
     "FirehoseError",
@@ -22,6 +23,7 @@ PUBLIC = {
     "InvalidLinkError",
     "InvalidURLError",
     "Link",
+    "ManifestError",
     "MemoryHintStore",
     "PushConnector",
     "RedisConnector",

@@ -23,6 +23,7 @@ from ._declared import early_hints
 from ._extension import Firehose
 from ._hint_store import HintStore, MemoryHintStore
 from ._links import Link
+from ._manifest import AssetManifest
 from ._push import push
 from ._speculation.views import is_speculative, no_speculation, speculation
 from ._version import __version__ as __version__
@@ -34,6 +35,7 @@ from .errors import (
     InvalidAttributeError,
     InvalidLinkError,
     InvalidURLError,
+    ManifestError,
 )
 
 if TYPE_CHECKING:  # imported on first use: they need the ``redis`` extra
@@ -41,6 +43,7 @@ if TYPE_CHECKING:  # imported on first use: they need the ``redis`` extra
 
 
 __all__ = [
+    "AssetManifest",
     "ConfigurationError",
     "Firehose",
     "FirehoseError",
@@ -51,6 +54,7 @@ __all__ = [
     "InvalidLinkError",
     "InvalidURLError",
     "Link",
+    "ManifestError",
     "MemoryHintStore",
     "PushConnector",
     "RedisConnector",

@@ -180,12 +180,16 @@ def _preconnect(config: MutableMapping[str, Any], key: str) -> tuple[Link, ...]:
 
 
 def _speculation_prefix(config: MutableMapping[str, Any], key: str) -> str:
+    return _plain_path(config, key, "/_firehose/speculation")
+
+
+def _plain_path(config: MutableMapping[str, Any], key: str, example: str) -> str:
     value = config.setdefault(key, DEFAULTS[key])
     prefix = value.rstrip("/") if isinstance(value, str) else value
     if not isinstance(prefix, str) or not grammar.PLAIN_PATH_PREFIX.fullmatch(prefix) or not is_plain_path(prefix):
         raise ConfigurationError(
-            f"{key} must be a plain path such as '/_firehose/speculation' (no query, dot segment or "
-            f"encoded character), not {value!r}",
+            f"{key} must be a plain path such as {example!r} (no query, dot segment or encoded character), "
+            f"not {value!r}",
             key,
             value,
         )
@@ -332,6 +336,9 @@ class Settings:
     speculation: bool = True
     speculation_prefix: str = "/_firehose/speculation"
     speculation_exclude: tuple[str | UrlPattern, ...] = ()
+    learn_from_html: bool = True
+    lcp: bool = True
+    lcp_path: str = "/_firehose/lcp"
 
     @classmethod
     def from_config(cls, config: MutableMapping[str, Any]) -> Settings:
@@ -371,4 +378,7 @@ class Settings:
             speculation=_flag(config, "FIREHOSE_SPECULATION"),
             speculation_prefix=_speculation_prefix(config, "FIREHOSE_SPECULATION_PREFIX"),
             speculation_exclude=_speculation_exclude(config, "FIREHOSE_SPECULATION_EXCLUDE"),
+            learn_from_html=_flag(config, "FIREHOSE_LEARN_FROM_HTML"),
+            lcp=_flag(config, "FIREHOSE_LCP"),
+            lcp_path=_plain_path(config, "FIREHOSE_LCP_PATH", "/_firehose/lcp"),
         )

@@ -98,6 +98,23 @@ KEYS: Final[dict[str, Key]] = {
         "URL paths of the app and its blueprints, but not one at the site root.",
     ),
     "FIREHOSE_LEARN_MIN_SEEN": Key(2, "Responses a link must appear in before it is learned."),
+    "FIREHOSE_LEARN_FROM_HTML": Key(
+        True,
+        "Also learn from each page's own HTML: the stylesheets, scripts and preloads its head names, read from "
+        "the first 32 kB of the body while the endpoint is being learned (once its hints are steady, the body is "
+        "not read again until a rescan ten minutes on). Needs ``FIREHOSE_LEARN``.",
+    ),
+    "FIREHOSE_LCP": Key(
+        True,
+        "Learn each page's Largest Contentful Paint image from real visitors: a few sampled visits per endpoint "
+        "and viewport class get a small script that reports it, and an image every class agrees on goes into "
+        "the 103 and the ``Link`` header at ``fetchpriority=high``. Needs ``FIREHOSE_LEARN`` and the app's "
+        "``SECRET_KEY``.",
+    ),
+    "FIREHOSE_LCP_PATH": Key(
+        "/_firehose/lcp",
+        "Where the LCP script (``<path>.js``) is served and its reports are posted.",
+    ),
     "FIREHOSE_LEARN_NAMESPACE": Key(
         None,
         "Whose learned hints these are in a shared store (Redis): apps with the same namespace, on the same host "

@@ -14,7 +14,7 @@ import sys
 import warnings
 import weakref
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeGuard, TypeVar
 
 from flask import Flask
 from flask.ctx import AppContext
@@ -30,6 +30,7 @@ from ._hooks import RequestHooks, register
 from ._learning import Learner
 from ._learning_scope import namespace_for
 from ._links import safe_repr
+from ._page_learning import PageLearning
 from ._push import push
 from ._speculation.delivery import Speculation
 from ._speculation.rules import RuleOptions, RuleSpec, make_spec
@@ -41,9 +42,15 @@ from .errors import ConfigurationError, FirehoseWarning
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
+    from ._lcp.store import LcpStore
+    from ._redis import RedisHintStore
+
 __all__ = ["Firehose"]
 
 T = TypeVar("T")
+
+#: Distinct visitors per viewport class whose LCP reports must agree.
+LCP_SAMPLES = 3
 
 
 class Firehose:
@@ -259,6 +266,8 @@ class Firehose:
         speculation.register(app)
         if settings.speculation:
             state.speculation = speculation
+        if learner is not None and (settings.learn_from_html or settings.lcp):
+            state.pages = _page_learning(app, settings, failures, learner, self.hint_store)
         app.extensions[EXTENSION_KEY] = self
         self._per_app[app] = state
         self._last_app = weakref.ref(app)
@@ -307,6 +316,64 @@ def _default_store(settings: Settings) -> HintStore:
             settings.redis_url,
         ) from None
     return RedisHintStore(url=settings.redis_url, min_seen=settings.learn_min_seen)
+
+
+def _page_learning(
+    app: Flask, settings: Settings, failures: FailurePolicy, learner: Learner, hint_store: object
+) -> PageLearning:
+    """What *app*'s pages and their visitors teach: the page reading, and
+    the LCP learning with its report routes when ``FIREHOSE_LCP`` is on."""
+    lcp = None
+    if settings.lcp:
+        from ._lcp import LcpLearning
+
+        # The app's key, read when a token is made (apps set it after
+        # init_app); through a weak reference, so the app can go away.
+        owner = weakref.ref(app)
+
+        def secret() -> str | bytes | None:
+            found = owner()
+            return found.secret_key if found is not None else None
+
+        lcp = LcpLearning(
+            store=_lcp_store(settings, hint_store),
+            failures=failures,
+            secret=secret,
+            path=settings.lcp_path,
+            samples=LCP_SAMPLES,
+        )
+        lcp.register(app)
+    return PageLearning(learner, failures, read_html=settings.learn_from_html, lcp=lcp)
+
+
+def _lcp_store(settings: Settings, hint_store: object) -> LcpStore:
+    """Where visitors' LCP reports are kept: with the learned hints when
+    they are in Redis (``FIREHOSE_REDIS_URL``, or a Redis hint store's
+    client), else in this process."""
+    if settings.redis_url is not None:
+        from ._redis import RedisLcpStore
+
+        return RedisLcpStore(url=settings.redis_url, samples=LCP_SAMPLES)
+    if "redis" in sys.modules and _is_redis_store(hint_store):
+        from ._redis import RedisLcpStore
+
+        return RedisLcpStore(
+            hint_store.client,
+            samples=LCP_SAMPLES,
+            timeout=hint_store.timeout,
+            retry_after=hint_store._guard.retry_after,
+        )
+    from ._lcp import MemoryLcpStore
+
+    return MemoryLcpStore(samples=LCP_SAMPLES)
+
+
+def _is_redis_store(store: object) -> TypeGuard[RedisHintStore]:
+    """Whether *store* is a :class:`~flask_firehose.RedisHintStore` (asked
+    only once redis-py is imported: no store can be one before)."""
+    from ._redis import RedisHintStore as Store
+
+    return isinstance(store, Store)
 
 
 def _session_needs_secret(app: Flask) -> bool:

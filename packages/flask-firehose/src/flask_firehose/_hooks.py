@@ -21,7 +21,15 @@ from flask import Flask, Request, Response, current_app, request
 from flask.globals import request_ctx
 
 from . import _early_hints
-from ._collection import LinkCollection, RequestLinks, close_request, current_context, current_links, request_links
+from ._collection import (
+    NOT_LOADED,
+    LinkCollection,
+    RequestLinks,
+    close_request,
+    current_context,
+    current_links,
+    request_links,
+)
 from ._config import Settings
 from ._declared import resolve
 from ._final_header import may_carry_links
@@ -75,6 +83,8 @@ class RequestHooks:
         candidates = [*declared, *settings.preconnect]
         if state.learner is not None:
             candidates.extend(state.learner.hints(_current_app(), req))
+            if state.pages is not None:
+                candidates.extend(state.pages.early(_current_app(), req))
         # A 103 that reaches an HTTP/1.1 peer may meet a front that pushes its
         # links: what this client was already pushed stays out of it.
         pushing_front = settings.early_hints_http1 and settings.front_pushes and not facts.http2
@@ -118,7 +128,8 @@ class RequestHooks:
         links = current_links()
         close_request(links)
         speculation = state.speculation
-        if links is None and not lint and speculation is None:
+        pages = state.pages
+        if links is None and not lint and speculation is None and pages is None:
             return response
         facts = _facts_of(current_context(), settings)
         req = _current_request()
@@ -127,24 +138,40 @@ class RequestHooks:
             state.failures.call("speculation rules", None, speculation.after_request, response, req, facts)
         if lint:
             state.failures.call("lint", None, _check, state, req, facts.static, response)
-        if links is None:
-            return response
-        hinted = _links_for(links, response)
         # Learned hints go in the 103 only: a navigation that could carry none
         # teaches nothing (and a server that never sends one spends nothing).
         learner = state.learner
         learning = learner is not None and facts.navigation and facts.early_hints
+        reading = learning and pages is not None
+        if links is None and not reading:
+            return response
         # Read before the tracker touches the session: did the view itself?
         # (Asked only where the answer matters: a navigation carrying a cookie.)
         private = learning and "HTTP_COOKIE" in req.environ and _view_read_session()
+        # The page's own HTML (while its endpoint is learned) and the LCP
+        # image its visitors agreed on.
+        lesson = (
+            state.failures.call("page learning", None, pages.after_view, _current_app(), req, response, facts, private)
+            if reading and pages is not None
+            else None
+        )
+        own = _links_for(links, response) if links is not None else ()
+        hinted = _merged(own, lesson.final) if lesson is not None and lesson.final else own
         # A speculation (Sec-Purpose: prefetch) may never be shown: its links
         # go out as hints, but nothing is recorded as pushed to this client.
         tracker = None if facts.speculative else state.tracker
-        sent = state.final_header.write(req.method, response, hinted, tracker, links.tracked)
-        if lint:
-            state.failures.call("lint", None, state.linter.hinted, sent)
-        if learning and sent and learner is not None:
-            learner.observe(_current_app(), req, response, hinted, private, facts)
+        sent: tuple[Link, ...] = ()
+        if links is not None or hinted:
+            loaded = links.tracked if links is not None else NOT_LOADED
+            sent = state.final_header.write(req.method, response, hinted, tracker, loaded)
+            if lint:
+                state.failures.call("lint", None, state.linter.hinted, sent)
+        if learning and learner is not None:
+            taught = own if sent else ()
+            if lesson is not None and lesson.links:
+                taught = _merged(taught, lesson.links)
+            if taught:
+                learner.observe(_current_app(), req, response, taught, private, facts)
         return response
 
 
@@ -159,6 +186,14 @@ def _links_for(links: RequestLinks, response: Response) -> tuple[Link, ...]:
     for link in links.pushed:
         merged.add(link)
     return merged.as_tuple()
+
+
+def _merged(first: tuple[Link, ...], then: tuple[Link, ...]) -> tuple[Link, ...]:
+    """*first*, then those of *then* that are not already among them."""
+    if not first:
+        return then
+    keys = {link.key for link in first}
+    return first + tuple(link for link in then if link.key not in keys)
 
 
 def _check(state: AppState, req: Request, static: bool, response: Response) -> None:

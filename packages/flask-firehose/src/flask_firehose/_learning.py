@@ -291,18 +291,7 @@ class Learner:
             :class:`~flask_firehose._requests.RequestFacts`).
         """
         endpoint = facts.endpoint
-        if (
-            not endpoint
-            or not facts.navigation
-            # A speculation may never be shown: it is not a visit to learn from.
-            or facts.speculative
-            or facts.static
-            or not 200 <= response.status_code < 300
-            or response.mimetype != "text/html"
-            # Cookies (other than the digest's), authentication: learned
-            # only from a response any client could be handed.
-            or (facts.credentials and (private or not served_to_others(response)))
-        ):
+        if not endpoint or not self.may_learn_from(response, private, facts):
             return
         site = self._site(app, request)
         if site is None or not site.prefixes:
@@ -319,6 +308,38 @@ class Learner:
             forms = capped
         if forms:
             self.failures.call("hint store observe()", None, self.store.observe, key, forms)
+
+    @staticmethod
+    def may_learn_from(response: Response, private: bool, facts: RequestFacts) -> bool:
+        """Whether *response* may teach anything (its links, its HTML, a
+        visitor's report on it): a successful HTML response to a navigation
+        answered by a view, not a speculation, and, for a request with
+        credentials, one any client could be handed.
+
+        :param private: whether the view read the session.
+        """
+        return bool(
+            facts.endpoint
+            and facts.navigation
+            # A speculation may never be shown: it is not a visit to learn from.
+            and not facts.speculative
+            and not facts.static
+            and 200 <= response.status_code < 300
+            and response.mimetype == "text/html"
+            # Cookies (other than the digest's), authentication: learned
+            # only from a response any client could be handed.
+            and not (facts.credentials and (private or not served_to_others(response)))
+        )
+
+    def checked(self, app: Flask, request: Request, links: Iterable[Link]) -> list[Link]:
+        """Those of *links* that are public links of this app on *request*'s
+        site (:func:`is_public_link` and the URL map), as a learned hint must
+        be: what came from elsewhere than the app's own responses (a
+        visitor's report, a store) passes here before it may be hinted."""
+        site = self._site(app, request)
+        if site is None or not site.prefixes:
+            return []
+        return [link for link in links if self._form(app, request, site, link) is not None]
 
     def _forms_of(
         self, app: Flask, request: Request, site: _Site, links: tuple[Link, ...]

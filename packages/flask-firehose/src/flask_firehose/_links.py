@@ -63,11 +63,18 @@ _CORS_DESTINATIONS: Final = frozenset({"font", "fetch"})
 #: The values of ``crossorigin`` (HTML's CORS settings attribute; bare is ``""``).
 CROSSORIGIN_VALUES: Final = frozenset({"", "anonymous", "use-credentials"})
 
-# Render-blocking first: when a budget forces a choice, the tail is dropped.
-_PRIORITY_BY_AS: Final = {"style": 0, "script": 1, "font": 2, "fetch": 3}
-_PRIORITY_BY_REL: Final = {"modulepreload": 1, "preconnect": 3, "dns-prefetch": 3}
-_PRIORITY_MEDIA: Final = 4
-_PRIORITY_LAST: Final = 5
+# Ordered for Largest Contentful Paint: what blocks rendering (styles, then
+# scripts the parser waits for), then the LCP image (an image preload at
+# ``fetchpriority=high``), then fonts, then what runs after parsing (module
+# scripts, and scripts hinted at ``fetchpriority=low``: deferred and async
+# ones), data and connections, other media, everything else. When a budget
+# forces a choice, the tail is dropped.
+_PRIORITY_BY_AS: Final = {"style": 0, "script": 1, "font": 3, "fetch": 5}
+_PRIORITY_LCP_IMAGE: Final = 2
+_PRIORITY_LATE_SCRIPT: Final = 4
+_PRIORITY_BY_REL: Final = {"modulepreload": 4, "preconnect": 5, "dns-prefetch": 5}
+_PRIORITY_MEDIA: Final = 6
+_PRIORITY_LAST: Final = 7
 
 #: The parameters a :class:`Link` has fields for (the others are its ``params``).
 LINK_FIELDS: Final = frozenset({"rel", "as", "crossorigin", "nopush"})
@@ -107,8 +114,10 @@ class Link:
     """Whether a proxy honouring ``http2_push_preload`` would push it: a
     ``preload`` of a same-origin path, without ``nopush``."""
     priority: int = field(init=False, repr=False, compare=False)
-    """Sort key, lowest first: styles, scripts, fonts, data and connections,
-    media, then everything else (``prefetch`` included)."""
+    """Sort key, lowest first, ordered for Largest Contentful Paint: styles,
+    scripts, the LCP image (``as=image`` at ``fetchpriority=high``), fonts,
+    module scripts and scripts at ``fetchpriority=low``, data and
+    connections, other media, then everything else (``prefetch`` included)."""
     rels: frozenset[str] = field(init=False, repr=False, compare=False)
     """The relation types, as a set."""
     key: tuple[str, str] = field(init=False, repr=False, compare=False)
@@ -176,7 +185,7 @@ class Link:
         # Computed once here: the response hook reads them for every link.
         object.__setattr__(self, "text", self._serialize())
         object.__setattr__(self, "pushable", not self.nopush and "preload" in rels and is_same_origin_path(self.target))
-        object.__setattr__(self, "priority", _priority(self.as_, rels))
+        object.__setattr__(self, "priority", _priority(self.as_, rels, self.params))
         object.__setattr__(self, "rels", frozenset(rels))
         object.__setattr__(self, "key", (self.target, self.rel))
         object.__setattr__(
@@ -228,8 +237,14 @@ def _plain_pair(item: object) -> object:
     return tuple(str.__str__(v) if isinstance(v, str) else v for v in item)
 
 
-def _priority(as_: str | None, rels: list[str]) -> int:
+def _priority(as_: str | None, rels: list[str], params: tuple[tuple[str, str | None], ...]) -> int:
     if "preload" in rels:
+        if params and as_ in ("image", "script"):
+            fetchpriority = next((value or "" for name, value in params if name == "fetchpriority"), "").lower()
+            if as_ == "image" and fetchpriority == "high":
+                return _PRIORITY_LCP_IMAGE
+            if as_ == "script" and fetchpriority == "low":
+                return _PRIORITY_LATE_SCRIPT
         return _PRIORITY_BY_AS.get(as_ or "", _PRIORITY_MEDIA)
     return min(_PRIORITY_BY_REL.get(rel, _PRIORITY_LAST) for rel in rels)
 

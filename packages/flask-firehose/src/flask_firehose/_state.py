@@ -28,6 +28,7 @@ from ._scopes import Scopes
 from ._tracking import Tracker
 
 if TYPE_CHECKING:
+    from ._page_learning import PageLearning
     from ._speculation.delivery import Speculation
     from ._speculation.rules import RuleSpec
 
@@ -75,6 +76,8 @@ class AppState:
         self.linter = Linter()
         #: Development warnings on: ``None`` until the first request (``app.run(debug=True)`` sets debug late).
         self.lint = settings.lint
+        #: What pages' own HTML and their visitors teach (set by ``init_app`` when learning is on), or None.
+        self.pages: PageLearning | None = None
 
 
 def _learned_prefixes(learner: Learner) -> Callable[[], tuple[str, ...]]:

@@ -4,7 +4,8 @@
   valid header. They are :class:`ValueError` subclasses that carry the
   offending value, so ``except InvalidLinkError`` catches the whole family.
 * :class:`ConfigurationError`: a bad ``FIREHOSE_*`` value, a connector or a
-  hint store that breaks its contract; raised by ``init_app``.
+  hint store that breaks its contract; raised by ``init_app``. Its subclass
+  :class:`ManifestError`: a build manifest that cannot be read or used.
 * :class:`FirehoseWarning`: set-up problems that do not stop the app (an
   unknown ``FIREHOSE_*`` key, tracking without a ``SECRET_KEY``).
 
@@ -22,6 +23,7 @@ __all__ = [
     "InvalidAttributeError",
     "InvalidLinkError",
     "InvalidURLError",
+    "ManifestError",
 ]
 
 
@@ -80,6 +82,21 @@ class ConfigurationError(FirehoseError, TypeError, ValueError):
         super().__init__(message)
         self.key = key
         self.value = value
+
+
+class ManifestError(ConfigurationError):
+    """A build manifest (Vite's, webpack's) that cannot be read or used, or a
+    name it does not hold: a missing or malformed file, a file value that is
+    not a plain relative path, an unknown entry.
+
+    :param message: what is wrong, quoting the value.
+    :param value: the offending value (an entry name, a file value, ...).
+    :param path: the manifest file.
+    """
+
+    def __init__(self, message: str, value: object, path: str) -> None:
+        super().__init__(message, "manifest", value)
+        self.path = path
 
 
 class FirehoseWarning(UserWarning):

@@ -380,7 +380,15 @@ def test_tampered_values_are_skipped(redis_store: Callable[..., RedisHintStore],
         store.observe("page", [_link(1)])  # starts over
         assert store.learned("page") == [_link(1)]
 
+    # Nested past the JSON parser's depth (a RecursionError, not a ValueError):
+    # skipped like any garbage, as the state and as one stored link.
+    raw.hset(key, "deep", b"[" * 100_000 + b"]" * 100_000)
+    assert store.learned("deep") == []
     state = json.loads(raw.hget(key, "page") or b"")
+    deep = [["/d", "/d", 5, state["n"], 1, 0, "[" * 100_000 + "]" * 100_000]]
+    raw.hset(key, "deep", json.dumps({**state, "c": deep}))
+    assert store.learned("deep") == []
+
     good = state["c"][0]
     forged = [
         ["/x", "/x", 5, state["n"], 90, 0, json.dumps({"target": "javascript:alert(1)", "as": "script"})],

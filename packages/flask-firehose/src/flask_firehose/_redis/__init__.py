@@ -6,7 +6,9 @@
   so that any number of processes can learn together;
 * :class:`RedisConnector` (``connector.py``), the 0.2.3 connector protocol
   (``get_pushed()``/``set_pushed()``) over one Redis set per client;
-* what both use: the client, given or built for a URL (``clients.py``), a
+* :class:`RedisLcpStore` (``lcp_store.py``), visitors' LCP samples, each
+  report kept atomically by one Lua script (``lcp_record.lua``);
+* what they all use: the client, given or built for a URL (``clients.py``), a
   deadline over each whole call (``deadline.py``), and the guard that runs
   every call within it behind a circuit breaker (``guard.py``).
 
@@ -23,7 +25,15 @@ from __future__ import annotations
 
 from .connector import RedisConnector
 from .guard import RedisUnavailableError
+from .lcp_store import RedisLcpStore
 from .store import RedisHintStore
 from .values import link_from_json, link_to_json
 
-__all__ = ["RedisConnector", "RedisHintStore", "RedisUnavailableError", "link_from_json", "link_to_json"]
+__all__ = [
+    "RedisConnector",
+    "RedisHintStore",
+    "RedisLcpStore",
+    "RedisUnavailableError",
+    "link_from_json",
+    "link_to_json",
+]

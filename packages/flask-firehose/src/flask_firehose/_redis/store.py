@@ -157,7 +157,7 @@ class RedisHintStore:
             return []
         try:
             state = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested past the parser's depth
             return []
         entries = state.get("c") if isinstance(state, dict) else None
         if not isinstance(entries, list):

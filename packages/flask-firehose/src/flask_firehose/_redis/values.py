@@ -35,7 +35,10 @@ def link_from_json(text: str | bytes) -> Link:
     :raises ValueError: when *text* is not such JSON, or holds an invalid link
         (:class:`~flask_firehose.InvalidLinkError` is a ``ValueError``).
     """
-    data = json.loads(text)
+    try:
+        data = json.loads(text)
+    except RecursionError:  # nested past the parser's depth: not what link_to_json writes
+        raise ValueError("stored link is JSON nested too deep") from None
     if not isinstance(data, dict):
         raise ValueError(f"stored link is not a JSON object: {safe_repr(data)}")
     target = data.get("target")

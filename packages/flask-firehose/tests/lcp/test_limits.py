@@ -1,0 +1,55 @@
+"""The rate limits: fixed memory, per client and per key."""
+
+from __future__ import annotations
+
+from flask_firehose._lcp.limits import ClientLimiter, KeyLimiter, client_id
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_client_id_is_keyed_and_stable() -> None:
+    first = client_id("s", "192.0.2.1")
+    assert first == client_id(b"s", "192.0.2.1")
+    assert first != client_id("other", "192.0.2.1")
+    assert first != client_id("s", "192.0.2.2")
+    assert len(first) == 16 and "192" not in first
+
+
+def test_one_report_per_interval() -> None:
+    clock = Clock()
+    limiter = ClientLimiter(10, clock=clock)
+    client = client_id("s", "192.0.2.1")
+    assert limiter.allows(client)
+    assert limiter.allows(client)  # asking spends nothing
+    assert limiter.spend(client)
+    assert not limiter.allows(client)
+    assert not limiter.spend(client)
+    clock.now += 10
+    assert limiter.spend(client)
+
+
+def test_client_limiter_is_fixed_size() -> None:
+    limiter = ClientLimiter(10, slots=64)
+    for n in range(20000):
+        limiter.spend(client_id("s", f"10.0.{n // 256}.{n % 256}"))
+    assert len(limiter) == 64
+    assert len(limiter._last) == 64
+
+
+def test_key_limiter() -> None:
+    clock = Clock()
+    limiter = KeyLimiter(3, max_keys=4, clock=clock)
+    assert [limiter.spend("k") for _ in range(4)] == [True, True, True, False]
+    assert not limiter.allows("k")
+    assert limiter.allows("other")
+    clock.now += 60
+    assert limiter.allows("k") and limiter.spend("k")
+    for n in range(1000):
+        limiter.spend(f"k{n}")
+    assert len(limiter) == 4
