@@ -47,10 +47,11 @@ format: devenv ## ruff format and safe fixes
 bench: devenv ## per-request cost and tracking size, measured side by side
 	$(PY) bench/bench_overhead.py
 
-bench-pageload: devenv ## page load through a latency relay: synthetic page, then the demo's (RTT= MBPS= VARIANTS= BROWSER=)
+bench-pageload: devenv ## page load through a latency relay: synthetic page, then the demo's (RTT= MBPS= VARIANTS= BROWSER= N= QUICK=1; PAGE=lcp [FRONT=caddy]: the image-LCP page alone)
 	$(PY) -m bench.pageload $(if $(RTT),--rtt $(RTT)) $(if $(MBPS),--mbps $(MBPS)) \
-		$(if $(VARIANTS),--variants $(VARIANTS)) $(if $(BROWSER),--browser $(BROWSER))
-	$(PY) apps/demo/tools/measure_demo.py $(if $(RTT),--rtt $(RTT)) $(if $(MBPS),--mbps $(MBPS))
+		$(if $(VARIANTS),--variants $(VARIANTS)) $(if $(BROWSER),--browser $(BROWSER)) \
+		$(if $(N),--navigations $(N)) $(if $(QUICK),--quick) $(if $(PAGE),--page $(PAGE)) $(if $(FRONT),--front $(FRONT))
+	$(if $(filter lcp,$(PAGE)),,$(PY) apps/demo/tools/measure_demo.py $(if $(RTT),--rtt $(RTT)) $(if $(MBPS),--mbps $(MBPS)))
 
 .PHONY: bench-nextnav
 bench-nextnav: devenv ## A then a click to B: no rules, prefetch, prerender, in Chromium (RTT= MBPS= N= QUICK=1)

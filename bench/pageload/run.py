@@ -26,6 +26,9 @@ finished sending the page (access logs, sub-ms end times). Run from the reposito
     python -m bench.pageload [--quick] [--rtt 100] [--mbps 10] [--variants abcdef]
                              [--browser chromium|firefox] [--out var/bench-pageload]
 
+``--page lcp`` runs the image-LCP page instead (lcp_run.py): variants by name
+(``--variants none,today,lcp,lcp-nojs,learned,bound``), at RTT alone and at 10 Mbit/s.
+
 With --browser firefox each navigation runs in a fresh headless Firefox ESR
 (harness/firefox.py; about 3.5 s each) trusting the test CA; it reports no LCP.
 
@@ -76,7 +79,18 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--css-kb", type=float, default=60, help="render-blocking stylesheet size (default 60)")
     parser.add_argument("--js-kb", type=float, default=150, help="deferred script size (default 150)")
     parser.add_argument("--out", type=Path, default=REPO / "var/bench-pageload", help="where results go")
+    parser.add_argument(
+        "--page",
+        choices=("basic", "lcp"),
+        default="basic",
+        help="basic: the page above (default); lcp: the image-LCP page, variants by name (see lcp_run.py)",
+    )
+    parser.add_argument(
+        "--front", choices=("gunicorn", "caddy"), default="gunicorn", help="--page lcp: gunicorn alone or behind Caddy"
+    )
     args = parser.parse_args(argv)
+    if args.page == "lcp":
+        return args  # lcp_run.py reads --variants, --navigations and --mbps its own way
     if args.variants is None:
         args.variants = QUICK_VARIANTS if args.quick else "".join(VARIANTS)
     if not set(args.variants) <= set(VARIANTS) or not args.variants:
@@ -195,6 +209,10 @@ def _on_sigterm(signum: int, frame: object) -> NoReturn:
 def main(argv: list[str] | None = None) -> int:
     args = _arguments(argv)
     signal.signal(signal.SIGTERM, _on_sigterm)
+    if args.page == "lcp":
+        from .lcp_run import main as lcp_main
+
+        return lcp_main(args)
     executable, missing = _executable(args.browser)
     if executable is None:
         print(missing, file=sys.stderr)

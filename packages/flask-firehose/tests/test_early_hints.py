@@ -12,6 +12,7 @@ from flask_firehose._browsers import browser_takes
 from flask_firehose._budget import header_value
 from flask_firehose._early_hints import assemble, policy_headers, send
 from flask_firehose._failure import FailurePolicy
+from flask_firehose._links import LATE_SCRIPT_PRIORITY, LCP_IMAGE_PRIORITY
 from flask_firehose.testing import links_of, parse_link_header, record_early_hints
 
 from .conftest import AppFactory
@@ -515,8 +516,15 @@ def test_assemble_keeps_exactly_what_browsers_take() -> None:
     candidates = [link for link, _ in IGNORED] + TAKEN
     kept = assemble(candidates, pushing_front=False, already_pushed=None, max_links=64, max_bytes=8192)
     # nopush dropped: the stylesheet goes in as a plain preload; every other ignored link stays out.
-    expected = {link.key for link in TAKEN} | {("/s/a.css", "preload")}
+    # A 103 that carries an LCP image leaves out the scripts at fetchpriority=low.
+    assert any(link.priority == LCP_IMAGE_PRIORITY for link in TAKEN)
+    late = {link.key for link in TAKEN if link.priority == LATE_SCRIPT_PRIORITY}
+    assert late
+    expected = ({link.key for link in TAKEN} - late) | {("/s/a.css", "preload")}
     assert {link.key for link in kept} == expected
+    without_image = [link for link in candidates if link.priority != LCP_IMAGE_PRIORITY]
+    kept = assemble(without_image, pushing_front=False, already_pushed=None, max_links=64, max_bytes=8192)
+    assert late <= {link.key for link in kept}
     assert all(browser_takes(link) is None for link in kept)
     # What goes out parses back strictly, and each link is still what browsers take.
     assert len(parse_link_header(header_value(kept))) == len(kept)

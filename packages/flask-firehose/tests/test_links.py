@@ -145,18 +145,36 @@ def test_serialization(link: Link, text: str) -> None:
         (Link("/hero.jpg", as_="image", params=(("fetchpriority", "high"),)), 2),
         (Link("/hero.jpg", as_="image", params=(("fetchpriority", "HIGH"),)), 2),
         (Link("/f.woff2", as_="font", crossorigin=""), 3),
-        (Link("/late.js", as_="script", params=(("fetchpriority", "low"),)), 4),
         (Link("/a.js", "modulepreload"), 4),
-        (Link("/a.json", as_="fetch", crossorigin=""), 5),
-        (Link("https://cdn.example", "preconnect"), 5),
-        (Link("/a.png", as_="image"), 6),
-        (Link("/a.png", as_="image", params=(("fetchpriority", "low"),)), 6),
-        (Link("/a.png", "prefetch", params=(("fetchpriority", "high"),)), 7),
-        (Link("/next.html", "prefetch"), 7),
+        (Link("/late.js", as_="script", params=(("fetchpriority", "low"),)), 5),
+        (Link("/a.json", as_="fetch", crossorigin=""), 6),
+        (Link("https://cdn.example", "preconnect"), 6),
+        (Link("/a.png", as_="image"), 7),
+        (Link("/a.png", as_="image", params=(("fetchpriority", "low"),)), 7),
+        (Link("/a.png", "prefetch", params=(("fetchpriority", "high"),)), 8),
+        (Link("/next.html", "prefetch"), 8),
     ],
 )
 def test_priority(link: Link, priority: int) -> None:
     assert link.priority == priority
+
+
+def test_a_103_with_an_lcp_image_leaves_late_scripts_to_the_page() -> None:
+    from flask_firehose._early_hints import assemble
+
+    late = Link("/app.js", as_="script", params=(("fetchpriority", "low"),))
+    sync = Link("/sync.js", as_="script")
+    hero = Link("/hero.jpg", as_="image", params=(("fetchpriority", "high"),))
+    css = Link("/main.css", as_="style")
+    module = Link("/mod.js", rel="modulepreload")
+
+    def targets(*links: Link) -> list[str]:
+        sent = assemble(links, pushing_front=False, already_pushed=None, max_links=20, max_bytes=2048)
+        return [link.target for link in sent]
+
+    assert targets(late, hero, css, sync, module) == ["/main.css", "/sync.js", "/hero.jpg", "/mod.js"]
+    # Without an LCP image the late script keeps its place, after the rest.
+    assert targets(late, css, Link("/other.png", as_="image")) == ["/main.css", "/app.js", "/other.png"]
 
 
 def test_order_serves_lcp() -> None:

@@ -22,7 +22,7 @@ from ._browsers import browser_takes
 from ._budget import header_value
 from ._collection import LinkCollection
 from ._failure import FailurePolicy
-from ._links import Link, is_same_origin_path
+from ._links import LATE_SCRIPT_PRIORITY, LCP_IMAGE_PRIORITY, Link, is_same_origin_path
 
 __all__ = [
     "assemble",
@@ -66,8 +66,11 @@ def assemble(
     it (Apache with ``H2Push``, h2o): when one may be in front
     (*pushing_front*: the 103 goes to HTTP/1.1 peers), the same-origin links
     the app marked ``nopush`` and those *already_pushed* to this client are
-    left out; the final header still hints them, with ``nopush``. No push cap
-    and the same count and byte bounds as the final header.
+    left out; the final header still hints them, with ``nopush``. A 103
+    that carries an LCP image (``as=image; fetchpriority=high``) leaves out
+    the scripts hinted at ``fetchpriority=low`` (deferred and async ones): they
+    would compete with it for the link. No push cap and the same count and
+    byte bounds as the final header.
     """
     hints = LinkCollection()
     for link in candidates:
@@ -81,6 +84,16 @@ def assemble(
         ):
             continue
         hints.add(form)
+    if any(link.priority == LCP_IMAGE_PRIORITY for link in hints):
+        # Measured (docs/lcp-measured.rst): at 10 Mbit/s a deferred script in
+        # the same 103 takes bandwidth the LCP image needs, even at
+        # fetchpriority=low (Caddy shares the link among its streams). The
+        # page finds it soon enough; the final header still hints it.
+        kept = LinkCollection()
+        for link in hints:
+            if link.priority != LATE_SCRIPT_PRIORITY:
+                kept.add(link)
+        hints = kept
     return budget.select(hints, max_links, max_bytes, None).kept
 
 

@@ -66,15 +66,20 @@ CROSSORIGIN_VALUES: Final = frozenset({"", "anonymous", "use-credentials"})
 # Ordered for Largest Contentful Paint: what blocks rendering (styles, then
 # scripts the parser waits for), then the LCP image (an image preload at
 # ``fetchpriority=high``), then fonts, then what runs after parsing (module
-# scripts, and scripts hinted at ``fetchpriority=low``: deferred and async
-# ones), data and connections, other media, everything else. When a budget
+# scripts, which Chromium still loads at high priority, then scripts hinted
+# at ``fetchpriority=low``: deferred and async ones), data and connections,
+# other media, everything else. When a budget
 # forces a choice, the tail is dropped.
-_PRIORITY_BY_AS: Final = {"style": 0, "script": 1, "font": 3, "fetch": 5}
+_PRIORITY_BY_AS: Final = {"style": 0, "script": 1, "font": 3, "fetch": 6}
 _PRIORITY_LCP_IMAGE: Final = 2
-_PRIORITY_LATE_SCRIPT: Final = 4
-_PRIORITY_BY_REL: Final = {"modulepreload": 4, "preconnect": 5, "dns-prefetch": 5}
-_PRIORITY_MEDIA: Final = 6
-_PRIORITY_LAST: Final = 7
+_PRIORITY_LATE_SCRIPT: Final = 5
+#: :attr:`Link.priority` of an LCP image (``as=image``, ``fetchpriority=high``)
+#: and of a script hinted at ``fetchpriority=low`` (deferred, async).
+LCP_IMAGE_PRIORITY: Final = _PRIORITY_LCP_IMAGE
+LATE_SCRIPT_PRIORITY: Final = _PRIORITY_LATE_SCRIPT
+_PRIORITY_BY_REL: Final = {"modulepreload": 4, "preconnect": 6, "dns-prefetch": 6}
+_PRIORITY_MEDIA: Final = 7
+_PRIORITY_LAST: Final = 8
 
 #: The parameters a :class:`Link` has fields for (the others are its ``params``).
 LINK_FIELDS: Final = frozenset({"rel", "as", "crossorigin", "nopush"})

@@ -21,7 +21,8 @@ It also carries the LCP image learned from visitors
 (:class:`~flask_firehose._lcp.LcpLearning`) to the request: the agreed image
 for the 103, the links for the final header, the script put into the pages
 still sampled, and the images a report may name (those the page itself
-references, public files of this app).
+references, in its HTML or in its own stylesheets
+(:mod:`~flask_firehose._page_styles`), public files of this app).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from ._learning import Learner
 from ._links import Link
 from ._memo import Memo
 from ._page_hints import PageScan, scan_page
+from ._page_styles import StylesheetImages
 from ._requests import RequestFacts
 
 if TYPE_CHECKING:
@@ -57,6 +59,8 @@ RESCAN: Final = 600.0
 SAMPLES_PER_MINUTE: Final = 30
 
 _NONE: Final[tuple[Link, ...]] = ()
+# The HTML's images a token lists before those the stylesheets name.
+_FIRST_IMAGES: Final = 8
 
 
 @dataclass(slots=True)
@@ -109,6 +113,7 @@ class PageLearning:
         self.lcp = lcp
         self._clock = clock
         self._pages: Memo[str, _Page] = Memo(1024)
+        self._styles = StylesheetImages()
         # key -> (the minute, visits sampled in it)
         self._sampled: Memo[str, tuple[int, int]] = Memo(1024)
 
@@ -194,7 +199,11 @@ class PageLearning:
         files of this app only), and sample this visit if it wants one."""
         lcp = self.lcp
         assert lcp is not None
-        forms = [_image_hint(url) for url in scan.images]
+        # A hero is an <img> near the top, or a background the page's own
+        # stylesheets set: the first few of the HTML's, then the stylesheets'.
+        styles = self._styles.images(app, request, [link.target for link in scan.links if link.as_ == "style"])
+        named = [*scan.images[:_FIRST_IMAGES], *styles, *scan.images[_FIRST_IMAGES:]]
+        forms = [_image_hint(url) for url in dict.fromkeys(named)]
         images = [link.target for link in self.learner.checked(app, request, [f for f in forms if f is not None])]
         self.failures.call("LCP page images", None, lcp.page_images, key, images)
         if sampling and images:
