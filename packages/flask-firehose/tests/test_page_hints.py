@@ -545,14 +545,19 @@ def test_utf16_and_utf32_give_an_empty_scan(encoding: str) -> None:
     [
         ("<img src=/hero.jpg>", ["/hero.jpg"]),
         ("<IMG SRC='hero.jpg' ALT=x>", ["/shop/articles/hero.jpg"]),
-        ('<img src="/a.jpg" srcset="/a-1x.jpg 1x, /a-2x.jpg 2x">', ["/a.jpg", "/a-1x.jpg", "/a-2x.jpg"]),
-        ('<img srcset="/s.jpg 480w,/m.jpg 800w ,  /l.jpg 1200w">', ["/s.jpg", "/m.jpg", "/l.jpg"]),
-        ('<img srcset="/a,b.jpg 1x, /c.jpg">', ["/a,b.jpg", "/c.jpg"]),
+        # Of several candidates (src counts as one) the browser's choice
+        # depends on its pixel density: none is an image a report may name.
+        ('<img src="/a.jpg" srcset="/a-1x.jpg 1x, /a-2x.jpg 2x">', []),
+        ('<img src="/a.jpg" srcset="/a-2x.jpg 2x">', []),
+        ('<img srcset="/s.jpg 480w,/m.jpg 800w ,  /l.jpg 1200w">', []),
+        ('<img srcset="/a,b.jpg 1x, /c.jpg">', []),
         ('<img srcset="/a.jpg,/b.jpg 2x">', ["/a.jpg,/b.jpg"]),  # a comma inside a URL is part of it
-        ('<img srcset="/a.jpg, /b.jpg,, /c.jpg,">', ["/a.jpg", "/b.jpg", "/c.jpg"]),
-        ('<img srcset="/a.jpg (x, y) 1x, /b.jpg">', ["/a.jpg", "/b.jpg"]),
+        ('<img srcset="/only.jpg 1x">', ["/only.jpg"]),
+        ('<img srcset="/a.jpg, /b.jpg,, /c.jpg,">', []),
+        ('<img srcset="/a.jpg (x, y) 1x, /b.jpg">', []),
         ("<picture><source srcset='/p.avif 1x, /p2.avif 2x' type=image/avif><img src=/p.jpg></picture>",
-         ["/p.avif", "/p2.avif", "/p.jpg"]),
+         ["/p.jpg"]),
+        ("<picture><source srcset='/p.avif' type=image/avif><img src=/p.jpg></picture>", ["/p.avif", "/p.jpg"]),
         ("<video poster=/poster.jpg src=/v.mp4></video>", ["/poster.jpg"]),
         ("<source srcset=/not-in-picture.jpg>", []),
         ("<picture></picture><source srcset=/after-picture.jpg>", []),
@@ -561,8 +566,8 @@ def test_utf16_and_utf32_give_an_empty_scan(encoding: str) -> None:
         ("<section style=background:url(/s.webp)></section>", ["/s.webp"]),
         ("<div style=\"background:url(&quot;/q.jpg&quot;)\"></div>", ["/q.jpg"]),
         ("<style>.h{background:url(/h.jpg)} @import url(/x.css); @font-face{src:url(/f.woff2)}</style>", ["/h.jpg"]),
-        ("<link rel=preload as=image href=/lcp.jpg imagesrcset='/lcp-1x.jpg 1x, /lcp-2x.jpg 2x'>",
-         ["/lcp.jpg", "/lcp-1x.jpg", "/lcp-2x.jpg"]),
+        ("<link rel=preload as=image href=/lcp.jpg imagesrcset='/lcp-1x.jpg 1x, /lcp-2x.jpg 2x'>", []),
+        ("<link rel=preload as=image href=/lcp.jpg>", ["/lcp.jpg"]),
         ("<img src=https://cdn.example/a.jpg srcset='//cdn.example/b.jpg 2x'>", []),
         ("<img src='data:image/png;base64,AAAA'>", []),
         ("<img src=/dup.jpg><img src=/dup.jpg#x><img src=dup.jpg>", ["/dup.jpg", "/shop/articles/dup.jpg"]),
@@ -685,12 +690,8 @@ def test_a_flask_jinja_page() -> None:
         "</static/js/vendor.js?v=3f9a1c>; rel=preload; as=script; fetchpriority=low",
         "</static/js/app.js?v=3f9a1c>; rel=preload; as=script; fetchpriority=low",
     ]
-    assert scan.images == (
-        "/static/img/hero-bg.webp",
-        "/static/img/logo.svg",
-        "/static/img/article-3.jpg",
-        "/static/img/article-3@2x.jpg",
-    )
+    # The article's picture has a 1x and a 2x candidate: neither is listed.
+    assert scan.images == ("/static/img/hero-bg.webp", "/static/img/logo.svg")
     assert scan.complete
     assert not scan.importmap
 

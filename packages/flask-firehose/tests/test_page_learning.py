@@ -381,3 +381,109 @@ def test_when_classes_disagree_the_final_header_says_which_with_media() -> None:
     images = [(link.target, link.get("media")) for link in links_of(response) if link.get("as") == "image"]
     assert [target for target, _ in images] == ["/static/hero.jpg", "/static/wide.jpg"]
     assert all(media for _, media in images)
+
+
+# -- one URL's files never become the endpoint's ---------------------------------------------------------------
+
+
+def _share_app() -> tuple[Flask, MemoryHintStore]:
+    store = MemoryHintStore(min_seen=2)
+    app = Flask(__name__)
+    app.config.update(SECRET_KEY="s", TESTING=True)
+    Firehose(app, hint_store=store)
+
+    @app.get("/share/<token>")
+    def share(token: str) -> str:
+        return (
+            '<html><head><link rel="stylesheet" href="/static/main.css">'
+            f'<link rel="stylesheet" href="/static/u/{token}.css"></head>'
+            f'<body><img src="/static/u/{token}.jpg"><img src="/static/logo.png"></body></html>'
+        )
+
+    return app, store
+
+
+def test_one_urls_head_read_again_and_again_is_never_replayed_for_others() -> None:
+    """Alice reloads her share page until it would be steady; others then
+    visit theirs. Her file never reaches another visitor's 103."""
+    app, _ = _share_app()
+    client = app.test_client()
+    with record_early_hints(client) as hints:
+        for _ in range(page_learning.STEADY_AFTER + 2):
+            client.get("/share/alice-secret")
+        for token in ("bob", "carol", "mallory", "mallory", "dave"):
+            client.get(f"/share/{token}")
+    sent = [link.target for links in hints.links for link in links]
+    assert "/static/u/alice-secret.css" not in sent
+    assert hints.links[-1] and [link.target for link in hints.links[-1]] == ["/static/main.css"]
+
+
+def test_an_lcp_image_one_url_agreed_on_is_not_hinted_on_the_others() -> None:
+    """Twelve reports from /share/alice-secret settle its image; learning is
+    per endpoint, so it is hinted nowhere (not even on Alice's own URL) until
+    this process has seen the image on two URLs: only a shared one is."""
+    app, _ = _share_app()
+    pages = _state(app).pages
+    assert pages is not None and pages.lcp is not None
+    pages.lcp.memo_seconds = 0  # the agreement is read again on every call
+    key = scoped_key(str(_state(app).learner.namespace), "localhost", "share")  # type: ignore[union-attr]
+    for viewport in range(KEY_CLASSES):
+        for client_number in range(3):
+            pages.lcp.store.record(
+                key, f"i{viewport}{client_number}", f"c{client_number}", viewport, "/static/u/alice-secret.jpg"
+            )
+    client = app.test_client()
+    with record_early_hints(client) as hints:
+        responses = [client.get(f"/share/{token}") for token in ("alice-secret", "alice-secret", "bob", "mallory")]
+    sent = [link.target for links in hints.links for link in links]
+    assert "/static/u/alice-secret.jpg" not in sent
+    assert all("alice-secret.jpg" not in response.headers.get("Link", "") for response in responses)
+    # The shared image, once agreed, is hinted everywhere.
+    for viewport in range(KEY_CLASSES):
+        for client_number in range(3):
+            pages.lcp.store.record(
+                key, f"j{viewport}{client_number}", f"c{client_number}", viewport, "/static/logo.png"
+            )
+    with record_early_hints(client) as hints:
+        response = client.get("/share/erin")
+    assert [link.target for link in hints.links[-1]][:2] == ["/static/main.css", "/static/logo.png"]
+    assert "/static/logo.png" in response.headers["Link"]
+
+
+def test_an_lcp_link_sets_no_tracking_cookie() -> None:
+    """A page that never pushes gets no digest cookie for its learned LCP
+    image: the final header carries it as a hint (nopush), tracked by no one."""
+    app = _lcp_app()
+    _agree(app, "/static/hero.jpg")
+    client = app.test_client()
+    with record_early_hints(client):
+        for _ in range(3):
+            response = client.get("/")
+    assert "fh-pushed" not in " ".join(response.headers.getlist("Set-Cookie"))
+    (hero,) = [link for link in links_of(response) if link.target == "/static/hero.jpg"]
+    assert hero.has("nopush")
+
+
+@pytest.mark.parametrize(
+    ("config", "headers"),
+    [
+        ({}, {"Cache-Control": "public, s-maxage=3600"}),
+        ({}, {"Cache-Control": "max-age=600"}),
+        ({}, {"CDN-Cache-Control": "max-age=60"}),
+        ({"FIREHOSE_BEHIND_CDN": True}, {}),
+    ],
+)
+def test_no_script_in_a_page_a_shared_cache_may_keep(config: dict[str, Any], headers: dict[str, str]) -> None:
+    """One single-use token cached for every visitor would make each of them
+    report in vain: such pages are not sampled."""
+    app = _lcp_app(**config)
+
+    @app.after_request
+    def caching(response: Response) -> Response:
+        response.headers.update(headers)
+        return response
+
+    client = app.test_client()
+    with record_early_hints(client):
+        for _ in range(2):
+            assert client.get("/").get_data(as_text=True) == HERO_PAGE

@@ -343,7 +343,7 @@ def _page_learning(
             samples=LCP_SAMPLES,
         )
         lcp.register(app)
-    return PageLearning(learner, failures, read_html=settings.learn_from_html, lcp=lcp)
+    return PageLearning(learner, failures, read_html=settings.learn_from_html, lcp=lcp, behind_cdn=settings.behind_cdn)
 
 
 def _lcp_store(settings: Settings, hint_store: object) -> LcpStore:
@@ -359,6 +359,7 @@ def _lcp_store(settings: Settings, hint_store: object) -> LcpStore:
 
         return RedisLcpStore(
             hint_store.client,
+            prefix=f"{hint_store.prefix}lcp:",  # apart as the hint stores are
             samples=LCP_SAMPLES,
             timeout=hint_store.timeout,
             retry_after=hint_store._guard.retry_after,

@@ -332,10 +332,17 @@ class _Scan:
             self.image_set.add(target)
             self.images.append(target)
 
-    def srcset(self, value: str | None) -> None:
-        if value:
-            for url in srcset_urls(value):
-                self.image(url)
+    def responsive(self, src: str | None, srcset: str | None) -> None:
+        """The image of an element with a ``src`` and a ``srcset``, when it
+        has only one: of several candidates (the ``src`` counts as one), which
+        the browser takes depends on its pixel density as well as its width,
+        so one visitor's LCP report cannot say what the next one needs (the
+        LCP learning's classes are widths alone). None is counted then."""
+        candidates = srcset_urls(srcset) if srcset else []
+        if src is not None:
+            candidates.insert(0, src)
+        if len(candidates) == 1:
+            self.image(candidates[0])
 
     def _css_images(self, css: str) -> None:
         if len(self.images) >= MAX_IMAGES or self.css_budget <= 0:
@@ -435,8 +442,7 @@ def _link(scan: _Scan, attrs: dict[str, str]) -> None:
     rels = attrs.get("rel", "").lower().split()
     href = attrs.get("href")
     if "preload" in rels and attrs.get("as", "").lower() == "image":
-        scan.image(href)
-        scan.srcset(attrs.get("imagesrcset"))
+        scan.responsive(href, attrs.get("imagesrcset"))
     if href is None or "integrity" in attrs or scan.head_done:
         return
     if "stylesheet" in rels:
@@ -503,13 +509,12 @@ def _script(scan: _Scan, attrs: dict[str, str]) -> None:
 
 
 def _img(scan: _Scan, attrs: dict[str, str]) -> None:
-    scan.image(attrs.get("src"))
-    scan.srcset(attrs.get("srcset"))
+    scan.responsive(attrs.get("src"), attrs.get("srcset"))
 
 
 def _source(scan: _Scan, attrs: dict[str, str]) -> None:
     if scan.picture:
-        scan.srcset(attrs.get("srcset"))
+        scan.responsive(None, attrs.get("srcset"))
 
 
 def _video(scan: _Scan, attrs: dict[str, str]) -> None:

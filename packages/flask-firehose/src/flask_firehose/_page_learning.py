@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Final
 
 from flask import Flask, Request, Response
 
+from ._caching import storable_by_others
 from ._failure import FailurePolicy
 from ._learning import Learner
 from ._links import Link
@@ -65,14 +66,30 @@ _FIRST_IMAGES: Final = 8
 
 @dataclass(slots=True)
 class _Page:
-    """What one endpoint's pages named so far."""
+    """What one endpoint's pages named so far (since :attr:`since`)."""
 
     links: tuple[Link, ...]
-    """The links every read since :attr:`since` named, in the first one's order."""
+    """The links every read named, in the first one's order."""
+    images: tuple[str, ...]
+    """The public images every read referenced, in the first one's order."""
     same: int
     """Reads in a row that left :attr:`links` as they were."""
     since: float
     """When this run of reads began (``time.monotonic()``)."""
+    url: str
+    """The first read's URL (path and query)."""
+    plain: bool
+    """Every read was of a URL without arguments or query: the endpoint's
+    one URL, whose links are the endpoint's."""
+    varied: bool
+    """The reads came from two URLs or more: what they share belongs to the
+    endpoint, not to one URL (``/share/<token>``)."""
+
+    @property
+    def common(self) -> bool:
+        """Whether what every read named belongs to the endpoint: its one
+        URL, or two URLs or more agree."""
+        return self.plain or self.varied
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +112,8 @@ class PageLearning:
     :param learner: the app's learner (its key, its checks, its policy).
     :param read_html: ``FIREHOSE_LEARN_FROM_HTML``.
     :param lcp: the app's LCP learning, or ``None`` when it is off.
+    :param behind_cdn: ``FIREHOSE_BEHIND_CDN``: no page gets the LCP script
+        (a CDN may keep any of them).
     :param clock: seconds, monotonic (a parameter for the tests).
     """
 
@@ -105,9 +124,11 @@ class PageLearning:
         *,
         read_html: bool,
         lcp: LcpLearning | None,
+        behind_cdn: bool = False,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.learner = learner
+        self.behind_cdn = behind_cdn
         self.failures = failures
         self.read_html = read_html
         self.lcp = lcp
@@ -119,7 +140,8 @@ class PageLearning:
 
     def early(self, app: Flask, request: Request) -> list[Link]:
         """The 103's share: the LCP image every viewport agreed on, checked
-        as a learned hint is."""
+        as a learned hint is, and only while this process knows the image is
+        one the endpoint's pages share (:meth:`_shared`)."""
         lcp = self.lcp
         if lcp is None:
             return []
@@ -127,7 +149,7 @@ class PageLearning:
         if key is None:
             return []
         found = self.failures.call("LCP hints", _NONE, lcp.hints, key)
-        return self.learner.checked(app, request, found) if found else []
+        return self._shared(app, request, key, found) if found else []
 
     def after_view(
         self, app: Flask, request: Request, response: Response, facts: RequestFacts, private: bool
@@ -144,26 +166,43 @@ class PageLearning:
             return _EMPTY_LESSON
         lcp = self.lcp
         now = self._clock()
+        page = self._pages.get(key)
+        if page is not None and now - page.since >= RESCAN:
+            page = None  # read again, from what the page names now
+        steady = page is not None and page.same >= STEADY_AFTER and page.common
         sampling = (
             lcp is not None
+            # A page that references no image its pages share has no LCP image to learn.
+            and not (page is not None and steady and not page.images)
             and self.failures.call("LCP sampling", False, lcp.wants_sample, key)
             and self._may_sample(key, now)
         )
-        page = self._pages.get(key) if self.read_html else None
-        steady = page is not None and page.same >= STEADY_AFTER and now - page.since < RESCAN
-        links = page.links if page is not None and steady else _NONE
-        if (self.read_html and not steady) or sampling:
+        # Replayed unread only once they are the endpoint's (not one URL's).
+        links = page.links if self.read_html and page is not None and steady else _NONE
+        query = request.query_string.decode("latin-1")
+        url = request.path + (f"?{query}" if query else "")
+        # The one URL read so far, read enough: reading it again tells nothing.
+        again = page is not None and not page.common and page.same >= STEADY_AFTER and url == page.url
+        if (not steady and not again) or sampling:
             scan = _scan(response, request)
             if scan is not None:
+                images = self._images_of(app, request, scan) if lcp is not None else ()
+                plain = not request.view_args and not query
+                page = self._remember(key, url, plain, scan.links, images, page, now)
                 if self.read_html:
                     links = scan.links
-                    self._remember(key, scan.links, page, now)
                 if lcp is not None:
-                    self._images(app, request, response, key, scan, sampling)
+                    if page.common:
+                        self.failures.call("LCP page images", None, lcp.page_images, key, page.images)
+                    # Not into a page a shared cache may keep: one single-use
+                    # token would reach every visitor it serves.
+                    if sampling and images and not self.behind_cdn and not storable_by_others(response):
+                        self.failures.call("LCP script", False, lcp.inject, response, key, images)
         final = _NONE
         if lcp is not None:
             found = self.failures.call("LCP links", _NONE, lcp.final_links, key)
-            final = tuple(self._checked_images(app, request, found)) if found else _NONE
+            if found:
+                final = tuple(link.as_hint() for link in self._shared(app, request, key, found))
         return PageLesson(links, final) if links or final else _EMPTY_LESSON
 
     def _may_sample(self, key: str, now: float) -> bool:
@@ -177,46 +216,67 @@ class PageLearning:
         self._sampled.put(key, (minute, count + 1))
         return True
 
-    def _remember(self, key: str, found: tuple[Link, ...], page: _Page | None, now: float) -> None:
-        """Count one read of *key*'s page: steady once the links every read
-        named stay the same :data:`STEADY_AFTER` reads in a row; a page read
-        again after :data:`RESCAN` starts over from what it names now."""
-        if page is None or now - page.since >= RESCAN:
-            self._pages.put(key, _Page(found, 1, now))
-            return
-        kept = frozenset(found)
+    def _remember(
+        self,
+        key: str,
+        url: str,
+        plain: bool,
+        links: tuple[Link, ...],
+        images: tuple[str, ...],
+        page: _Page | None,
+        now: float,
+    ) -> _Page:
+        """Count one read of *key*'s page at *url* (*plain*: a URL without
+        arguments or query): steady once the links every read named stay the
+        same :data:`STEADY_AFTER` reads in a row, and they belong to the
+        endpoint (:attr:`_Page.common`)."""
+        if page is None:
+            page = _Page(links, images, 1, now, url, plain, False)
+            self._pages.put(key, page)
+            return page
+        kept = frozenset(links)
         common = tuple(link for link in page.links if link in kept)
         if common == page.links:
             page.same += 1
         else:
             page.links = common
             page.same = 1
+        if page.images:
+            shown = frozenset(images)
+            page.images = tuple(image for image in page.images if image in shown)
+        page.plain = page.plain and plain
+        if not page.varied and url != page.url:
+            page.varied = True
+            page.same = 1  # steady counts from the first read that two URLs share
+        return page
 
-    def _images(
-        self, app: Flask, request: Request, response: Response, key: str, scan: PageScan, sampling: bool
-    ) -> None:
-        """Tell the LCP learning which images the page references (public
-        files of this app only), and sample this visit if it wants one."""
-        lcp = self.lcp
-        assert lcp is not None
-        # A hero is an <img> near the top, or a background the page's own
-        # stylesheets set: the first few of the HTML's, then the stylesheets'.
+    def _images_of(self, app: Flask, request: Request, scan: PageScan) -> tuple[str, ...]:
+        """The images the page references, public files of this app only: a
+        hero is an ``<img>`` near the top, or a background the page's own
+        stylesheets set, so the first few of the HTML's, then the
+        stylesheets', then the rest."""
         styles = self._styles.images(app, request, [link.target for link in scan.links if link.as_ == "style"])
         named = [*scan.images[:_FIRST_IMAGES], *styles, *scan.images[_FIRST_IMAGES:]]
-        forms = [_image_hint(url) for url in dict.fromkeys(named)]
-        images = [link.target for link in self.learner.checked(app, request, [f for f in forms if f is not None])]
-        self.failures.call("LCP page images", None, lcp.page_images, key, images)
-        if sampling and images:
-            self.failures.call("LCP script", False, lcp.inject, response, key, images)
+        forms = [form for url in dict.fromkeys(named) if (form := _image_hint(url)) is not None]
+        return tuple(link.target for link in self.learner.checked(app, request, forms))
 
-    def _checked_images(self, app: Flask, request: Request, links: tuple[Link, ...]) -> list[Link]:
-        """The final header's LCP links whose image is a public file of this
-        app (a per-viewport link carries ``media``, which learned hints never
-        do: its image is checked in the form of the 103's)."""
+    def _shared(self, app: Flask, request: Request, key: str, links: tuple[Link, ...]) -> list[Link]:
+        """Those of the LCP *links* this process may hint on *request*: the
+        image is a public file of this app (a per-viewport link carries
+        ``media``, which learned hints never do: its image is checked in the
+        form of the 103's), and one the endpoint's pages share. A report names
+        an image of the one URL it came from; learning is per endpoint, so an
+        image is hinted only where this process read the endpoint's pages and
+        found it on its one URL, or on two URLs or more (a ``/product/<id>``
+        whose hero differs by product gets none)."""
+        page = self._pages.get(key)
+        if page is None or not page.common:
+            return []
+        shared = frozenset(page.images)
         kept = []
         for link in links:
             form = _image_hint(link.target)
-            if form is not None and self.learner.checked(app, request, [form]):
+            if form is not None and link.target in shared and self.learner.checked(app, request, [form]):
                 kept.append(link)
         return kept
 

@@ -127,12 +127,14 @@ class Tokens:
     the end tags of ``picture`` and ``template``.
     """
 
-    __slots__ = ("_pos", "_text", "body")
+    __slots__ = ("_pos", "_text", "body", "start")
 
     def __init__(self, text: str) -> None:
         self._text = text
         self._pos = 0
         self.body = False
+        #: Where the last token yielded begins (its ``<``).
+        self.start = 0
 
     def __iter__(self) -> Tokens:
         return self
@@ -156,6 +158,7 @@ class Tokens:
                 name = match.group(1).lower()
                 pos = match.end()
                 end = _RAW_TEXT_END.get(name)
+                self.start = lt
                 if end is None:
                     self._pos = size if name == "plaintext" else pos
                     return START, name, match.group(2), ""
@@ -167,6 +170,7 @@ class Tokens:
                 match = _END_TAG.match(text, lt)
                 if match is not None:
                     self._pos = match.end()
+                    self.start = lt
                     return END, match.group(1).lower(), "", ""
                 after = text[lt + 2 : lt + 3]
                 if not after or after in _LETTERS:

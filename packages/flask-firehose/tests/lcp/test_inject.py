@@ -33,6 +33,15 @@ def test_tag_is_escaped_and_parses() -> None:
         (b"<HTML><HEAD></HEAD ></HTML>", b"<HEAD>TAG</HEAD >"),
         (b"<p>no head</p></body></html>", b"<p>no head</p>TAG</body>"),
         (b"<p>a</p></body><p>b</p></BODY>", b"<p>b</p>TAG</BODY>"),
+        # Not where the tokenizer sees text: a script's, a comment's, a value.
+        (
+            b'<head><script>w.document.write("<html><head></head>")</script></head><body>',
+            b'</head>")</script>TAG</head>',
+        ),
+        (b"<head><!-- </head> --><title>t</title></head>", b"--><title>t</title>TAG</head>"),
+        (b'<head><meta content="</head>"></head><body>', b'">TAG</head>'),
+        (b"<head><title>a</title><body><p>x</p>", b"</title>TAG<body>"),
+        ("<head><title>é</title></head>".encode(), "<title>é</title>TAG</head>".encode()),
     ],
 )
 def test_insert(body: bytes, expected: bytes) -> None:

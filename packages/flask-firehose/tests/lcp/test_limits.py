@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from flask_firehose._lcp.limits import ClientLimiter, KeyLimiter, client_id
 
 
@@ -53,3 +55,17 @@ def test_key_limiter() -> None:
     for n in range(1000):
         limiter.spend(f"k{n}")
     assert len(limiter) == 4
+
+
+@pytest.mark.parametrize(
+    ("one", "other", "same"),
+    [
+        ("2001:db8:1:2::1", "2001:db8:1:2:ffff::9", True),  # one /64: one visitor
+        ("2001:db8:1:2::1", "2001:db8:1:3::1", False),
+        ("::ffff:192.0.2.1", "192.0.2.1", True),
+        ("192.0.2.1", "192.0.2.2", False),
+        ("not an address", "not an address", True),
+    ],
+)
+def test_client_id_counts_an_ipv6_64_as_one_client(one: str, other: str, same: bool) -> None:
+    assert (client_id("s", one) == client_id("s", other)) is same

@@ -490,3 +490,28 @@ def test_on_a_cluster(cluster: Cluster) -> None:  # noqa: F811 (the fixture)
         assert isinstance(exc, RedisUnavailableError) and elapsed < 0.05
     finally:
         client.close()
+
+
+def test_apps_with_their_own_hint_store_prefix_keep_their_lcp_samples_apart() -> None:
+    """Firehose keeps an app's LCP samples beside its learned hints: under
+    the hint store's prefix, so two apps told apart by prefix stay apart."""
+    from flask import Flask
+
+    from flask_firehose import Firehose, RedisHintStore
+    from flask_firehose._state import state_of
+
+    keys: list[tuple[str, str]] = []
+    for prefix in ("shop:", "blog:", "firehose:{hints}:"):
+        app = Flask(f"app_{len(keys)}")
+        app.config.update(SECRET_KEY="s")
+        Firehose(app, hint_store=RedisHintStore(url="redis://127.0.0.1:1/0", prefix=prefix))
+        state = state_of(app)
+        assert state is not None and state.pages is not None and state.pages.lcp is not None
+        store = state.pages.lcp.store
+        assert isinstance(store, RedisLcpStore)
+        keys.append((store.samples_key, store.index_key))
+    assert keys == [
+        ("{shop:lcp:}samples", "{shop:lcp:}keys"),
+        ("{blog:lcp:}samples", "{blog:lcp:}keys"),
+        ("firehose:{hints}:lcp:samples", "firehose:{hints}:lcp:keys"),
+    ]

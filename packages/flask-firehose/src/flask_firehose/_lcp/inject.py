@@ -1,7 +1,9 @@
 """The LCP script tag, put into an HTML response.
 
 One ``<script src async data-firehose-lcp nonce>`` goes before ``</head>``
-(matched case-insensitively), or else before ``</body>``, or nowhere. Only a
+(or the ``<body>`` that ends the head), or else before ``</body>``, or
+nowhere; tags are found as the HTML tokenizer finds them (not inside a
+script, a comment or an attribute value). Only a
 response the server has whole is touched: a ``200`` that is not streamed nor
 ``direct_passthrough``, ``text/html`` in an ASCII-compatible charset the body
 decodes in, with no ``Content-Encoding`` (a compressed body) and no ``ETag``
@@ -26,10 +28,10 @@ from typing import Final
 
 from flask import Response
 
+from .._page_scan_html import END, START, Tokens
+
 __all__ = ["csp_nonce", "inject", "insert", "script_allowed", "script_tag"]
 
-_HEAD_END: Final = re.compile(rb"</head\s*>", re.IGNORECASE)
-_BODY_END: Final = re.compile(rb"</body\s*>", re.IGNORECASE)
 # CSP3 §2.3.1: nonce-source = "'nonce-" base64-value "'"
 _NONCE: Final = re.compile(r"'nonce-([A-Za-z0-9+/\-_]+={0,2})'")
 _DIRECTIVES: Final = ("script-src-elem", "script-src", "default-src")
@@ -101,15 +103,22 @@ def _ascii_compatible(charset: str) -> bool:
 
 
 def insert(body: bytes, tag: bytes) -> bytes | None:
-    """*body* with *tag* before its first ``</head>``, else its last
-    ``</body>``; ``None`` when it has neither."""
-    found = _HEAD_END.search(body)
-    if found is None:
-        ends = list(_BODY_END.finditer(body))
-        found = ends[-1] if ends else None
-    if found is None:
+    """*body* with *tag* before its ``</head>`` (or the ``<body>`` that ends
+    the head), else before its last ``</body>``; ``None`` when it has
+    neither. Tags are found as the HTML tokenizer finds them: a ``</head>``
+    inside a script's text, a comment or an attribute value is not one.
+    *body* is in an ASCII-compatible charset, read as Latin-1 so that
+    offsets in the text are offsets in the bytes."""
+    tokens = Tokens(body.decode("latin-1"))
+    last_body_end = None
+    for kind, name, _, _ in tokens:
+        if (kind == END and name == "head") or (kind == START and name == "body"):
+            return body[: tokens.start] + tag + body[tokens.start :]
+        if kind == END and name == "body":
+            last_body_end = tokens.start
+    if last_body_end is None:
         return None
-    return body[: found.start()] + tag + body[found.start() :]
+    return body[:last_body_end] + tag + body[last_body_end:]
 
 
 def injectable(response: Response) -> str | None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import threading
 import time
 from collections import OrderedDict
@@ -30,7 +31,22 @@ def client_id(secret: str | bytes, address: str) -> str:
     same id in every worker sharing the secret; the address cannot be read
     back from it without the secret."""
     key = secret.encode("utf-8") if isinstance(secret, str) else secret
-    return hashlib.blake2b(address.encode("utf-8", "replace"), key=_derived(key), digest_size=8).hexdigest()
+    return hashlib.blake2b(_network(address).encode("utf-8", "replace"), key=_derived(key), digest_size=8).hexdigest()
+
+
+def _network(address: str) -> str:
+    """*address* as one client: an IPv6 address by its /64 (one host
+    commonly holds a whole /64, so its addresses are one visitor), any
+    other value as it is."""
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(parsed, ipaddress.IPv6Address):
+        if parsed.ipv4_mapped is not None:
+            return str(parsed.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{parsed}/64", strict=False))
+    return str(parsed)
 
 
 @lru_cache(maxsize=8)
