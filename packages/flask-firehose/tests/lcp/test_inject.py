@@ -151,3 +151,31 @@ def test_nonce_is_copied() -> None:
     assert inject(response, "/p.js", TOKEN) is None
     (attrs,) = script_tags(response.get_data(as_text=True))
     assert attrs["nonce"] == "r4nd0m"
+
+
+@pytest.mark.parametrize(
+    ("policies", "allowed"),
+    [
+        ([], True),
+        (["script-src 'self'"], True),
+        (["connect-src 'self'"], True),
+        (["default-src 'self'"], True),
+        (["connect-src https:"], True),
+        (["connect-src 'none'"], False),
+        (["default-src 'none'; script-src 'self'"], False),
+        (["default-src 'none'; script-src 'self'; connect-src 'self'"], True),
+        (["connect-src 'self'", "connect-src https://api.example"], False),
+    ],
+)
+def test_report_allowed(policies: list[str], allowed: bool) -> None:
+    from flask_firehose._lcp.inject import report_allowed
+
+    assert report_allowed(policies) is allowed
+
+
+@pytest.mark.usefixtures("app")
+def test_no_script_where_the_report_could_not_go() -> None:
+    response = Response("<html><head></head><body></body></html>", mimetype="text/html")
+    response.headers["Content-Security-Policy"] = "script-src 'self'; connect-src 'none'"
+    assert inject(response, "/_firehose/lcp.js", "t") is not None
+    assert b"lcp.js" not in response.get_data()

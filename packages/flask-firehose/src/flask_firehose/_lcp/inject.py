@@ -30,11 +30,12 @@ from flask import Response
 
 from .._page_scan_html import END, START, Tokens
 
-__all__ = ["csp_nonce", "inject", "insert", "script_allowed", "script_tag"]
+__all__ = ["csp_nonce", "inject", "insert", "report_allowed", "script_allowed", "script_tag"]
 
 # CSP3 §2.3.1: nonce-source = "'nonce-" base64-value "'"
 _NONCE: Final = re.compile(r"'nonce-([A-Za-z0-9+/\-_]+={0,2})'")
 _DIRECTIVES: Final = ("script-src-elem", "script-src", "default-src")
+_CONNECT: Final = ("connect-src", "default-src")
 
 
 def script_tag(src: str, token: str, nonce: str | None) -> str:
@@ -46,7 +47,7 @@ def script_tag(src: str, token: str, nonce: str | None) -> str:
     )
 
 
-def _sources(policy: str) -> list[str] | None:
+def _sources(policy: str, names: tuple[str, ...] = _DIRECTIVES) -> list[str] | None:
     """The source list governing a script element under one policy, or
     ``None`` when the policy says nothing about scripts."""
     directives: dict[str, list[str]] = {}
@@ -55,10 +56,26 @@ def _sources(policy: str) -> list[str] | None:
         if tokens:
             # CSP3 §2.2: a repeated directive is ignored; names are ASCII case-insensitive.
             directives.setdefault(tokens[0].lower(), tokens[1:])
-    for name in _DIRECTIVES:
+    for name in names:
         if name in directives:
             return directives[name]
     return None
+
+
+def report_allowed(policies: Iterable[str]) -> bool:
+    """Whether the enforced *policies* let the page send its report to its
+    own origin (``connect-src``, else ``default-src``: ``'self'``, ``*`` or a
+    scheme). Without it the browser drops the beacon and reports a
+    violation on every sampled visit, so the script is better left out."""
+    for field in policies:
+        for policy in field.split(","):
+            sources = _sources(policy, _CONNECT)
+            if sources is None:
+                continue
+            lowered = {source.lower() for source in sources}
+            if not lowered & {"'self'", "*", "https:", "http:"}:
+                return False
+    return True
 
 
 def script_allowed(policies: Iterable[str]) -> tuple[bool, str | None]:
@@ -87,8 +104,12 @@ def script_allowed(policies: Iterable[str]) -> tuple[bool, str | None]:
 
 
 def csp_nonce(response: Response) -> tuple[bool, str | None]:
-    """:func:`script_allowed` under *response*'s enforced policies."""
-    return script_allowed(response.headers.getlist("Content-Security-Policy"))
+    """:func:`script_allowed` under *response*'s enforced policies, and
+    ``(False, None)`` when they do not let the report go (:func:`report_allowed`)."""
+    policies = response.headers.getlist("Content-Security-Policy")
+    if not report_allowed(policies):
+        return False, None
+    return script_allowed(policies)
 
 
 def _ascii_compatible(charset: str) -> bool:
@@ -144,7 +165,7 @@ def inject(response: Response, src: str, token: str) -> str | None:
         return reason
     allowed, nonce = csp_nonce(response)
     if not allowed:
-        return "the Content-Security-Policy allows no same-origin script and gives no nonce"
+        return "the Content-Security-Policy allows no same-origin script (nor a nonce) or no report to the origin"
     charset = response.mimetype_params.get("charset", "utf-8")
     if not _ascii_compatible(charset):
         return f"charset {charset!r} is not ASCII-compatible"
