@@ -319,15 +319,22 @@ def test_a_signed_in_visit_is_never_sampled() -> None:
 
 
 def test_sampling_is_bounded_per_minute(clock: _Clock) -> None:
+    """At most 30 sampled visits a minute, and at most two of them from one
+    address: one client cannot take a page's samples from the others."""
     app = _lcp_app()
     client = app.test_client()
+
+    def sampled(address: str) -> bool:
+        response = client.get("/", environ_base={"REMOTE_ADDR": address})
+        return "lcp.js" in response.get_data(as_text=True)
+
     with record_early_hints(client):
-        sampled = [
-            "lcp.js" in client.get("/").get_data(as_text=True) for _ in range(page_learning.SAMPLES_PER_MINUTE + 5)
-        ]
+        one = [sampled("192.0.2.1") for _ in range(5)]
+        many = [sampled(f"198.51.100.{n}") for n in range(page_learning.SAMPLES_PER_MINUTE + 2)]
         clock.now += 60
-        later = "lcp.js" in client.get("/").get_data(as_text=True)
-    assert sampled == [True] * page_learning.SAMPLES_PER_MINUTE + [False] * 5
+        later = sampled("192.0.2.1")
+    assert one == [True, True, False, False, False]
+    assert many == [True] * (page_learning.SAMPLES_PER_MINUTE - 2) + [False] * 4
     assert later
 
 

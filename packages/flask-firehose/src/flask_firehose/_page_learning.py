@@ -47,7 +47,15 @@ from ._requests import RequestFacts
 if TYPE_CHECKING:
     from ._lcp import LcpLearning
 
-__all__ = ["LIMIT", "RESCAN", "SAMPLES_PER_MINUTE", "STEADY_AFTER", "PageLearning", "PageLesson"]
+__all__ = [
+    "LIMIT",
+    "RESCAN",
+    "SAMPLES_PER_CLIENT",
+    "SAMPLES_PER_MINUTE",
+    "STEADY_AFTER",
+    "PageLearning",
+    "PageLesson",
+]
 
 #: Bytes of a page's body read for its hints.
 LIMIT: Final = 32 * 1024
@@ -58,6 +66,9 @@ RESCAN: Final = 600.0
 #: Visits of one endpoint per minute (per process) that get the LCP script
 #: at most: a busy page whose visitors never agree is not read on every visit.
 SAMPLES_PER_MINUTE: Final = 30
+#: Of those, visits from one client address at most: one client cannot take
+#: a page's samples from the others.
+SAMPLES_PER_CLIENT: Final = 2
 
 _NONE: Final[tuple[Link, ...]] = ()
 # The HTML's images a token lists before those the stylesheets name.
@@ -135,8 +146,9 @@ class PageLearning:
         self._clock = clock
         self._pages: Memo[str, _Page] = Memo(1024)
         self._styles = StylesheetImages()
-        # key -> (the minute, visits sampled in it)
+        # key -> (the minute, visits sampled in it); (key, client) -> the same
         self._sampled: Memo[str, tuple[int, int]] = Memo(1024)
+        self._by_client: Memo[tuple[str, str], tuple[int, int]] = Memo(4096)
 
     def early(self, app: Flask, request: Request) -> list[Link]:
         """The 103's share: the LCP image every viewport agreed on, checked
@@ -175,7 +187,7 @@ class PageLearning:
             # A page that references no image its pages share has no LCP image to learn.
             and not (page is not None and steady and not page.images)
             and self.failures.call("LCP sampling", False, lcp.wants_sample, key)
-            and self._may_sample(key, now)
+            and self._may_sample(key, request.remote_addr or "", now)
         )
         # Replayed unread only once they are the endpoint's (not one URL's).
         links = page.links if self.read_html and page is not None and steady else _NONE
@@ -205,15 +217,22 @@ class PageLearning:
                 final = tuple(link.as_hint() for link in self._shared(app, request, key, found))
         return PageLesson(links, final) if links or final else _EMPTY_LESSON
 
-    def _may_sample(self, key: str, now: float) -> bool:
-        """Whether this visit of *key* may be sampled: at most
-        :data:`SAMPLES_PER_MINUTE` a minute (a visit counts when asked)."""
+    def _may_sample(self, key: str, client: str, now: float) -> bool:
+        """Whether this visit of *key* by *client* (its address) may be
+        sampled: at most :data:`SAMPLES_PER_MINUTE` a minute, of which
+        :data:`SAMPLES_PER_CLIENT` from one address (a visit counts when
+        asked)."""
         minute = int(now // 60)
         found = self._sampled.get(key)
         count = found[1] if found is not None and found[0] == minute else 0
         if count >= SAMPLES_PER_MINUTE:
             return False
+        mine = self._by_client.get((key, client))
+        own = mine[1] if mine is not None and mine[0] == minute else 0
+        if own >= SAMPLES_PER_CLIENT:
+            return False
         self._sampled.put(key, (minute, count + 1))
+        self._by_client.put((key, client), (minute, own + 1))
         return True
 
     def _remember(
