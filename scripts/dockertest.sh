@@ -299,7 +299,10 @@ if ! compose --profile test run --rm tests python -m pytest -p no:cacheprovider 
     failed="the stack tests (e2e/stack)"
 fi
 say "the whole suite inside the tests image ($(elapsed))"
-if ! compose --profile test run --rm --no-deps -e FIREHOSE_STACK= tests python -m pytest -p no:cacheprovider; then
+# All of it but the real Vite build (e2e/test_vite_manifest.py): Vite 8 needs Node.js
+# 20.19+, and the image's Debian bookworm ships 18; `make test` runs it on the host.
+if ! compose --profile test run --rm --no-deps -e FIREHOSE_STACK= tests \
+        python -m pytest -p no:cacheprovider --ignore=e2e/test_vite_manifest.py; then
     failed="${failed:+$failed and }the suite inside the tests image"
 fi
 [ -z "$failed" ] || die "$failed failed (output above)"
