@@ -320,10 +320,10 @@ def page_app(firehose: bool, **config: object) -> Flask:
 def every_visit(sampled: bool = False) -> Iterator[None]:
     """Every response read, as while an endpoint is being learned; with
     *sampled*, every visit also gets the LCP script (as while no viewport
-    class agreed yet, with no cap per minute)."""
+    class agreed yet, with no cap per minute or per client)."""
     from flask_firehose import _page_learning
 
-    names = ("STEADY_AFTER", "SAMPLES_PER_MINUTE") if sampled else ("STEADY_AFTER",)
+    names = ("STEADY_AFTER", "SAMPLES_PER_MINUTE", "SAMPLES_PER_CLIENT") if sampled else ("STEADY_AFTER",)
     saved = {name: getattr(_page_learning, name) for name in names}
     for name in names:  # module constants, changed for this measure only
         setattr(_page_learning, name, 10**9)

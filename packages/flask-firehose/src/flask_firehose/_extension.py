@@ -362,7 +362,7 @@ def _lcp_store(settings: Settings, hint_store: object) -> LcpStore:
             prefix=f"{hint_store.prefix}lcp:",  # apart as the hint stores are
             samples=LCP_SAMPLES,
             timeout=hint_store.timeout,
-            retry_after=hint_store._guard.retry_after,
+            retry_after=hint_store.retry_after,
         )
     from ._lcp import MemoryLcpStore
 

@@ -186,7 +186,11 @@ class PageLearning:
             lcp is not None
             # A page that references no image its pages share has no LCP image to learn.
             and not (page is not None and steady and not page.images)
+            # Nor a page a shared cache may keep: one single-use token would
+            # reach every visitor it serves.
+            and not self.behind_cdn
             and self.failures.call("LCP sampling", False, lcp.wants_sample, key)
+            and not storable_by_others(response)
             and self._may_sample(key, request.remote_addr or "", now)
         )
         # Replayed unread only once they are the endpoint's (not one URL's).
@@ -196,7 +200,7 @@ class PageLearning:
         # The one URL read so far, read enough: reading it again tells nothing.
         again = page is not None and not page.common and page.same >= STEADY_AFTER and url == page.url
         if (not steady and not again) or sampling:
-            scan = _scan(response, request)
+            scan = _scan(response, request.script_root + url)
             if scan is not None:
                 images = self._images_of(app, request, scan) if lcp is not None else ()
                 plain = not request.view_args and not query
@@ -206,9 +210,7 @@ class PageLearning:
                 if lcp is not None:
                     if page.common:
                         self.failures.call("LCP page images", None, lcp.page_images, key, page.images)
-                    # Not into a page a shared cache may keep: one single-use
-                    # token would reach every visitor it serves.
-                    if sampling and images and not self.behind_cdn and not storable_by_others(response):
+                    if sampling and images:
                         self.failures.call("LCP script", False, lcp.inject, response, key, images)
         final = _NONE
         if lcp is not None:
@@ -309,12 +311,11 @@ def _image_hint(target: str) -> Link | None:
         return None
 
 
-def _scan(response: Response, request: Request) -> PageScan | None:
-    """The scan of *response*'s first :data:`LIMIT` bytes, or ``None`` for a
-    body that is streamed or a file (never read: reading would consume it)."""
+def _scan(response: Response, page_path: str) -> PageScan | None:
+    """The scan of *response*'s first :data:`LIMIT` bytes, served at
+    *page_path* (script root, path and query), or ``None`` for a body that is
+    streamed or a file (never read: reading would consume it)."""
     if response.is_streamed or response.direct_passthrough:
         return None
     body = response.get_data()
-    query = request.query_string.decode("latin-1")
-    path = request.script_root + request.path + (f"?{query}" if query else "")
-    return scan_page(body[:LIMIT], path, limit=LIMIT, charset=response.mimetype_params.get("charset"))
+    return scan_page(body[:LIMIT], page_path, limit=LIMIT, charset=response.mimetype_params.get("charset"))

@@ -122,6 +122,7 @@ class RedisHintStore:
         self.max_links = max_links
         self.ttl = ttl
         self.timeout = timeout
+        self.retry_after = retry_after
         self._guard = Guard(self.client, timeout, retry_after)
         self.reuse = float(reuse)
         # key -> (until, the links read); key -> (until, what was sent last, found steady)
