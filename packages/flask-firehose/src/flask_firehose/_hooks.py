@@ -192,8 +192,10 @@ def _merged(first: tuple[Link, ...], then: tuple[Link, ...]) -> tuple[Link, ...]
     """*first*, then those of *then* that are not already among them."""
     if not first:
         return then
-    keys = {link.key for link in first}
-    return first + tuple(link for link in then if link.key not in keys)
+    merged = LinkCollection()
+    for link in (*first, *then):
+        merged.add(link)
+    return merged.as_tuple()
 
 
 def _check(state: AppState, req: Request, static: bool, response: Response) -> None:
