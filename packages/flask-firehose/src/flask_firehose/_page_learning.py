@@ -186,12 +186,10 @@ class PageLearning:
             lcp is not None
             # A page that references no image its pages share has no LCP image to learn.
             and not (page is not None and steady and not page.images)
-            # Nor a page a shared cache may keep: one single-use token would
-            # reach every visitor it serves.
+            # Nor a page behind a CDN, which may keep any of them.
             and not self.behind_cdn
             and self.failures.call("LCP sampling", False, lcp.wants_sample, key)
-            and not storable_by_others(response)
-            and self._may_sample(key, request.remote_addr or "", now)
+            and self._may_sample(key, request.remote_addr or "", now, response)
         )
         # Replayed unread only once they are the endpoint's (not one URL's).
         links = page.links if self.read_html and page is not None and steady else _NONE
@@ -219,11 +217,12 @@ class PageLearning:
                 final = tuple(link.as_hint() for link in self._shared(app, request, key, found))
         return PageLesson(links, final) if links or final else _EMPTY_LESSON
 
-    def _may_sample(self, key: str, client: str, now: float) -> bool:
+    def _may_sample(self, key: str, client: str, now: float, response: Response) -> bool:
         """Whether this visit of *key* by *client* (its address) may be
         sampled: at most :data:`SAMPLES_PER_MINUTE` a minute, of which
-        :data:`SAMPLES_PER_CLIENT` from one address (a visit counts when
-        asked)."""
+        :data:`SAMPLES_PER_CLIENT` from one address, and never a *response*
+        a shared cache may keep (one single-use token would reach every
+        visitor it serves). A visit counts when it is sampled."""
         minute = int(now // 60)
         found = self._sampled.get(key)
         count = found[1] if found is not None and found[0] == minute else 0
@@ -231,7 +230,7 @@ class PageLearning:
             return False
         mine = self._by_client.get((key, client))
         own = mine[1] if mine is not None and mine[0] == minute else 0
-        if own >= SAMPLES_PER_CLIENT:
+        if own >= SAMPLES_PER_CLIENT or storable_by_others(response):
             return False
         self._sampled.put(key, (minute, count + 1))
         self._by_client.put((key, client), (minute, own + 1))
