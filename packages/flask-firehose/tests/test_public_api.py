@@ -29,9 +29,11 @@ PUBLIC = {
     "RedisConnector",
     "RedisHintStore",
     "SessionConnector",
+    "TRACKING_PARAMETERS",
     "early_hints",
     "is_speculative",
     "no_speculation",
+    "no_vary_search",
     "push",
     "speculation",
 }

@@ -25,6 +25,7 @@ from ._hint_store import HintStore, MemoryHintStore
 from ._links import Link
 from ._manifest import AssetManifest
 from ._push import push
+from ._speculation.no_vary_search import TRACKING_PARAMETERS, no_vary_search
 from ._speculation.views import is_speculative, no_speculation, speculation
 from ._version import __version__ as __version__
 from .errors import (
@@ -43,6 +44,7 @@ if TYPE_CHECKING:  # imported on first use: they need the ``redis`` extra
 
 
 __all__ = [
+    "TRACKING_PARAMETERS",
     "AssetManifest",
     "ConfigurationError",
     "Firehose",
@@ -63,6 +65,7 @@ __all__ = [
     "early_hints",
     "is_speculative",
     "no_speculation",
+    "no_vary_search",
     "push",
     "speculation",
 ]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import difflib
 import warnings
-from collections.abc import Iterable, MutableMapping
+from collections.abc import Callable, Iterable, MutableMapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -21,9 +21,9 @@ from . import _grammar as grammar
 from ._config_keys import DEFAULTS
 from ._digest import DigestFormat
 from ._grammar import TOKEN
-from ._links import Link, encode_target
+from ._links import Link, encode_target, safe_repr
 from ._paths import is_plain_path
-from ._speculation.rules import UrlPattern, parse_exclusion
+from ._speculation.rules import SIGNED_IN_CHOICES, UrlPattern, check_tag, parse_exclusion
 from .errors import ConfigurationError, FirehoseWarning, InvalidLinkError
 
 __all__ = ["CookieSettings", "Settings"]
@@ -212,6 +212,32 @@ def _speculation_exclude(config: MutableMapping[str, Any], key: str) -> tuple[st
     return tuple(parse_exclusion(item, key) for item in items)
 
 
+def _speculation_tag(config: MutableMapping[str, Any], key: str) -> str | None:
+    value = config.setdefault(key, DEFAULTS[key])
+    return None if value is None else check_tag(value, key)
+
+
+def _signed_in_choice(config: MutableMapping[str, Any], key: str) -> str:
+    value = config.setdefault(key, DEFAULTS[key])
+    if value not in SIGNED_IN_CHOICES:
+        raise ConfigurationError(
+            f"{key} must be one of {', '.join(map(repr, SIGNED_IN_CHOICES))}, not {safe_repr(value)}", key, value
+        )
+    return str(value)
+
+
+def _signed_in(config: MutableMapping[str, Any], key: str) -> Callable[[], object] | None:
+    value = config.setdefault(key, DEFAULTS[key])
+    if value is not None and not callable(value):
+        raise ConfigurationError(
+            f"{key} must be a callable taking no argument that says whether the current request's user is "
+            f"signed in (lambda: current_user.is_authenticated), or None, not {safe_repr(value)}",
+            key,
+            value,
+        )
+    return value  # type: ignore[no-any-return]
+
+
 #: The policy tokens of the Referrer Policy spec (W3C, §3); the header's value
 #: is one or more of them, comma-separated (§4.1; browsers use the last they know).
 _REFERRER_POLICIES: Final = frozenset(
@@ -339,6 +365,9 @@ class Settings:
     learn_from_html: bool = True
     lcp: bool = True
     lcp_path: str = "/_firehose/lcp"
+    speculation_tag: str | None = "flask-firehose"
+    speculation_signed_in: str = "prefetch"
+    signed_in: Callable[[], object] | None = None
 
     @classmethod
     def from_config(cls, config: MutableMapping[str, Any]) -> Settings:
@@ -378,6 +407,9 @@ class Settings:
             speculation=_flag(config, "FIREHOSE_SPECULATION"),
             speculation_prefix=_speculation_prefix(config, "FIREHOSE_SPECULATION_PREFIX"),
             speculation_exclude=_speculation_exclude(config, "FIREHOSE_SPECULATION_EXCLUDE"),
+            speculation_tag=_speculation_tag(config, "FIREHOSE_SPECULATION_TAG"),
+            speculation_signed_in=_signed_in_choice(config, "FIREHOSE_SPECULATION_SIGNED_IN"),
+            signed_in=_signed_in(config, "FIREHOSE_SIGNED_IN"),
             learn_from_html=_flag(config, "FIREHOSE_LEARN_FROM_HTML"),
             lcp=_flag(config, "FIREHOSE_LCP"),
             lcp_path=_plain_path(config, "FIREHOSE_LCP_PATH", "/_firehose/lcp"),

@@ -177,6 +177,24 @@ KEYS: Final[dict[str, Key]] = {
         'blueprint), path patterns (``"/cart/*"``) and query patterns (``"?*token=*"``). Any iterable, '
         "read once.",
     ),
+    "FIREHOSE_SPECULATION_TAG": Key(
+        "flask-firehose",
+        "The tag of every rule set Firehose writes: browsers that know tags (Chromium 136+) send it back in "
+        "``Sec-Speculation-Tags``, so ``is_speculative(own=True)`` tells this app's speculations from a CDN's or "
+        "another library's. At most 64 printable ASCII characters; ``None`` for no tag.",
+    ),
+    "FIREHOSE_SPECULATION_SIGNED_IN": Key(
+        "prefetch",
+        'What a signed-in user\'s pages ask the browser for: ``"prefetch"`` (prerender rules become prefetch '
+        'rules: no personalised page runs its scripts unseen), ``"off"`` (no rules) or ``"declared"`` (the '
+        "rules as declared). Firehose's own speculations beyond it are refused (503) before the view runs.",
+    ),
+    "FIREHOSE_SIGNED_IN": Key(
+        None,
+        "A callable taking no argument, called once per request that asks, saying whether its user is signed in "
+        "(``lambda: current_user.is_authenticated``). ``None``: a request that carries a cookie (other than "
+        "Firehose's digest), HTTP authentication or a client certificate is taken as signed in.",
+    ),
 }
 
 DEFAULTS: Final[dict[str, object]] = {name: key.default for name, key in KEYS.items()}

@@ -13,7 +13,7 @@ from __future__ import annotations
 import sys
 import warnings
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeGuard, TypeVar
 
 from flask import Flask
@@ -33,7 +33,9 @@ from ._links import safe_repr
 from ._page_learning import PageLearning
 from ._push import push
 from ._speculation.delivery import Speculation
+from ._speculation.no_vary_search import NoVarySearch, make_no_vary_search
 from ._speculation.rules import RuleOptions, RuleSpec, make_spec
+from ._speculation.signed_in import SignedIn
 from ._speculation.views import no_speculation
 from ._state import EXTENSION_KEY, AppState
 from ._tracking import Tracker, tracker_for
@@ -75,6 +77,7 @@ class Firehose:
         # Declarations made before any app was initialised: every app gets them.
         self._declared: dict[str | None, list[HintSpec]] = {}
         self._speculation: dict[str | None, list[RuleSpec]] = {}
+        self._variance: dict[str | None, list[NoVarySearch]] = {}
         # Each app's own state (as flask-sqlalchemy keeps its engines): nothing
         # one app declares or learns reaches another, and an app that goes away
         # takes its state with it.
@@ -101,26 +104,26 @@ class Firehose:
             elif self._last_app is not None:
                 app = self._last_app()
         if app is None:  # no app yet: a default for every app initialised later
-            return [_Declarations(self._declared, self._speculation)]
+            return [_Declarations(self._declared, self._speculation, self._variance)]
         if not isinstance(app, Flask):
             raise TypeError(f"{what}(app=...) takes a Flask app, not {safe_repr(app)}")
         state = self._per_app.get(app)
         if state is None:  # declared for an app before init_app(app)
-            return [self._pending.setdefault(app, _Declarations({}, {}))]
+            return [self._pending.setdefault(app, _Declarations({}, {}, {}))]
         if getattr(app, "_got_first_request", False):
             raise RuntimeError(
                 f"{what}() was called after app {app.name!r} served its first request: declare during setup, "
                 f"before the app runs (in an app factory: call init_app(app) first, then {what}(), or pass "
                 f"app=app; for one view, use the decorator)."
             )
-        return [_Declarations(state.hints.table, state.rules)]
+        return [_Declarations(state.hints.table, state.rules, state.variance.scopes.table)]
 
     def _for_every_app(self, what: str) -> list[_Declarations]:
         """A module's top-level declaration runs once, when the module is first
         imported (a blueprint's module imported inside ``create_app``, say):
         it is for every app, those initialised later and those still being
         set up; an app that already serves keeps what it has, with a warning."""
-        found = [_Declarations(self._declared, self._speculation)]
+        found = [_Declarations(self._declared, self._speculation, self._variance)]
         for app, state in list(self._per_app.items()):
             if getattr(app, "_got_first_request", False):
                 logger.warning(
@@ -130,7 +133,7 @@ class Firehose:
                     app.name,
                 )
             else:
-                found.append(_Declarations(state.hints.table, state.rules))
+                found.append(_Declarations(state.hints.table, state.rules, state.variance.scopes.table))
         return found
 
     def declare_hints(self, *hints: HintSpec, blueprint: str | None = None, app: Flask | None = None) -> None:
@@ -211,6 +214,43 @@ class Firehose:
         for target in targets:
             target.rules.setdefault(blueprint, []).append(spec)
 
+    def no_vary_search(
+        self,
+        ignore: Iterable[str] | None = None,
+        *,
+        keep: Iterable[str] | None = None,
+        key_order: bool = False,
+        blueprint: str | None = None,
+        app: Flask | None = None,
+    ) -> None:
+        """Declare which query parameters do not change the responses of every
+        page of the app, or of one *blueprint*; a view declares its own with
+        the :func:`~flask_firehose.no_vary_search` decorator, and the most
+        specific declaration wins (view, blueprint, app).
+
+        The endpoints' responses to GET and HEAD get a ``No-Vary-Search``
+        header, and list rules naming their URLs carry it as
+        ``expects_no_vary_search``.
+
+        :param ignore: the parameters the responses do not depend on.
+        :param keep: instead: the only parameters they depend on.
+        :param key_order: the order of the parameters does not matter either.
+        :param blueprint: the blueprint whose pages it is for.
+        :param app: the app it is for, chosen as for :meth:`declare_hints`.
+
+        .. versionadded:: 1.0
+
+        :raises ConfigurationError: for a bad name or blueprint, both *ignore*
+            and *keep*, or a declaration that says nothing.
+        :raises RuntimeError: once that app has served its first request.
+        """
+        targets = self._declarations_for(app, "no_vary_search", sys._getframe(1).f_code.co_name == "<module>")
+        if blueprint is not None and not isinstance(blueprint, str):
+            raise ConfigurationError(f"blueprint must be a blueprint's name, not {blueprint!r}", "blueprint", blueprint)
+        declared = make_no_vary_search(ignore, keep=keep, key_order=key_order)
+        for target in targets:
+            target.variance.setdefault(blueprint, []).append(declared)
+
     def init_app(self, app: Flask) -> None:
         """Read the ``FIREHOSE_*`` config, check the connector and the hint
         store, register the hooks and ``push``.
@@ -255,13 +295,18 @@ class Firehose:
         pending = self._pending.pop(app, None)
         declared = _merged(self._declared, pending.hints if pending else {})
         rules = _merged(self._speculation, pending.rules if pending else {})
-        state = AppState(settings, failures, tracker, learner, declared, rules)
+        variance = _merged(self._variance, pending.variance if pending else {})
+        state = AppState(settings, failures, tracker, learner, declared, rules, variance)
         speculation = Speculation(
             failures,
             rules,
             active=settings.speculation,
             prefix=settings.speculation_prefix,
             exclude=settings.speculation_exclude,
+            variance=state.variance,
+            tag=settings.speculation_tag,
+            signed_in=SignedIn(settings.signed_in, settings.cookie.name, failures),
+            signed_in_choice=settings.speculation_signed_in,
         )
         speculation.register(app)
         if settings.speculation:
@@ -290,6 +335,7 @@ class _Declarations(NamedTuple):
 
     hints: dict[str | None, list[HintSpec]]
     rules: dict[str | None, list[RuleSpec]]
+    variance: dict[str | None, list[NoVarySearch]]
 
 
 def _merged(*tables: Mapping[str | None, list[T]]) -> dict[str | None, list[T]]:

@@ -127,12 +127,17 @@ class RequestHooks:
         lint = state.lint
         links = current_links()
         close_request(links)
+        req = _current_request()
+        # What the view declared of its query parameters (No-Vary-Search).
+        if req.method in ("GET", "HEAD") and req.endpoint is not None:
+            variance = state.variance.value(_current_app(), req.endpoint)
+            if variance is not None and "No-Vary-Search" not in response.headers:
+                response.headers["No-Vary-Search"] = variance
         speculation = state.speculation
         pages = state.pages
         if links is None and not lint and speculation is None and pages is None:
             return response
         facts = _facts_of(current_context(), settings)
-        req = _current_request()
         # Speculation Rules go on navigations only.
         if speculation is not None and facts.navigation and not speculation.scopes.known_empty(facts.endpoint):
             state.failures.call("speculation rules", None, speculation.after_request, response, req, facts)

@@ -25,6 +25,7 @@ from ._links import Link
 from ._lint import Linter
 from ._memo import IdentityMemo
 from ._scopes import Scopes
+from ._speculation.no_vary_search import NoVarySearch, SearchVariance
 from ._tracking import Tracker
 
 if TYPE_CHECKING:
@@ -43,7 +44,8 @@ class AppState:
 
     :param hints: ``declare_hints()`` declarations by blueprint (``None``:
         app-wide), kept so that later ones count until the first request.
-    :param rules: ``speculate()`` declarations, kept in the same way.
+    :param rules: ``speculate()`` declarations, kept in the same way;
+        *variance*, ``no_vary_search()`` declarations.
     """
 
     def __init__(
@@ -54,6 +56,7 @@ class AppState:
         learner: Learner | None,
         hints: dict[str | None, list[HintSpec]],
         rules: dict[str | None, list[RuleSpec]],
+        variance: dict[str | None, list[NoVarySearch]] | None = None,
     ) -> None:
         self.settings = settings
         self.failures = failures
@@ -78,6 +81,8 @@ class AppState:
         self.lint = settings.lint
         #: What pages' own HTML and their visitors teach (set by ``init_app`` when learning is on), or None.
         self.pages: PageLearning | None = None
+        #: The ``no_vary_search()`` declarations by blueprint, and by endpoint.
+        self.variance = SearchVariance(variance if variance is not None else {})
 
 
 def _learned_prefixes(learner: Learner) -> Callable[[], tuple[str, ...]]:

@@ -56,6 +56,7 @@ def fetch_rules(client: Any, response: Any) -> dict[str, Any]:
     assert resource.mimetype == "application/speculationrules+json"
     assert resource.headers["Cache-Control"] == "public, max-age=31536000, immutable"
     rules: dict[str, Any] = json.loads(resource.data)
+    assert rules.pop("tag") == "flask-firehose"  # every rule set is tagged; the tests read its actions
     return rules
 
 
@@ -63,6 +64,7 @@ def inline_rules(html: str) -> dict[str, Any]:
     match = re.search(r'<script type="speculationrules"[^>]*>(.*?)</script>', html, re.S)
     assert match, html
     rules: dict[str, Any] = json.loads(match[1])
+    assert rules.pop("tag") == "flask-firehose"
     return rules
 
 
@@ -800,7 +802,16 @@ def test_a_failing_guard_never_breaks_a_page_in_production(
 def test_one_parameter_list_refuses_an_unknown_keyword_everywhere(where: str) -> None:
     from flask_firehose._speculation.rules import RULE_OPTIONS, make_spec
 
-    assert {"eagerness", "urls", "endpoints", "href_matches", "selector_matches", "exclude"} == RULE_OPTIONS
+    assert {
+        "eagerness",
+        "urls",
+        "endpoints",
+        "href_matches",
+        "selector_matches",
+        "exclude",
+        "target_hint",
+        "tag",
+    } == RULE_OPTIONS
     calls: dict[str, Callable[[], object]] = {
         "speculate": lambda: Firehose(Flask(__name__)).speculate("prefetch", href_match="/a/*"),  # type: ignore[call-arg]
         "decorator": lambda: speculation("prefetch", href_match="/a/*"),  # type: ignore[call-arg]

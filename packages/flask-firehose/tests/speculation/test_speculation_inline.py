@@ -36,6 +36,8 @@ def every_rule(client: Any, response: Any) -> Counter[str]:
         sets.append(json.loads(client.get(url).data))
     for rules in sets:
         for action, listed in rules.items():
+            if action == "tag":  # the rule set's tag, not an action
+                continue
             for rule in listed:
                 if rule["source"] == "list":
                     found.update(f"{action} list {url}" for url in rule["urls"])

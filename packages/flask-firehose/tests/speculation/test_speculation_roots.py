@@ -38,6 +38,11 @@ class SfError(ValueError):
     """Not an RFC 9651 list of strings."""
 
 
+def rule_lists(rules: dict[str, Any]) -> list[list[dict[str, Any]]]:
+    """The rules of each action (the rule set's ``tag`` is not one)."""
+    return [listed for action, listed in rules.items() if action != "tag"]
+
+
 def _sf_string(value: str, pos: int) -> tuple[str, int]:
     # RFC 9651 §4.2.5: DQUOTE, then %x20-7E with "\" escaping only '"' or "\", DQUOTE.
     if value[pos] != '"':
@@ -138,13 +143,13 @@ def inline_rules(html: str) -> dict[str, Any] | None:
 
 
 def list_urls(rules: dict[str, Any]) -> list[str]:
-    return [url for action in rules.values() for rule in action if rule["source"] == "list" for url in rule["urls"]]
+    return [url for action in rule_lists(rules) for rule in action if rule["source"] == "list" for url in rule["urls"]]
 
 
 def not_patterns(rules: dict[str, Any]) -> list[dict[str, str]]:
     return [
         pattern
-        for action in rules.values()
+        for action in rule_lists(rules)
         for rule in action
         if rule["source"] == "document"
         for clause in rule["where"]["and"]

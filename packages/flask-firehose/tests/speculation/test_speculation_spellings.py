@@ -45,6 +45,11 @@ _SINGLE_DOT = {".", "%2e"}
 _DOUBLE_DOT = {"..", ".%2e", "%2e.", "%2e%2e"}
 
 
+def rule_lists(rules: dict[str, Any]) -> list[list[dict[str, Any]]]:
+    """The rules of each action (the rule set's ``tag`` is not one)."""
+    return [listed for action, listed in rules.items() if action != "tag"]
+
+
 def _encode(text: str, ascii_set: set[str]) -> str:
     return "".join(
         "".join(f"%{b:02X}" for b in char.encode()) if char in ascii_set or not char.isascii() else char
@@ -121,7 +126,7 @@ def browser_speculates(rules: dict[str, Any], spelling: str, base: str = "/") ->
     lets the browser speculate a link to *spelling* (a link with no
     ``data-no-speculation``)."""
     pathname, search = browser_url(spelling)
-    for rule in (rule for action in rules.values() for rule in action if rule["source"] == "document"):
+    for rule in (rule for action in rule_lists(rules) for rule in action if rule["source"] == "document"):
         clauses = rule["where"]["and"]
         allowed = True
         for clause in clauses:

@@ -53,6 +53,7 @@ from .._requests import RequestFacts, is_prefetch_purpose, is_static_endpoint
 from .._scopes import Scopes
 from ..errors import ConfigurationError
 from .exclusions import ExclusionPolicy
+from .no_vary_search import SearchVariance
 from .rules import (
     RuleSpec,
     UrlPattern,
@@ -60,6 +61,9 @@ from .rules import (
     same_origin_url,
     script_json,
 )
+from .signed_in import SignedIn, for_signed_in
+from .tags import HEADER as TAGS_HEADER
+from .tags import parse_tags
 from .urls import header_value, request_root, url_root
 from .views import HEADER_SENT, INLINE, RULES, marked
 
@@ -75,12 +79,19 @@ _KEY: Final = re.compile(r"[0-9a-f]{16}")
 #: Seconds between two rebuilds of the rules for unknown resource keys.
 REBUILD_INTERVAL: Final = 60.0
 
+Rules = dict[str, Any]
+
 
 class Speculation:
     """The rules of one app: declarations, the exclusion policy, the resources.
 
     :param declared: ``speculate()`` declarations by blueprint (``None``: app-wide),
         shared with the extension, so later ones count until the first request.
+    :param variance: the app's No-Vary-Search declarations, for the
+        ``expects_no_vary_search`` of list rules.
+    :param tag: ``FIREHOSE_SPECULATION_TAG``, the rule sets' tag (``None``: none).
+    :param signed_in: who is signed in; *signed_in_choice*
+        (``FIREHOSE_SPECULATION_SIGNED_IN``) what their pages may ask for.
     """
 
     def __init__(
@@ -91,6 +102,10 @@ class Speculation:
         active: bool,
         prefix: str,
         exclude: tuple[str | UrlPattern, ...],
+        variance: SearchVariance | None = None,
+        tag: str | None = None,
+        signed_in: SignedIn | None = None,
+        signed_in_choice: str = "declared",
     ) -> None:
         self.failures = failures
         #: Which rules apply to an endpoint.
@@ -98,6 +113,11 @@ class Speculation:
         self.active = active
         self.prefix = prefix
         self.exclude = exclude
+        self.variance = variance if variance is not None else SearchVariance({})
+        self.tag = tag
+        self.signed_in = signed_in
+        self.signed_in_choice = signed_in_choice
+        self._prefetch_twins: dict[RuleSpec, RuleSpec] = {}
         self._policy: ExclusionPolicy | None = None
         self._lock = threading.Lock()
         self._bodies: Memo[str, str] = Memo(512)  # key -> JSON
@@ -138,7 +158,7 @@ class Speculation:
         setattr(context, INLINE, True)
         app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
         req: Request = context.request
-        nothing: tuple[dict[str, list[Any]] | None, bool] = (None, False)
+        nothing: tuple[Rules | None, bool] = (None, False)
         header_sent = getattr(context, HEADER_SENT, False)
         rules, _ = self.failures.call("speculation rules", nothing, self.inline_rules, app, req, header_sent)
         if not rules:
@@ -153,6 +173,14 @@ class Speculation:
         first), its view's. Worked out once per endpoint."""
         return self.scopes.applied(app, endpoint)
 
+    def specs_for_request(self, app: Flask, endpoint: str, req: Request) -> tuple[RuleSpec, ...]:
+        """The rules of *endpoint*'s page in *req*: for a signed-in user, as
+        ``FIREHOSE_SPECULATION_SIGNED_IN`` allows."""
+        specs = self.specs_for(app, endpoint)
+        if specs and self.signed_in is not None and self.signed_in_choice != "declared" and self.signed_in(req):
+            return for_signed_in(specs, self.signed_in_choice, self._prefetch_twins)
+        return specs
+
     def refuse(self, req: Request) -> Response | None:
         """A 503 for a speculative request (``Sec-Purpose: prefetch``) whose
         route is never speculated, or whose URL matches a pattern of what is
@@ -162,13 +190,16 @@ class Speculation:
         where a document rule's patterns only see the link as written: the
         route is judged by its endpoint, the URL as the server decoded it."""
         endpoint = req.endpoint
-        if not endpoint or not is_prefetch_purpose(req.environ.get("HTTP_SEC_PURPOSE")):
+        purpose = req.environ.get("HTTP_SEC_PURPOSE")
+        if not endpoint or not is_prefetch_purpose(purpose):
             return None
         app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
         policy = self.policy(app)
         # The patterns are paths on the origin: the script root comes first.
-        if endpoint not in policy.endpoints and not policy.refuses_request(
-            req.script_root + req.path, req.query_string.decode("latin-1")
+        if (
+            endpoint not in policy.endpoints
+            and not policy.refuses_request(req.script_root + req.path, req.query_string.decode("latin-1"))
+            and not self._beyond_signed_in_choice(req, str(purpose))
         ):
             return None
         return Response(
@@ -177,6 +208,20 @@ class Speculation:
             mimetype="text/plain",
             headers={"Cache-Control": "no-store", "Vary": "Sec-Purpose"},
         )
+
+    def _beyond_signed_in_choice(self, req: Request, purpose: str) -> bool:
+        """Whether *req*, a speculation this app's rules asked for (its tag
+        names the rule set), goes beyond what a signed-in user's pages may ask
+        for: a page cached by a shared cache for an anonymous visitor, or
+        loaded before the user signed in, may hold rules that were not theirs."""
+        if self.tag is None or self.signed_in is None or self.signed_in_choice == "declared":
+            return False
+        tags = parse_tags(req.environ.get(TAGS_HEADER))
+        if not tags or self.tag not in tags:
+            return False
+        if self.signed_in_choice == "prefetch" and "prerender" not in purpose:
+            return False
+        return self.signed_in(req)
 
     def policy(self, app: Flask) -> ExclusionPolicy:
         """The app's exclusions, from its URL map at the first request."""
@@ -212,16 +257,16 @@ class Speculation:
 
     # -- building -------------------------------------------------------------
 
-    def rules_for(self, app: Flask, req: Request, per_request: bool) -> tuple[dict[str, list[Any]] | None, bool]:
+    def rules_for(self, app: Flask, req: Request, per_request: bool) -> tuple[Rules | None, bool]:
         """The rules of *req*'s page, and whether per-request ones were left out
         (*per_request* false: for the shared resource)."""
         endpoint = req.endpoint
         root = request_root(req, self.failures)
         if not endpoint or root is None:
             return None, False
-        return self.build(app, self.specs_for(app, endpoint), root, per_request)
+        return self.build(app, self.specs_for_request(app, endpoint, req), root, per_request)
 
-    def inline_rules(self, app: Flask, req: Request, header_sent: bool) -> tuple[dict[str, list[Any]] | None, bool]:
+    def inline_rules(self, app: Flask, req: Request, header_sent: bool) -> tuple[Rules | None, bool]:
         """The rules ``speculation_rules()`` writes: all of the page's, or only
         the per-request ones when the header already named the others."""
         if not header_sent:
@@ -230,14 +275,16 @@ class Speculation:
         root = request_root(req, self.failures)
         if not endpoint or root is None:
             return None, False
-        specs = [spec for spec in self.specs_for(app, endpoint) if spec.per_request]
+        specs = [spec for spec in self.specs_for_request(app, endpoint, req) if spec.per_request]
         return self.build(app, specs, root, True)
 
-    def build(
-        self, app: Flask, specs: Iterable[RuleSpec], root: str, per_request: bool
-    ) -> tuple[dict[str, list[Any]] | None, bool]:
+    def build(self, app: Flask, specs: Iterable[RuleSpec], root: str, per_request: bool) -> tuple[Rules | None, bool]:
         """Resolve *specs* in the current request, for an app whose script
-        root is the URL path *root* (see :func:`~flask_firehose._speculation.urls.url_root`)."""
+        root is the URL path *root* (see :func:`~flask_firehose._speculation.urls.url_root`).
+
+        A ``prerender_until_script`` rule is written twice: as itself and as a
+        ``prefetch`` rule, which a browser without it follows (one that has it
+        uses the prefetched page for its prerender)."""
         policy = self.policy(app)
         rules: dict[str, list[Any]] = {}
         left_out = False
@@ -245,16 +292,35 @@ class Speculation:
             if spec.per_request and not per_request:
                 left_out = True
                 continue
-            found = rules.setdefault(spec.action, [])
+            made: list[dict[str, Any]] = []
             if spec.urls or spec.endpoints:
-                urls = list(
-                    dict.fromkeys(url for url in self._urls(spec) if not policy.refuses(url, root, spec.exclude))
-                )
-                if urls:
-                    found.append({"source": "list", "urls": urls, "eagerness": spec.eagerness})
+                made.extend(self._lists(app, spec, policy, root))
             if spec.is_document:
-                found.append(self._document(spec, policy, root))
-        return {action: found for action, found in rules.items() if found} or None, left_out
+                made.append(self._document(spec, policy, root))
+            rules.setdefault(spec.action, []).extend(made)
+            if spec.action == "prerender_until_script":
+                twins = [{key: value for key, value in rule.items() if key != "target_hint"} for rule in made]
+                rules.setdefault("prefetch", []).extend(twins)
+        found: Rules = {action: found for action, found in rules.items() if found}
+        if not found:
+            return None, left_out
+        return ({"tag": self.tag, **found} if self.tag is not None else found), left_out
+
+    def _lists(self, app: Flask, spec: RuleSpec, policy: ExclusionPolicy, root: str) -> list[dict[str, Any]]:
+        """The list rules of *spec*: one per ``No-Vary-Search`` its URLs'
+        endpoints declare (as ``expects_no_vary_search``), in the order their
+        first URL comes."""
+        urls = dict.fromkeys(url for url in self._urls(spec) if not policy.refuses(url, root, spec.exclude))
+        groups: dict[str | None, list[str]] = {}
+        for url in urls:
+            groups.setdefault(self.variance.value(app, policy.endpoint_of(url, root)), []).append(url)
+        made = []
+        for expected, members in groups.items():
+            rule: dict[str, Any] = {"source": "list", "urls": members, "eagerness": spec.eagerness}
+            if expected is not None:
+                rule["expects_no_vary_search"] = expected
+            made.append(_with_options(rule, spec))
+        return made
 
     def _urls(self, spec: RuleSpec) -> list[str]:
         urls = list(spec.urls)
@@ -276,7 +342,7 @@ class Speculation:
         if spec.selector_matches is not None:
             clauses.append({"selector_matches": spec.selector_matches})
         clauses.extend(policy.not_clauses(spec.exclude, root))
-        rule = {"source": "document", "where": {"and": clauses}, "eagerness": spec.eagerness}
+        rule = _with_options({"source": "document", "where": {"and": clauses}, "eagerness": spec.eagerness}, spec)
         self._documents.put((spec,), rule, root)
         return rule
 
@@ -362,15 +428,27 @@ class Speculation:
         for endpoint in list(app.view_functions):
             if endpoint == ENDPOINT or is_static_endpoint(endpoint):
                 continue
-            specs = self.specs_for(app, endpoint)
-            ids = tuple(map(id, specs))
-            if not specs or ids in seen:
-                continue
-            seen.add(ids)
-            nothing: tuple[dict[str, list[Any]] | None, bool] = (None, False)
-            rules, _ = self.failures.call("speculation rules", nothing, self.build, app, specs, root, False)
-            if rules:
-                self.resource_key(rules)
+            declared = self.specs_for(app, endpoint)
+            # Each page's rules as anyone gets them, and as a signed-in user does.
+            for specs in (declared, for_signed_in(declared, self.signed_in_choice, self._prefetch_twins)):
+                ids = tuple(map(id, specs))
+                if not specs or ids in seen:
+                    continue
+                seen.add(ids)
+                nothing: tuple[Rules | None, bool] = (None, False)
+                rules, _ = self.failures.call("speculation rules", nothing, self.build, app, specs, root, False)
+                if rules:
+                    self.resource_key(rules)
+
+
+def _with_options(rule: dict[str, Any], spec: RuleSpec) -> dict[str, Any]:
+    """*rule* with *spec*'s rule-level fields, each written only when asked
+    for: a browser that does not know one drops the rule."""
+    if spec.target_hint is not None:
+        rule["target_hint"] = spec.target_hint
+    if spec.tag is not None:
+        rule["tag"] = spec.tag
+    return rule
 
 
 def _overlaps(prefix: str, other: str) -> bool:

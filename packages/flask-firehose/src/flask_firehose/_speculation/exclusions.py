@@ -125,6 +125,21 @@ class ExclusionPolicy:
             return True
         return endpoint is not None and (endpoint in self.endpoints or _names_match(endpoint, names))
 
+    def endpoint_of(self, target: str, root: str = "") -> str | None:
+        """The endpoint that answers GET for the same-origin *target* (a path
+        on the origin, in an app mounted at *root*), or ``None`` (not this
+        app's, no route, or no GET)."""
+        path = target.split("#", 1)[0].partition("?")[0]
+        decoded = unquote(path, errors="replace")
+        if root:
+            if not (decoded == unquote(root) or decoded.startswith(unquote(root) + "/")):
+                return None
+            decoded = decoded[len(unquote(root)) :] or "/"
+        try:
+            return self._match(decoded)
+        except Exception:  # no GET route at this path
+            return None
+
     def refuses_request(self, path: str, query: str) -> bool:
         """Whether a request for *path* (decoded, as the server routes it,
         script root included) and *query* (as sent) matches a pattern of what

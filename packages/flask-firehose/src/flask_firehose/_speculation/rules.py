@@ -37,8 +37,12 @@ from .patterns import (
 __all__ = [
     "ACTIONS",
     "EAGERNESS",
+    "PRERENDERS",
+    "SIGNED_IN_CHOICES",
+    "TARGET_HINTS",
     "RuleSpec",
     "UrlPattern",
+    "check_tag",
     "dumps",
     "make_spec",
     "parse_exclusion",
@@ -48,11 +52,24 @@ __all__ = [
     "script_json",
 ]
 
-#: What a rule may ask the browser to do.
-ACTIONS: Final = ("prefetch", "prerender")
-#: When the browser acts: ``conservative`` on pointer or touch down, ``moderate``
-#: on a 200 ms hover (or pointer down), ``eager`` and ``immediate`` at once.
+#: What a rule may ask the browser to do. ``prerender_until_script`` loads the
+#: page and its files but runs none of its scripts until the click; it is
+#: written with a ``prefetch`` twin, which browsers without it follow.
+ACTIONS: Final = ("prefetch", "prerender", "prerender_until_script")
+#: The actions that load the page in a hidden tab (``target_hint`` applies to them).
+PRERENDERS: Final = ("prerender", "prerender_until_script")
+#: When the browser acts: ``conservative`` on pointer or touch down,
+#: ``moderate`` on a 200 ms hover (or pointer down), ``eager`` on a short hover
+#: on desktop (Chromium 141+; in view on mobile), ``immediate`` at once.
 EAGERNESS: Final = ("conservative", "moderate", "eager", "immediate")
+#: Where a prerendered page is meant to be shown: ``_blank`` for links that
+#: open a new tab (``target="_blank"``), ``_self`` for the page's own tab.
+TARGET_HINTS: Final = ("_self", "_blank")
+#: What a signed-in user's pages may ask for (``FIREHOSE_SPECULATION_SIGNED_IN``,
+#: see :mod:`~flask_firehose._speculation.signed_in`).
+SIGNED_IN_CHOICES: Final = ("prefetch", "off", "declared")
+#: The longest tag (a ruleset's or a rule's): the browser repeats it in a request header.
+MAX_TAG: Final = 64
 
 #: A link the page marks itself is never speculated.
 NO_SPECULATION_SELECTOR: Final = "[data-no-speculation]"
@@ -61,6 +78,25 @@ NO_SPECULATION_SELECTOR: Final = "[data-no-speculation]"
 _ENDPOINT: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*(?:\.[A-Za-z_][A-Za-z0-9_\-]*)*")
 _MAX_SELECTOR: Final = 1024
 _CONTROL: Final = re.compile(r"[\x00-\x1f\x7f]")
+# What a tag may hold: printable ASCII (Chromium refuses anything else, and
+# sends it back as an RFC 9651 sf-string).
+_TAG: Final = re.compile(r"[\x20-\x7e]+")
+
+
+def check_tag(value: object, key: str) -> str:
+    """A speculation tag: a non-empty str of at most :data:`MAX_TAG`
+    printable ASCII characters.
+
+    :raises ConfigurationError: naming *key* and the value.
+    """
+    if not isinstance(value, str) or len(value) > MAX_TAG or not _TAG.fullmatch(value) or not value.strip():
+        raise ConfigurationError(
+            f"{key} must be a tag: at most {MAX_TAG} printable ASCII characters, not only spaces, not "
+            f"{safe_repr(value)}",
+            key,
+            value,
+        )
+    return value
 
 
 def is_canonical_path(path: str) -> bool:
@@ -132,6 +168,8 @@ class RuleSpec:
     href_matches: tuple[UrlPattern, ...] = ()
     selector_matches: str | None = None
     exclude: tuple[str | UrlPattern, ...] = ()
+    target_hint: str | None = None
+    tag: str | None = None
 
     @property
     def per_request(self) -> bool:
@@ -201,6 +239,8 @@ class RuleOptions(TypedDict, total=False):
     href_matches: str | Iterable[str] | None
     selector_matches: str | None
     exclude: Iterable[str]
+    target_hint: str | None
+    tag: str | None
 
 
 #: The names :class:`RuleOptions` holds.
@@ -226,19 +266,32 @@ def make_spec(action: object = "prerender", **options: Unpack[RuleOptions]) -> R
     href_matches = options.get("href_matches")
     selector_matches = options.get("selector_matches")
     exclude = options.get("exclude", ())
+    tag: object = options.get("tag")
+    action = _check_choice(action, ACTIONS, "action")
+    target_hint: str | None = None
+    if options.get("target_hint") is not None:
+        target_hint = _check_choice(options.get("target_hint"), TARGET_HINTS, "target_hint")
+        if action not in PRERENDERS:
+            raise ConfigurationError(
+                f"target_hint={target_hint!r} is for prerender rules (the browser drops a {action} rule holding it)",
+                "target_hint",
+                target_hint,
+            )
     patterns: tuple[object, ...] = ()
     if isinstance(href_matches, str):
         patterns = (href_matches,)
     elif href_matches is not None:
         patterns = _strings(href_matches, "href_matches")
     return RuleSpec(
-        action=_check_choice(action, ACTIONS, "action"),
+        action=action,
         eagerness=_check_choice(eagerness, EAGERNESS, "eagerness"),
         urls=tuple(same_origin_url(url) for url in _strings(urls, "urls")),
         endpoints=tuple(_endpoint_entry(item) for item in _strings(endpoints, "endpoints")),
         href_matches=tuple(parse_pattern(pattern) for pattern in patterns),
         selector_matches=_selector(selector_matches),
         exclude=tuple(parse_exclusion(item, "exclude") for item in _strings(exclude, "exclude")),
+        target_hint=target_hint,
+        tag=None if tag is None else check_tag(tag, "tag"),
     )
 
 

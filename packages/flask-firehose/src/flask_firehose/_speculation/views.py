@@ -14,7 +14,10 @@ from typing import TYPE_CHECKING, Final, TypeVar
 from .._collection import current_context
 from .._requests import FACTS_ATTRIBUTE, RequestFacts, is_prefetch_purpose
 from .._scopes import view_holders
+from .._state import state_of
 from .rules import RuleOptions, make_spec
+from .tags import HEADER as TAGS_HEADER
+from .tags import parse_tags
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -89,11 +92,18 @@ def marked(view: object) -> bool:
     return any(getattr(holder, MARK, False) for holder in view_holders(view))
 
 
-def is_speculative() -> bool:
+def is_speculative(tag: str | None = None, *, own: bool = False) -> bool:
     """Whether the current request is a browser's speculation (``Sec-Purpose:
     prefetch``, or ``prefetch;prerender``): the page may never be shown, so a
     view can skip side effects (analytics, "last seen"). ``False`` outside a
     request.
+
+    :param tag: only a speculation whose ``Sec-Speculation-Tags`` name this
+        tag (a rule's ``tag=``, or the rule set's) counts.
+    :param own: only a speculation this app's rules asked for counts: its
+        ``Sec-Speculation-Tags`` name ``FIREHOSE_SPECULATION_TAG``. Browsers
+        that know tags (Chromium 136+) send them; for others, and for a CDN's
+        or another library's speculations, this is ``False``.
 
     The header comes from the client: use it to save work, never to decide
     who may see what. A prerendered page that is shown is not asked for again:
@@ -106,6 +116,15 @@ def is_speculative() -> bool:
     if context is None:
         return False
     facts: RequestFacts | None = getattr(context, FACTS_ATTRIBUTE, None)  # the hooks' answer, if asked
-    if facts is not None:
-        return facts.speculative
-    return is_prefetch_purpose(context.request.environ.get("HTTP_SEC_PURPOSE"))
+    environ = context.request.environ
+    speculative = facts.speculative if facts is not None else is_prefetch_purpose(environ.get("HTTP_SEC_PURPOSE"))
+    if not speculative or (tag is None and not own):
+        return speculative
+    tags = parse_tags(environ.get(TAGS_HEADER)) or ()
+    if tag is not None and tag not in tags:
+        return False
+    if own:
+        state = state_of(context.app)
+        ours = state.settings.speculation_tag if state is not None else None
+        return ours is not None and ours in tags
+    return True
