@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from cachelib import FileSystemCache
-from flask import Flask
+from flask import Flask, session
 from flask_session import Session
 from redis import Redis
 
@@ -35,6 +35,10 @@ from .connectors import AccountConnector
 from .witness import Witness
 
 __all__ = ["create_app"]
+
+
+def _signed_in() -> bool:
+    return "user" in session
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -66,6 +70,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     Session(app)
 
     accounts = AccountConnector(FileSystemCache(str(data / "pushed-by-user")), fallback=SessionConnector())
+    # Every visitor has a session (it tracks what was pushed to anonymous ones
+    # too), so a cookie says nothing of who is signed in: the demo says it.
+    # Signed-in users' pages then only prefetch (FIREHOSE_SPECULATION_SIGNED_IN).
+    app.config.setdefault("FIREHOSE_SIGNED_IN", _signed_in)
     firehose = Firehose(app, connector=accounts)
     # Every same-origin link is prefetched on hover (its HTML only: cheap);
     # the article list prerenders its articles (views.index). Whatever signs

@@ -8,7 +8,7 @@ from collections import Counter
 from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response
 
-from flask_firehose import early_hints, is_speculative, push, speculation
+from flask_firehose import TRACKING_PARAMETERS, early_hints, is_speculative, no_vary_search, push, speculation
 
 from .assets import asset
 
@@ -53,6 +53,9 @@ def _article_assets() -> list[str]:
 
 @site.get("/articles/<slug>")
 @early_hints(_article_assets)
+# A newsletter's ?utm_source=... link shows the same article: the page
+# prerendered as /articles/x serves it, and so does the browser's cache.
+@no_vary_search(ignore=TRACKING_PARAMETERS)
 def article(slug: str) -> str:
     if slug not in ARTICLES:
         abort(404)
