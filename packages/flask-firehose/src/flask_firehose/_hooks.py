@@ -14,6 +14,7 @@ lint checks it. Every call into user code or a backend goes through the app's
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -56,6 +57,8 @@ class RequestHooks:
         settings = state.settings
         if not settings.enabled:
             return None
+        if not state.late_hooks:
+            _add_late_hooks(_current_app(), self)
         facts = _facts_of(current_context(), settings, first=True)
         # A browser's speculation of a route that is never speculated (logout,
         # @no_speculation, ...), whatever the URL that reached it: refused
@@ -116,6 +119,18 @@ class RequestHooks:
                 state.early_hints_memo.put(given, hints, pushing_front)
         _early_hints.send(req.environ, hints, state.failures, state.policy)
         return None
+
+    def signed_in_guard(self) -> Response | None:
+        """The last app-wide before-request function: refuses this app's own
+        speculations beyond what a signed-in user's pages may ask for (the
+        app's functions before it may set what ``FIREHOSE_SIGNED_IN`` reads)."""
+        state = self.state
+        speculation = state.speculation
+        if speculation is None or not state.settings.enabled:
+            return None
+        if not _facts_of(current_context(), state.settings).speculative:
+            return None
+        return state.failures.call("speculation guard", None, speculation.refuse_for_signed_in, _current_request())
 
     def after_request(self, response: Response) -> Response:
         state = self.state
@@ -236,6 +251,22 @@ def register(app: Flask, hooks: RequestHooks) -> None:
     the caching and the ``Vary`` the learner judges are final."""
     app.before_request_funcs.setdefault(None, []).insert(0, hooks.before_request)
     app.after_request_funcs.setdefault(None, []).insert(0, hooks.after_request)
+
+
+_late_lock = threading.Lock()
+
+
+def _add_late_hooks(app: Flask, hooks: RequestHooks) -> None:
+    """At the first request, once the app's own functions are registered:
+    the signed-in guard goes last of the app-wide before-request functions
+    (Flask runs the list as it stands, so the first request runs it too)."""
+    with _late_lock:
+        if hooks.state.late_hooks:
+            return
+        speculation = hooks.state.speculation
+        if speculation is not None and speculation.guards_signed_in:
+            app.before_request_funcs.setdefault(None, []).append(hooks.signed_in_guard)
+        hooks.state.late_hooks = True
 
 
 def _view_read_session() -> bool:

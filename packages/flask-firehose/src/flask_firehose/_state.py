@@ -81,6 +81,8 @@ class AppState:
         self.lint = settings.lint
         #: What pages' own HTML and their visitors teach (set by ``init_app`` when learning is on), or None.
         self.pages: PageLearning | None = None
+        #: Whether the hooks placed at the first request are in place.
+        self.late_hooks = False
         #: The ``no_vary_search()`` declarations by blueprint, and by endpoint.
         self.variance = SearchVariance(variance if variance is not None else {})
 

@@ -190,38 +190,40 @@ class Speculation:
         where a document rule's patterns only see the link as written: the
         route is judged by its endpoint, the URL as the server decoded it."""
         endpoint = req.endpoint
-        purpose = req.environ.get("HTTP_SEC_PURPOSE")
-        if not endpoint or not is_prefetch_purpose(purpose):
+        if not endpoint or not is_prefetch_purpose(req.environ.get("HTTP_SEC_PURPOSE")):
             return None
         app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
         policy = self.policy(app)
         # The patterns are paths on the origin: the script root comes first.
-        if (
-            endpoint not in policy.endpoints
-            and not policy.refuses_request(req.script_root + req.path, req.query_string.decode("latin-1"))
-            and not self._beyond_signed_in_choice(req, str(purpose))
+        if endpoint not in policy.endpoints and not policy.refuses_request(
+            req.script_root + req.path, req.query_string.decode("latin-1")
         ):
             return None
-        return Response(
-            "not speculated\n",
-            status=503,
-            mimetype="text/plain",
-            headers={"Cache-Control": "no-store", "Vary": "Sec-Purpose"},
-        )
+        return _refused()
 
-    def _beyond_signed_in_choice(self, req: Request, purpose: str) -> bool:
-        """Whether *req*, a speculation this app's rules asked for (its tag
-        names the rule set), goes beyond what a signed-in user's pages may ask
-        for: a page cached by a shared cache for an anonymous visitor, or
-        loaded before the user signed in, may hold rules that were not theirs."""
-        if self.tag is None or self.signed_in is None or self.signed_in_choice == "declared":
-            return False
+    @property
+    def guards_signed_in(self) -> bool:
+        """Whether :meth:`refuse_for_signed_in` can refuse anything (a tag
+        to know this app's speculations by, and a choice short of "declared")."""
+        return self.tag is not None and self.signed_in is not None and self.signed_in_choice != "declared"
+
+    def refuse_for_signed_in(self, req: Request) -> Response | None:
+        """A 503 for a speculation this app's rules asked for (its tag names
+        the rule set) that goes beyond what a signed-in user's pages may ask
+        for, else ``None``. A page a shared cache kept for an anonymous
+        visitor, or one loaded before the user signed in, may hold rules that
+        were not theirs. Asked after the app's own before-request functions
+        (``FIREHOSE_SIGNED_IN`` may read what they set, ``g.user``)."""
+        purpose = req.environ.get("HTTP_SEC_PURPOSE")
+        if not self.guards_signed_in or not is_prefetch_purpose(purpose):
+            return None
         tags = parse_tags(req.environ.get(TAGS_HEADER))
         if not tags or self.tag not in tags:
-            return False
-        if self.signed_in_choice == "prefetch" and "prerender" not in purpose:
-            return False
-        return self.signed_in(req)
+            return None
+        if self.signed_in_choice == "prefetch" and "prerender" not in str(purpose):
+            return None
+        assert self.signed_in is not None  # guards_signed_in
+        return _refused() if self.signed_in(req) else None
 
     def policy(self, app: Flask) -> ExclusionPolicy:
         """The app's exclusions, from its URL map at the first request."""
@@ -439,6 +441,16 @@ class Speculation:
                 rules, _ = self.failures.call("speculation rules", nothing, self.build, app, specs, root, False)
                 if rules:
                     self.resource_key(rules)
+
+
+def _refused() -> Response:
+    """The answer to a speculation that is not to be: the browser drops it."""
+    return Response(
+        "not speculated\n",
+        status=503,
+        mimetype="text/plain",
+        headers={"Cache-Control": "no-store", "Vary": "Sec-Purpose"},
+    )
 
 
 def _with_options(rule: dict[str, Any], spec: RuleSpec) -> dict[str, Any]:

@@ -220,9 +220,13 @@ class SearchVariance:
             return self._values[endpoint]
         except KeyError:
             pass
+        # groups() lists app, blueprints (innermost first), view: the view
+        # comes first here, then the blueprints from the innermost out.
+        *outer, view = self.scopes.groups(app, endpoint)
         found: str | None = None
-        for _, _, items in self.scopes.groups(app, endpoint):
+        for _, _, items in (view, *outer[1:], outer[0]):
             if items:
                 found = items[-1].value
+                break
         self._values[endpoint] = found
         return found
