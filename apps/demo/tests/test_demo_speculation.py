@@ -61,3 +61,30 @@ def test_sign_out_by_link_signs_out(app: Flask) -> None:
     assert "Hello, alice" in client.get("/account/").text
     assert client.get("/account/logout").status_code == 302
     assert client.get("/account/").status_code == 302
+
+
+def test_a_newsletter_link_is_the_prerendered_article(app: Flask) -> None:
+    client = app.test_client()
+    article = client.get("/articles/budgets?utm_source=newsletter", headers=NAV)
+    (prerender,) = _rules(app, "/")["prerender"]
+    # The article says its tracking parameters change nothing, and the list's
+    # rule tells the browser so before the prerender's answer arrives.
+    assert article.headers["No-Vary-Search"].startswith('params=("utm_source" "utm_medium"')
+    assert prerender["expects_no_vary_search"] == article.headers["No-Vary-Search"]
+
+
+def test_a_signed_in_visitor_gets_prefetch_where_a_visitor_gets_prerender(app: Flask) -> None:
+    client = app.test_client()
+    client.get("/", headers=NAV)  # an anonymous visitor has a session too (what was pushed)
+    assert client.get_cookie("session") is not None
+    anonymous = client.get("/", headers=NAV).headers["Speculation-Rules"]
+    assert "prerender" in json.loads(client.get(anonymous.strip('"')).data)
+    client.post("/account/login", data={"user": "alice"})
+    signed_in = client.get("/", headers=NAV).headers["Speculation-Rules"]
+    rules = json.loads(client.get(signed_in.strip('"')).data)
+    assert "prerender" not in rules
+    assert [url for rule in rules["prefetch"] if rule["source"] == "list" for url in rule["urls"]] == [
+        "/articles/early-hints",
+        "/articles/push-is-dead",
+        "/articles/budgets",
+    ]
