@@ -183,9 +183,12 @@ class Firehose:
         :func:`~flask_firehose.speculation` decorator. With no URL, endpoint,
         pattern or selector, the rule covers every same-origin link of the page.
 
-        :param action: ``"prerender"`` or ``"prefetch"``.
+        :param action: ``"prerender"``, ``"prefetch"`` or
+            ``"prerender_until_script"`` (loads the page, runs its scripts at
+            the click; written with a ``prefetch`` twin for other browsers).
         :param eagerness: ``"conservative"`` (pointer down), ``"moderate"``
-            (a 200 ms hover), ``"eager"`` or ``"immediate"``.
+            (a 200 ms hover), ``"eager"`` (a 10 ms hover on desktop) or
+            ``"immediate"`` (at once).
         :param urls: paths on this site (a list rule).
         :param endpoints: endpoint names, or ``(name, values)``, resolved with
             ``url_for`` in each request (a list rule). Values that are
@@ -196,13 +199,17 @@ class Firehose:
         :param exclude: endpoint names and URL patterns this rule leaves out, on
             top of the built-in exclusions (logout-like routes, routes without
             GET, ``@no_speculation`` views, ``FIREHOSE_SPECULATION_EXCLUDE``).
+        :param target_hint: ``"_blank"`` for a prerender rule whose links open
+            a new tab (``"_self"``: the default).
+        :param tag: a tag for this rule, sent back in ``Sec-Speculation-Tags``
+            (Chromium before 136 drops a rule holding one).
         :param blueprint: the blueprint whose pages get the rule.
         :param app: the app the rule is for, chosen as for :meth:`declare_hints`.
 
         .. versionadded:: 1.0
 
         :raises ConfigurationError: for a bad action, eagerness, endpoint,
-            selector, exclusion or blueprint, naming the value.
+            selector, exclusion, target hint, tag or blueprint, naming the value.
         :raises InvalidURLError: for a URL or pattern that is not a path on this site.
         :raises TypeError: for a keyword argument that is none of the above.
         :raises RuntimeError: once that app has served its first request.

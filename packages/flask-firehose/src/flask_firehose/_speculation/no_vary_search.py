@@ -24,7 +24,8 @@ from urllib.parse import quote
 from flask import Flask
 
 from .._links import safe_repr
-from .._scopes import Scopes
+from .._requests import is_static_endpoint
+from .._scopes import Scopes, warn_unknown_blueprints
 from ..errors import ConfigurationError
 
 __all__ = [
@@ -45,6 +46,9 @@ DECLARED: Final = "_firehose_no_vary_search"
 MAX_PARAMETERS: Final = 64
 #: The longest parameter name.
 MAX_NAME: Final = 128
+#: The longest header value: fronts give all response headers one buffer
+#: (nginx 4-8 kB), and a page must not fail for its hint.
+MAX_VALUE: Final = 2048
 
 #: Query parameters that ad platforms, analytics and newsletters add to links
 #: and that no page's content depends on. A declaration may start from them:
@@ -109,7 +113,11 @@ class NoVarySearch:
 def _names(value: object, key: str) -> tuple[str, ...]:
     if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
         raise ConfigurationError(f"{key} must be a list of query parameter names, not {safe_repr(value)}", key, value)
+    # A set's order changes from one process to the next (str hashes are
+    # salted): sorted, every worker writes the same header and the same rules.
     names = tuple(value)
+    if isinstance(value, (set, frozenset)) and all(isinstance(name, str) for name in names):
+        names = tuple(sorted(names))
     if len(names) > MAX_PARAMETERS:
         raise ConfigurationError(
             f"{key} names {len(names)} parameters; at most {MAX_PARAMETERS} fit one declaration", key, value
@@ -147,12 +155,20 @@ def make_no_vary_search(
         keep=None if keep is None else _names(keep, "keep"),
         key_order=key_order,
     )
-    if not declared.value:
+    value = declared.value
+    if not value:
         raise ConfigurationError(
             "no_vary_search() declares nothing: name the parameters to ignore (ignore=[...]), the only ones that "
             "matter (keep=[...]), or key_order=True",
             "ignore",
             ignore,
+        )
+    if len(value) > MAX_VALUE:
+        raise ConfigurationError(
+            f"no_vary_search() makes a header of {len(value)} characters (at most {MAX_VALUE}: fronts give every "
+            "response header one buffer); name fewer or shorter parameters",
+            "keep" if keep is not None else "ignore",
+            keep if keep is not None else ignore,
         )
     return declared
 
@@ -213,20 +229,26 @@ class SearchVariance:
 
     def value(self, app: Flask, endpoint: str | None) -> str | None:
         """The header value of *endpoint*'s responses, or ``None``; worked out
-        once per endpoint. The most specific declaration wins."""
+        once per endpoint. The most specific declaration wins; a static
+        route's files get none."""
         if endpoint is None:
             return None
         try:
             return self._values[endpoint]
         except KeyError:
             pass
-        # groups() lists app, blueprints (innermost first), view: the view
-        # comes first here, then the blueprints from the innermost out.
-        *outer, view = self.scopes.groups(app, endpoint)
+        if not self._values:  # the first endpoint asked: a typo in blueprint= is logged once
+            warn_unknown_blueprints(app, self.scopes.table, self.scopes.what)
         found: str | None = None
-        for _, _, items in (view, *outer[1:], outer[0]):
-            if items:
-                found = items[-1].value
-                break
+        # Static files are not pages: their query is the cache buster
+        # (?v=2), which an app-wide declaration must not tell caches to ignore.
+        if not is_static_endpoint(endpoint):
+            # groups() lists app, blueprints (innermost first), view: the view
+            # comes first here, then the blueprints from the innermost out.
+            *outer, view = self.scopes.groups(app, endpoint)
+            for _, _, items in (view, *outer[1:], outer[0]):
+                if items:
+                    found = items[-1].value
+                    break
         self._values[endpoint] = found
         return found

@@ -223,8 +223,12 @@ def _selector(value: object) -> str | None:
 
 
 def _strings(value: object, key: str) -> tuple[object, ...]:
+    """*value*'s items in a fixed order: a set's in sorted order, so every
+    process writes the same JSON (the rules resource's name is its hash)."""
     if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
         raise ConfigurationError(f"{key} must be a list, not {safe_repr(value)}", key, value)
+    if isinstance(value, (set, frozenset)):
+        return tuple(sorted(value, key=repr))
     return tuple(value)
 
 

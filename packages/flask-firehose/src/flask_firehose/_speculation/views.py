@@ -55,12 +55,13 @@ def speculation(action: str = "prerender", **options: Unpack[RuleOptions]) -> Ca
 
     The arguments are those of :meth:`Firehose.speculate <flask_firehose.Firehose.speculate>`
     (``eagerness``, ``urls``, ``endpoints``, ``href_matches``,
-    ``selector_matches``, ``exclude``), bar ``blueprint`` and ``app``.
+    ``selector_matches``, ``exclude``, ``target_hint``, ``tag``), bar
+    ``blueprint`` and ``app``.
 
     .. versionadded:: 1.0
 
-    :raises ConfigurationError: for a bad action, eagerness, endpoint, selector
-        or exclusion, naming the value.
+    :raises ConfigurationError: for a bad action, eagerness, endpoint, selector,
+        exclusion, target hint or tag, naming the value.
     :raises InvalidURLError: for a URL or pattern that is not a path on this site.
     """
     spec = make_spec(action, **options)

@@ -1,0 +1,441 @@
+"""Speculation for signed-in users: who counts as signed in, what their pages
+get under each ``FIREHOSE_SPECULATION_SIGNED_IN`` choice, the rules resource
+served by a worker that never built it, and the guard that refuses this app's
+own speculations beyond the choice."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from flask import Flask, render_template_string, request
+
+from flask_firehose import ConfigurationError, Firehose, speculation
+
+from ..conftest import AppFactory
+from .structured_fields import served
+
+NAV = {"Sec-Fetch-Mode": "navigate", "Accept": "text/html"}
+BASIC = "Basic " + base64.b64encode(b"user:secret").decode()
+PRERENDERS = ("prerender", "prerender_until_script")
+TAGGED = '"flask-firehose"'
+
+
+class Site:
+    """An app whose home page prerenders (with and without a target hint),
+    prerenders until script and prefetches; it counts its views' runs."""
+
+    def __init__(self, **config: Any) -> None:
+        self.runs: dict[str, int] = {}
+        self.app = Flask(__name__)
+        self.app.config.update({"SECRET_KEY": "k", "TESTING": True, **config})
+        self.firehose = Firehose(self.app)
+        app, firehose = self.app, self.firehose
+
+        def counted(name: str, body: str) -> Callable[..., str]:
+            def view(**_: Any) -> str:
+                self.runs[name] = self.runs.get(name, 0) + 1
+                return body
+
+            return view
+
+        app.add_url_rule("/", "index", counted("index", "<p>home"))
+        app.add_url_rule("/inline", "inline", lambda: render_template_string("<p>{{ speculation_rules() }}"))
+        for name in ("next", "blank", "until", "other"):
+            app.add_url_rule(f"/{name}", name, counted(name, f"<p>{name}"))
+        app.add_url_rule("/articles/<int:n>", "article", counted("article", "<p>article"))
+        firehose.speculate("prerender", urls=["/next"], app=app)
+        firehose.speculate("prerender", urls=["/blank"], target_hint="_blank", eagerness="eager", app=app)
+        firehose.speculate("prerender_until_script", urls=["/until"], target_hint="_self", app=app)
+        firehose.speculate("prerender", href_matches="/articles/*", app=app)
+        firehose.speculate("prefetch", urls=["/other"], app=app)
+
+    def client(self) -> Any:
+        """A test client that sends the Cookie header a test gives (its own jar would replace it)."""
+        return self.app.test_client(use_cookies=False)
+
+
+def resource_of(response: Any) -> str | None:
+    values = response.headers.getlist("Speculation-Rules")
+    if not values:
+        return None
+    (value,) = values
+    return str(value).strip('"')
+
+
+def page_rules(client: Any, headers: dict[str, str] | None = None) -> dict[str, Any] | None:
+    """The rules of the home page for a request with *headers*."""
+    resource = resource_of(client.get("/", headers={**NAV, **(headers or {})}))
+    if resource is None:
+        return None
+    fetched = client.get(resource)
+    assert fetched.status_code == 200
+    rules: dict[str, Any] = json.loads(fetched.data)
+    return rules
+
+
+def inline_of(client: Any, headers: dict[str, str] | None = None) -> dict[str, Any] | None:
+    html = client.get("/inline", headers={**NAV, **(headers or {})}).get_data(as_text=True)
+    match = re.search(r'<script type="speculationrules">(.*?)</script>', html, re.S)
+    return json.loads(match[1]) if match else None
+
+
+def urls_by_action(rules: dict[str, Any]) -> dict[str, set[str]]:
+    """Each action's URLs (list rules) and ``where`` patterns (document rules)."""
+    found: dict[str, set[str]] = {}
+    for action, items in rules.items():
+        if action == "tag":
+            continue
+        for rule in items:
+            if rule["source"] == "list":
+                found.setdefault(action, set()).update(rule["urls"])
+            else:
+                found.setdefault(action, set()).add(rule["where"]["and"][0]["href_matches"][0]["pathname"])
+    return found
+
+
+def assert_declared(rules: dict[str, Any] | None) -> None:
+    assert rules is not None
+    assert urls_by_action(rules) == {
+        "prerender": {"/next", "/blank", "/articles/*"},
+        "prerender_until_script": {"/until"},
+        "prefetch": {"/until", "/other"},
+    }
+    assert {rule.get("target_hint") for rule in rules["prerender"]} == {None, "_blank"}
+
+
+def assert_prefetch_only(rules: dict[str, Any] | None) -> None:
+    assert rules is not None
+    assert set(rules) == {"tag", "prefetch"}
+    assert urls_by_action(rules) == {"prefetch": {"/next", "/blank", "/until", "/other", "/articles/*"}}
+    assert not any("target_hint" in rule for rule in rules["prefetch"])
+    assert len(rules["prefetch"]) == 5  # one rule each: no twin beside a converted prerender_until_script
+    # What else the rules said is kept (eagerness).
+    (blank,) = [rule for rule in rules["prefetch"] if rule.get("urls") == ["/blank"]]
+    assert blank["eagerness"] == "eager"
+
+
+# -- who is signed in ----------------------------------------------------------------------
+
+
+def test_anonymous_gets_the_rules_as_declared() -> None:
+    assert_declared(page_rules(Site().client()))
+
+
+@pytest.mark.parametrize("cookie", ["session=abc", "remember_token=1", "fh-pushed=x; session=abc", "=lonely"])
+def test_a_cookie_means_signed_in(cookie: str) -> None:
+    client = Site().client()
+    assert_prefetch_only(page_rules(client, {"Cookie": cookie}))
+
+
+def test_the_digest_cookie_alone_says_nothing_of_the_user() -> None:
+    client = Site().client()
+    assert_declared(page_rules(client, {"Cookie": "fh-pushed=abc"}))
+    renamed = Site(FIREHOSE_COOKIE_NAME="pushed").client()
+    assert_declared(page_rules(renamed, {"Cookie": "pushed=abc"}))
+    assert_prefetch_only(page_rules(Site(FIREHOSE_COOKIE_NAME="pushed").client(), {"Cookie": "fh-pushed=abc"}))
+
+
+def test_http_authentication_means_signed_in() -> None:
+    assert_prefetch_only(page_rules(Site().client(), {"Authorization": BASIC}))
+    assert_prefetch_only(page_rules(Site().client(), {"Authorization": "Bearer x"}))
+
+
+@pytest.mark.parametrize("environ", [{"REMOTE_USER": "ann"}, {"SSL_CLIENT_CERT": "-----BEGIN CERTIFICATE-----"}])
+def test_a_front_that_authenticated_the_user_means_signed_in(environ: dict[str, str]) -> None:
+    client = Site().client()
+    page = client.get("/", headers=NAV, environ_overrides=environ)
+    resource = resource_of(page)
+    assert resource is not None
+    assert_prefetch_only(json.loads(client.get(resource).data))
+
+
+def test_an_empty_authorization_or_cookie_says_nothing() -> None:
+    assert_declared(page_rules(Site().client(), {"Authorization": ""}))
+    for cookie in ("", "   ", ";", " ; fh-pushed=x;"):
+        assert_declared(page_rules(Site().client(), {"Cookie": cookie}))
+
+
+@pytest.mark.parametrize(
+    ("answer", "cookie", "declared"),
+    [(True, None, False), (False, "session=abc", True), (0, None, True), ("y", None, False)],
+)
+def test_an_apps_own_check(answer: object, cookie: str | None, declared: bool) -> None:
+    calls: list[int] = []
+
+    def check() -> object:
+        calls.append(1)
+        return answer
+
+    site = Site(FIREHOSE_SIGNED_IN=check)
+    rules = page_rules(site.client(), {"Cookie": cookie} if cookie else None)
+    (assert_declared if declared else assert_prefetch_only)(rules)
+    assert len(calls) == 1  # once per request (the resource fetch does not ask)
+
+
+def test_the_check_is_asked_only_where_it_matters(make_app: AppFactory) -> None:
+    calls: list[str] = []
+
+    def check() -> bool:
+        calls.append(request.path)
+        return True
+
+    for choice, asked in (("prefetch", ["/ruled", "/bare", "/ruled"]), ("declared", [])):
+        calls.clear()
+        app, _ = make_app(FIREHOSE_SIGNED_IN=check, FIREHOSE_SPECULATION_SIGNED_IN=choice)
+        app.add_url_rule("/bare", "bare", lambda: "<p>no rules here")
+        app.add_url_rule("/ruled", "ruled", speculation("prerender", urls=["/bare"])(lambda: "<p>rules"))
+        client = app.test_client()
+        assert client.get("/bare", headers=NAV).status_code == 200  # no rules: not asked
+        client.get("/ruled", headers=NAV)  # asked by the rules
+        client.get("/bare", headers=speculative("prefetch", TAGGED))  # a prefetch is allowed: not asked
+        client.get("/bare", headers=speculative("prefetch;prerender", TAGGED))  # asked by the guard (refused)
+        client.get("/ruled", headers=speculative("prefetch;prerender", "null"))  # not ours: asked by the rules
+        assert calls == asked, choice
+
+
+@pytest.mark.parametrize("config", [{}, {"TESTING": False, "DEBUG": True}, {"TESTING": False, "FIREHOSE_STRICT": True}])
+def test_a_check_that_raises_is_raised_in_testing_and_debug(config: dict[str, Any]) -> None:
+    def check() -> bool:
+        raise LookupError("no user table")
+
+    site = Site(FIREHOSE_SIGNED_IN=check, **config)
+    client = site.client()
+    if site.app.testing or site.app.debug:  # Flask propagates the error to the test client
+        with pytest.raises(LookupError, match="no user table"):
+            client.get("/", headers=NAV)
+        with pytest.raises(LookupError, match="no user table"):
+            client.get("/next", headers=speculative("prefetch;prerender", TAGGED))
+    else:  # raised all the same: Flask answers 500, as for any error in a view
+        assert client.get("/", headers=NAV).status_code == 500
+        assert client.get("/next", headers=speculative("prefetch;prerender", TAGGED)).status_code == 500
+    assert "next" not in site.runs
+
+
+@pytest.mark.parametrize("config", [{"TESTING": False}, {"FIREHOSE_STRICT": False}])
+def test_a_check_that_raises_counts_as_signed_in_and_is_logged(
+    config: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    def check() -> bool:
+        raise LookupError("no user table")
+
+    site = Site(FIREHOSE_SIGNED_IN=check, **config)
+    with caplog.at_level(logging.ERROR, logger="flask_firehose"):
+        rules = page_rules(site.client())
+    assert_prefetch_only(rules)
+    assert site.runs["index"] == 1
+    (record,) = [r for r in caplog.records if "FIREHOSE_SIGNED_IN" in r.getMessage()]
+    assert record.exc_info is not None and isinstance(record.exc_info[1], LookupError)
+    # The guard, too, takes the user for signed in: this app's tagged prerender is refused.
+    assert_refused(site.client().get("/next", headers=speculative("prefetch;prerender", TAGGED)))
+    assert "next" not in site.runs
+
+
+# -- the choices -------------------------------------------------------------------------
+
+
+def test_off_gives_signed_in_users_no_rules() -> None:
+    site = Site(FIREHOSE_SPECULATION_SIGNED_IN="off")
+    client = site.client()
+    assert page_rules(client, {"Cookie": "session=abc"}) is None
+    assert inline_of(client, {"Cookie": "session=abc"}) is None
+    assert "speculationrules" not in client.get("/inline", headers={**NAV, "Cookie": "session=abc"}).get_data(True)
+    anonymous = site.client()
+    assert_declared(page_rules(anonymous))
+    assert_declared(inline_of(anonymous))
+
+
+def test_declared_gives_signed_in_users_the_declared_rules() -> None:
+    client = Site(FIREHOSE_SPECULATION_SIGNED_IN="declared").client()
+    assert_declared(page_rules(client, {"Cookie": "session=abc"}))
+    assert_declared(inline_of(client, {"Authorization": BASIC}))
+
+
+def test_prefetch_inline_too() -> None:
+    client = Site().client()
+    assert_prefetch_only(inline_of(client, {"Cookie": "session=abc"}))
+    assert_declared(inline_of(client))
+
+
+def test_the_same_page_twice_names_the_same_resources() -> None:
+    client = Site().client()
+    signed_in = {"Cookie": "session=abc"}
+    first = resource_of(client.get("/", headers={**NAV, **signed_in}))
+    assert first == resource_of(client.get("/", headers={**NAV, **signed_in}))
+    assert first != resource_of(client.get("/", headers=NAV))
+
+
+@pytest.mark.parametrize("choice", ["prefetch", "declared"])
+def test_another_worker_serves_a_signed_in_pages_resource(choice: str) -> None:
+    """A worker that never rendered the page is asked for its resource: it
+    rebuilds the rules as anyone and as a signed-in user gets them."""
+    first = Site(FIREHOSE_SPECULATION_SIGNED_IN=choice)
+    client = first.client()
+    signed_in = resource_of(client.get("/", headers={**NAV, "Cookie": "session=abc"}))
+    anonymous = resource_of(client.get("/", headers=NAV))
+    assert signed_in and anonymous
+    bodies = {key: client.get(key).data for key in (signed_in, anonymous)}
+    for key in (signed_in, anonymous):
+        other = Site(FIREHOSE_SPECULATION_SIGNED_IN=choice).client()
+        fetched = other.get(key)
+        assert fetched.status_code == 200, key
+        assert fetched.data == bodies[key]
+        assert fetched.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert Site().client().get("/_firehose/speculation/0123456789abcdef.json").status_code == 404
+
+
+def test_another_worker_over_the_wire() -> None:
+    first, second = Site(), Site()
+    with served(first.app) as one, served(second.app) as two:
+        status, headers, _ = one.request("GET", "/", {**NAV, "Cookie": "session=abc"})
+        assert status == 200
+        (value,) = headers.get_all("Speculation-Rules") or []
+        status, headers, body = two.request("GET", value.strip('"'))
+    assert status == 200
+    assert headers["Content-Type"] == "application/speculationrules+json"
+    assert_prefetch_only(json.loads(body))
+
+
+# -- the guard -------------------------------------------------------------------------------
+
+
+def speculative(purpose: str, tags: str | None, **extra: str) -> dict[str, str]:
+    headers = {**NAV, "Sec-Purpose": purpose, **extra}
+    if tags is not None:
+        headers["Sec-Speculation-Tags"] = tags
+    return headers
+
+
+def assert_refused(response: Any) -> None:
+    assert response.status_code == 503
+    assert response.headers["Cache-Control"] == "no-store"
+    assert "Sec-Purpose" in response.headers.get("Vary", "")
+    assert "Speculation-Rules" not in response.headers
+
+
+@pytest.mark.parametrize("tags", [TAGGED, 'null, "flask-firehose"', '"flask-firehose", "other"'])
+def test_a_signed_in_users_tagged_prerender_is_refused_before_the_view(tags: str) -> None:
+    site = Site()
+    response = site.client().get("/next", headers=speculative("prefetch;prerender", tags, Cookie="session=abc"))
+    assert_refused(response)
+    assert "next" not in site.runs
+
+
+@pytest.mark.parametrize(
+    ("purpose", "tags", "signed_in"),
+    [
+        ("prefetch;prerender", None, True),  # a browser without tags
+        ("prefetch;prerender", "null", True),  # the browser's own, or another library's untagged rules
+        ("prefetch;prerender", '"cdn-speculation"', True),  # a CDN's
+        ("prefetch;prerender", '"flask-firehose', True),  # malformed: no tags
+        ("prefetch;prerender", TAGGED, False),  # anonymous
+        ("prefetch", TAGGED, True),  # a prefetch is what the choice allows
+    ],
+)
+def test_what_the_guard_lets_through(purpose: str, tags: str | None, signed_in: bool) -> None:
+    site = Site()
+    extra = {"Cookie": "session=abc"} if signed_in else {}
+    response = site.client().get("/next", headers=speculative(purpose, tags, **extra))
+    assert response.status_code == 200
+    assert site.runs["next"] == 1
+
+
+def test_off_refuses_a_tagged_plain_prefetch_too() -> None:
+    site = Site(FIREHOSE_SPECULATION_SIGNED_IN="off")
+    client = site.client()
+    assert_refused(client.get("/other", headers=speculative("prefetch", TAGGED, Authorization=BASIC)))
+    assert_refused(client.get("/next", headers=speculative("prefetch;prerender", TAGGED, Authorization=BASIC)))
+    assert "other" not in site.runs and "next" not in site.runs
+    assert client.get("/other", headers=speculative("prefetch", "null", Authorization=BASIC)).status_code == 200
+    assert site.client().get("/other", headers=speculative("prefetch", TAGGED)).status_code == 200
+
+
+def test_declared_never_refuses() -> None:
+    site = Site(FIREHOSE_SPECULATION_SIGNED_IN="declared")
+    for purpose in ("prefetch", "prefetch;prerender"):
+        response = site.client().get("/next", headers=speculative(purpose, TAGGED, Cookie="session=abc"))
+        assert response.status_code == 200
+    assert site.runs["next"] == 2
+
+
+def test_the_guard_follows_the_configured_tag() -> None:
+    site = Site(FIREHOSE_SPECULATION_TAG="mine")
+    signed_in = {"Cookie": "session=abc"}
+    assert_refused(site.client().get("/next", headers=speculative("prefetch;prerender", '"mine"', **signed_in)))
+    ok = site.client().get("/next", headers=speculative("prefetch;prerender", TAGGED, **signed_in))
+    assert ok.status_code == 200
+    untagged = Site(FIREHOSE_SPECULATION_TAG=None)
+    ok = untagged.client().get("/next", headers=speculative("prefetch;prerender", TAGGED, **signed_in))
+    assert ok.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("tag", "refused", "let_through"),
+    [
+        ("null", '"null"', "null"),  # a tag spelled null is a string; the token is an untagged rule
+        ('we "quote", too\\', '"we \\"quote\\", too\\\\"', '"we \\"quote\\", too"'),
+        ("a, b", 'null, "a, b"', '"a", "b"'),
+    ],
+)
+def test_the_guard_reads_tags_as_a_list_not_as_text(tag: str, refused: str, let_through: str) -> None:
+    site = Site(FIREHOSE_SPECULATION_TAG=tag)
+    signed_in = {"Cookie": "session=abc"}
+    assert header_tag(site) == tag
+    assert_refused(site.client().get("/next", headers=speculative("prefetch;prerender", refused, **signed_in)))
+    ok = site.client().get("/next", headers=speculative("prefetch;prerender", let_through, **signed_in))
+    assert ok.status_code == 200
+    assert site.runs["next"] == 1
+
+
+def header_tag(site: Site) -> str:
+    rules = page_rules(site.client())
+    assert rules is not None
+    return str(rules["tag"])
+
+
+def test_the_guard_asks_the_apps_check() -> None:
+    answers = iter([True, False])
+    site = Site(FIREHOSE_SIGNED_IN=lambda: next(answers))
+    assert_refused(site.client().get("/next", headers=speculative("prefetch;prerender", TAGGED)))
+    assert site.client().get("/next", headers=speculative("prefetch;prerender", TAGGED)).status_code == 200
+    assert site.runs["next"] == 1
+
+
+def test_the_guard_over_the_wire() -> None:
+    site = Site()
+    with served(site.app) as server:
+        status, headers, body = server.request(
+            "GET", "/next", speculative("prefetch;prerender", TAGGED, Cookie="session=abc")
+        )
+        assert (status, headers["Cache-Control"], body) == (503, "no-store", b"not speculated\n")
+        status, _, body = server.request(
+            "GET", "/next", speculative("prefetch;prerender", "null", Cookie="session=abc")
+        )
+        assert (status, body) == (200, b"<p>next")
+    assert site.runs["next"] == 1
+
+
+# -- configuration ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["Prefetch", "prerender", "", "none", None, True, 0, ["off"], b"off"])
+def test_bad_signed_in_choices_are_refused(make_app: AppFactory, value: Any) -> None:
+    with pytest.raises(ConfigurationError) as raised:
+        make_app(FIREHOSE_SPECULATION_SIGNED_IN=value)
+    assert raised.value.key == "FIREHOSE_SPECULATION_SIGNED_IN"
+    assert raised.value.value == value
+    assert "FIREHOSE_SPECULATION_SIGNED_IN" in str(raised.value) and repr(value) in str(raised.value)
+
+
+@pytest.mark.parametrize("value", [True, False, "current_user.is_authenticated", 1, ["x"]])
+def test_bad_signed_in_checks_are_refused(make_app: AppFactory, value: Any) -> None:
+    with pytest.raises(ConfigurationError) as raised:
+        make_app(FIREHOSE_SIGNED_IN=value)
+    assert raised.value.key == "FIREHOSE_SIGNED_IN"
+    assert raised.value.value == value
+    assert repr(value) in str(raised.value)
