@@ -69,7 +69,7 @@ def test_a_newsletter_link_is_the_prerendered_article(app: Flask) -> None:
     (prerender,) = _rules(app, "/")["prerender"]
     # The article says its tracking parameters change nothing, and the list's
     # rule tells the browser so before the prerender's answer arrives.
-    assert article.headers["No-Vary-Search"].startswith('params=("utm_source" "utm_medium"')
+    assert article.headers["No-Vary-Search"].startswith('params=("_ga" "_gl" "dclid"')
     assert prerender["expects_no_vary_search"] == article.headers["No-Vary-Search"]
 
 

@@ -181,7 +181,8 @@ KEYS: Final[dict[str, Key]] = {
         "flask-firehose",
         "The tag of every rule set Firehose writes: browsers that know tags (Chromium 136+) send it back in "
         "``Sec-Speculation-Tags``, so ``is_speculative(own=True)`` tells this app's speculations from a CDN's or "
-        "another library's. At most 64 printable ASCII characters; ``None`` for no tag.",
+        "another library's, and the signed-in guard knows them. At most 64 printable ASCII characters; "
+        "``None`` for no tag (and no guard). Two apps on one origin: give each its own.",
     ),
     "FIREHOSE_SPECULATION_SIGNED_IN": Key(
         "prefetch",

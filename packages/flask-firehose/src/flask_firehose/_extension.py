@@ -318,6 +318,13 @@ class Firehose:
         speculation.register(app)
         if settings.speculation:
             state.speculation = speculation
+            if settings.speculation_tag is None and settings.speculation_signed_in != "declared":
+                logger.info(
+                    "app %r: FIREHOSE_SPECULATION_TAG is None, so speculations of its own rules cannot be told "
+                    "from others: those beyond FIREHOSE_SPECULATION_SIGNED_IN=%r are not refused",
+                    app.name,
+                    settings.speculation_signed_in,
+                )
         if learner is not None and (settings.learn_from_html or settings.lcp):
             state.pages = _page_learning(app, settings, failures, learner, self.hint_store)
         app.extensions[EXTENSION_KEY] = self

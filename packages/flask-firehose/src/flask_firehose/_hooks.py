@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from flask import Flask, Request, Response, current_app, request
@@ -120,13 +121,19 @@ class RequestHooks:
         _early_hints.send(req.environ, hints, state.failures, state.policy)
         return None
 
-    def signed_in_guard(self) -> Response | None:
-        """The last app-wide before-request function: refuses this app's own
-        speculations beyond what a signed-in user's pages may ask for (the
-        app's functions before it may set what ``FIREHOSE_SIGNED_IN`` reads)."""
+    def signed_in_guard(self, scope: str | None) -> Response | None:
+        """The last before-request function of a request: refuses this app's
+        own speculations beyond what a signed-in user's pages may ask for (the
+        app's and the blueprints' functions before it may set what
+        ``FIREHOSE_SIGNED_IN`` reads, ``g.user``). It is the last function of
+        every scope; the one of the request's last scope acts."""
         state = self.state
         speculation = state.speculation
         if speculation is None or not state.settings.enabled:
+            return None
+        app = _current_app()
+        scopes = [name for name in (None, *reversed(_current_request().blueprints)) if name in app.before_request_funcs]
+        if not scopes or scopes[-1] != scope:
             return None
         if not _facts_of(current_context(), state.settings).speculative:
             return None
@@ -145,9 +152,7 @@ class RequestHooks:
         req = _current_request()
         # What the view declared of its query parameters (No-Vary-Search).
         if req.method in ("GET", "HEAD") and req.endpoint is not None:
-            variance = state.variance.value(_current_app(), req.endpoint)
-            if variance is not None and "No-Vary-Search" not in response.headers:
-                response.headers["No-Vary-Search"] = variance
+            state.failures.call("No-Vary-Search", None, _add_no_vary_search, state, req, response)
         speculation = state.speculation
         pages = state.pages
         if links is None and not lint and speculation is None and pages is None:
@@ -265,8 +270,23 @@ def _add_late_hooks(app: Flask, hooks: RequestHooks) -> None:
             return
         speculation = hooks.state.speculation
         if speculation is not None and speculation.guards_signed_in:
-            app.before_request_funcs.setdefault(None, []).append(hooks.signed_in_guard)
+            # Flask runs the app's functions, then each blueprint's of the
+            # request, outermost first: one guard at the end of each list.
+            for scope in [None, *(name for name in app.before_request_funcs if name is not None)]:
+                app.before_request_funcs.setdefault(scope, []).append(partial(hooks.signed_in_guard, scope))
         hooks.state.late_hooks = True
+
+
+def _add_no_vary_search(state: AppState, req: Request, response: Response) -> None:
+    """The ``No-Vary-Search`` the view's endpoint declares, on a response to
+    GET or HEAD that has none of its own. Not on a redirect: its
+    ``Location`` usually carries the query, which a cache must not reuse
+    for another."""
+    if 300 <= response.status_code < 400 or "No-Vary-Search" in response.headers:
+        return
+    variance = state.variance.value(_current_app(), req.endpoint)
+    if variance is not None:
+        response.headers["No-Vary-Search"] = variance
 
 
 def _view_read_session() -> bool:

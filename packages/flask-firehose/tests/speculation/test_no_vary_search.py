@@ -44,8 +44,8 @@ def header_of(response: Any) -> NoVarySearchValue | None:
     [
         (
             {"ignore": ["utm_source", "gclid"]},
-            'params=("utm_source" "gclid")',
-            NoVarySearchValue(("utm_source", "gclid")),
+            'params=("gclid" "utm_source")',  # sorted: every process writes the same
+            NoVarySearchValue(("gclid", "utm_source")),
         ),
         ({"keep": ["id"]}, 'params, except=("id")', NoVarySearchValue(keep=("id",))),
         ({"keep": ["id", "page"]}, 'params, except=("id" "page")', NoVarySearchValue(keep=("id", "page"))),
@@ -81,7 +81,7 @@ def test_tracking_parameters_round_trip(make_app: AppFactory) -> None:
         return "<p>home"
 
     parsed = header_of(app.test_client().get("/"))
-    assert parsed == NoVarySearchValue(tuple(TRACKING_PARAMETERS))
+    assert parsed == NoVarySearchValue(tuple(sorted(TRACKING_PARAMETERS)))
     assert all(name.isascii() and name.islower() for name in TRACKING_PARAMETERS)
 
 
@@ -98,7 +98,7 @@ def test_any_names_round_trip(names: list[str], keep: bool, key_order: bool) -> 
     value = declared.value
     assert value.isascii() and value.isprintable()
     parsed = no_vary_search_of(value)
-    unique = tuple(dict.fromkeys(names))
+    unique = tuple(sorted(dict.fromkeys(names)))
     assert parsed == (NoVarySearchValue(keep=unique, key_order=key_order) if keep else NoVarySearchValue(unique))
 
 
@@ -157,7 +157,7 @@ def test_hostile_names_give_a_clean_header_that_decodes_back(make_app: AppFactor
     assert not any(char in value for char in "\\\r\n\x00")
     assert "X-Injected" not in response.headers
     parsed = no_vary_search_of(value)
-    assert (parsed.ignore if kind == "ignore" else parsed.keep) == (name, "plain")
+    assert (parsed.ignore if kind == "ignore" else parsed.keep) == tuple(sorted((name, "plain")))
 
 
 @pytest.mark.parametrize("name", REFUSED, ids=repr)
@@ -210,7 +210,7 @@ def test_a_set_of_names_gives_every_process_the_same_header() -> None:
 
 def test_limits_on_the_number_of_names() -> None:
     names = [f"p{i}" for i in range(MAX_PARAMETERS)]
-    assert no_vary_search_of(make_no_vary_search(names).value).ignore == tuple(names)
+    assert no_vary_search_of(make_no_vary_search(names).value).ignore == tuple(sorted(names))
     with pytest.raises(ConfigurationError, match=f"{MAX_PARAMETERS + 1} parameters") as raised:
         no_vary_search(keep=[*names, "one_more"])
     assert raised.value.key == "keep"
@@ -258,7 +258,7 @@ def test_hostile_names_on_the_wire(make_app: AppFactory) -> None:
         assert status == 200
         assert headers.get_all("Set-Cookie") is None
         (value,) = headers.get_all("No-Vary-Search") or []
-        assert no_vary_search_of(value).ignore == tuple(names)
+        assert no_vary_search_of(value).ignore == tuple(sorted(names))
     status, headers, _ = answers["POST"]
     assert status == 200
     assert headers.get_all("No-Vary-Search") is None
@@ -378,7 +378,7 @@ def test_get_and_head_get_it_post_does_not(make_app: AppFactory) -> None:
     assert "No-Vary-Search" not in client.get("/nowhere").headers
 
 
-def test_any_status_of_the_endpoint_gets_it(make_app: AppFactory) -> None:
+def test_any_status_but_a_redirect_gets_it(make_app: AppFactory) -> None:
     app, firehose = make_app()
     firehose.no_vary_search(["ref"])
 
@@ -392,7 +392,9 @@ def test_any_status_of_the_endpoint_gets_it(make_app: AppFactory) -> None:
 
     client = app.test_client()
     assert header_of(client.get("/gone")) == NoVarySearchValue(("ref",))
-    assert header_of(client.get("/moved")) == NoVarySearchValue(("ref",))
+    # A redirect's Location usually carries the query: a cache must not
+    # reuse it for another query.
+    assert "No-Vary-Search" not in client.get("/moved").headers
 
 
 def test_a_view_that_sets_its_own_keeps_it(make_app: AppFactory) -> None:
@@ -605,7 +607,7 @@ def test_list_rules_expect_what_the_listed_page_sends(make_app: AppFactory) -> N
     }
     by_value = {rule.get("expects_no_vary_search"): rule["urls"] for rule in list_rules(rules)}
     assert by_value == {
-        'params=("utm_source" "gclid")': ["/articles/1", "/articles/2?utm_source=n", "/articles/3"],
+        'params=("gclid" "utm_source")': ["/articles/1", "/articles/2?utm_source=n", "/articles/3"],
         'key-order, params, except=("q")': ["/search?q=a", "/search"],
         'params=("ref")': ["/shop/item/x", "/shop/item/y"],
         None: ["/elsewhere"],

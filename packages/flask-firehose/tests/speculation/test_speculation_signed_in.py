@@ -439,3 +439,104 @@ def test_bad_signed_in_checks_are_refused(make_app: AppFactory, value: Any) -> N
     assert raised.value.key == "FIREHOSE_SIGNED_IN"
     assert raised.value.value == value
     assert repr(value) in str(raised.value)
+
+
+# -- what the app's own hooks set, and what Firehose's question costs -----------------------
+
+
+def user_app(where: str) -> tuple[Flask, list[str]]:
+    """An app that knows its user from ``g.user``, set by a before-request
+    function of the app or of the blueprint the page belongs to (Flask runs
+    the app's, then the blueprint's, then Firehose's guard)."""
+    from flask import Blueprint, g
+
+    app = Flask(__name__)
+    app.config.update(SECRET_KEY="k", TESTING=True, FIREHOSE_SIGNED_IN=lambda: g.user is not None)
+    Firehose(app)
+    inbox = Blueprint("inbox", __name__)
+    ran: list[str] = []
+
+    def load_user() -> None:
+        g.user = request.headers.get("X-User")
+
+    if where == "app":
+        app.before_request(load_user)
+    else:
+        inbox.before_request(load_user)
+
+    @inbox.get("/")
+    @speculation("prerender", urls=["/inbox/message"])
+    def home() -> str:
+        return "<p>inbox"
+
+    @inbox.get("/message")
+    def message() -> str:
+        ran.append("message")
+        return "<p>message"
+
+    app.register_blueprint(inbox, url_prefix="/inbox")
+    return app, ran
+
+
+@pytest.mark.parametrize("where", ["app", "blueprint"])
+def test_the_check_sees_what_the_apps_and_the_blueprints_hooks_set(where: str) -> None:
+    app, ran = user_app(where)
+    client = app.test_client(use_cookies=False)
+    alice = {"X-User": "alice"}
+    # The signed-in user's prerender of a blueprint page, from rules a shared
+    # cache kept for a visitor: refused before the view runs.
+    assert_refused(client.get("/inbox/message", headers=speculative("prefetch;prerender", TAGGED, **alice)))
+    assert ran == []
+    # Her own page asks only for a prefetch; a visitor's asks for the prerender.
+    assert_prefetch_only_of(page_rules_at(client, "/inbox/", alice))
+    assert "prerender" in (page_rules_at(client, "/inbox/", {}) or {})
+    assert client.get("/inbox/message", headers=speculative("prefetch;prerender", TAGGED)).status_code == 200
+    assert ran == ["message"]
+
+
+def page_rules_at(client: Any, path: str, headers: dict[str, str]) -> dict[str, Any] | None:
+    page = client.get(path, headers={**NAV, **headers})
+    resource = resource_of(page)
+    return None if resource is None else dict(json.loads(client.get(resource).data))
+
+
+def assert_prefetch_only_of(rules: dict[str, Any] | None) -> None:
+    assert rules is not None
+    assert not set(rules) & set(PRERENDERS)
+    assert [url for rule in rules["prefetch"] for url in rule.get("urls", [])] == ["/inbox/message"]
+
+
+def test_asking_who_is_signed_in_adds_no_vary_cookie() -> None:
+    """Firehose's own question reads the session; the page is the same for
+    everyone, so the session stays as unread as the view left it: no
+    ``Vary: Cookie`` for a shared cache to split the page on."""
+    from flask import session
+
+    app = Flask(__name__)
+    app.config.update(SECRET_KEY="k", TESTING=True, FIREHOSE_SIGNED_IN=lambda: "user" in session)
+    Firehose(app)
+
+    @app.get("/")
+    @speculation("prerender", urls=["/next"])
+    def home() -> Any:
+        return "<p>home", {"Cache-Control": "public, max-age=600"}
+
+    @app.get("/mine")
+    @speculation("prerender", urls=["/next"])
+    def mine() -> str:
+        return f"<p>{session.get('user')}"  # the view reads it: Flask says Vary: Cookie
+
+    client = app.test_client()
+    page = client.get("/", headers=NAV)
+    assert resource_of(page) is not None
+    assert "Cookie" not in page.headers.get("Vary", "")
+    assert "Cookie" in client.get("/mine", headers=NAV).headers.get("Vary", "")
+
+
+def test_a_tags_field_too_long_to_read_that_names_ours_is_still_ours() -> None:
+    site = Site()
+    many = ", ".join(f'"{"t" * 60}{n:02d}"' for n in range(16)) + ', "flask-firehose"'
+    assert len(many) > 1024
+    response = site.client().get("/next", headers=speculative("prefetch;prerender", many, Cookie="session=abc"))
+    assert_refused(response)
+    assert "next" not in site.runs

@@ -217,13 +217,18 @@ class Speculation:
         purpose = req.environ.get("HTTP_SEC_PURPOSE")
         if not self.guards_signed_in or not is_prefetch_purpose(purpose):
             return None
-        tags = parse_tags(req.environ.get(TAGS_HEADER))
-        if not tags or self.tag not in tags:
+        field = req.environ.get(TAGS_HEADER)
+        tags = parse_tags(field)
+        if tags is None:
+            # A field too long or odd to read: still ours if it names our tag.
+            if not field or f'"{self.tag}"' not in field:
+                return None
+        elif self.tag not in tags:
             return None
         if self.signed_in_choice == "prefetch" and "prerender" not in str(purpose):
             return None
         assert self.signed_in is not None  # guards_signed_in
-        return _refused() if self.signed_in(req) else None
+        return _refused() if self.signed_in(req, quiet=False) else None
 
     def policy(self, app: Flask) -> ExclusionPolicy:
         """The app's exclusions, from its URL map at the first request."""

@@ -113,10 +113,11 @@ class NoVarySearch:
 def _names(value: object, key: str) -> tuple[str, ...]:
     if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
         raise ConfigurationError(f"{key} must be a list of query parameter names, not {safe_repr(value)}", key, value)
-    # A set's order changes from one process to the next (str hashes are
-    # salted): sorted, every worker writes the same header and the same rules.
+    # The order of the names means nothing to the header, and a set's (or a
+    # list made from one) changes from one process to the next (str hashes
+    # are salted): sorted, every worker writes the same header and rules.
     names = tuple(value)
-    if isinstance(value, (set, frozenset)) and all(isinstance(name, str) for name in names):
+    if all(isinstance(name, str) for name in names):
         names = tuple(sorted(names))
     if len(names) > MAX_PARAMETERS:
         raise ConfigurationError(

@@ -52,15 +52,21 @@ class SignedIn:
         self.own_cookie = own_cookie
         self.failures = failures
 
-    def __call__(self, req: Request) -> bool:
+    def __call__(self, req: Request, *, quiet: bool = True) -> bool:
         """Whether *req*'s user is signed in; asked once per request. A
-        check that fails counts as signed in (and is logged)."""
+        check that fails counts as signed in (and is logged).
+
+        *quiet*: a session the check reads stays as unread as it was, so
+        Flask adds no ``Vary: Cookie`` for Firehose's own question (asked
+        after the view, about a page anyone may be served). Not before the
+        view: a user loader that caches the user (Flask-Login) would then
+        leave the view's own reads unmarked."""
         context = current_context()
         if context is not None:
             known = getattr(context, _ANSWER, None)
             if known is not None:
                 return bool(known)
-        answer = self._answer(req, context)
+        answer = _unread(context, self._answer, req, context) if quiet else self._answer(req, context)
         if context is not None:
             setattr(context, _ANSWER, answer)
         return answer
@@ -73,6 +79,17 @@ class SignedIn:
         if facts is not None:
             return facts.credentials
         return carries_credentials(req.environ, self.own_cookie)
+
+
+def _unread(context: object, func: Callable[[Request, object], bool], req: Request, ctx: object) -> bool:
+    """``func(req, ctx)``, the request's session left as read or unread as it was."""
+    found = vars(context).get("_session", vars(context).get("session")) if context is not None else None
+    before = getattr(found, "accessed", True)
+    try:
+        return func(req, ctx)
+    finally:
+        if before is False and found is not None:
+            found.accessed = False
 
 
 def for_signed_in(
