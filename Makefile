@@ -54,9 +54,9 @@ bench-pageload: devenv ## page load through a latency relay: synthetic page, the
 	$(if $(filter lcp,$(PAGE)),,$(PY) apps/demo/tools/measure_demo.py $(if $(RTT),--rtt $(RTT)) $(if $(MBPS),--mbps $(MBPS)))
 
 .PHONY: bench-nextnav
-bench-nextnav: devenv ## A then a click to B: no rules, prefetch, prerender, in Chromium (RTT= MBPS= N= QUICK=1)
+bench-nextnav: devenv ## A then a click to B: no rules, prefetch, prerender_until_script, prerender, a ?utm_source click with and without No-Vary-Search, in Chromium (RTT= MBPS= N= QUICK=1 VARIANTS=a,b)
 	$(PY) -m bench.nextnav $(if $(RTT),--rtt $(RTT)) $(if $(MBPS),--mbps $(MBPS)) \
-		$(if $(N),--navigations $(N)) $(if $(QUICK),--quick)
+		$(if $(N),--navigations $(N)) $(if $(QUICK),--quick) $(if $(VARIANTS),--variants $(VARIANTS))
 
 dockertest: devenv ## the compose stack built and tested in containers (a private dockerd if none runs)
 	bash scripts/dockertest.sh

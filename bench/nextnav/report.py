@@ -9,26 +9,58 @@ import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
+from .app import TRACKING
 from .views import View
 
-__all__ = ["after_click", "chart", "rerequests", "rst", "speculative", "summarise", "table", "waste", "write_json"]
+__all__ = [
+    "after_click",
+    "chart",
+    "rerequests",
+    "rst",
+    "speculative",
+    "summarise",
+    "table",
+    "unsaved",
+    "waste",
+    "write_json",
+    "write_rst",
+]
 
 NOT_WASTE = ("/a", "/favicon.ico")  # what a view of A needs anyway
+B, HIT = "/b", "/hit"  # B's document; the request B's inline (analytics) script makes
 
 
 def _path(entry: dict[str, Any]) -> str:
     return str(entry["target"]).split("?")[0]
 
 
+def _same(target: str) -> str:
+    """*target* without the tracking parameter the query variants' link adds: what a
+    speculation of the bare URL could have served."""
+    path, _, query = target.partition("?")
+    kept = [(name, value) for name, value in parse_qsl(query, keep_blank_values=True) if name != TRACKING]
+    return path + (f"?{urlencode(kept)}" if kept else "")
+
+
 def rerequests(item: View) -> list[str]:
     """Targets the server was asked for after the click that the view had already asked
-    for before it (favicon aside)."""
+    for before it (favicon aside), the tracking parameter aside: the second request for
+    ``/b?utm_source=bench`` after a prefetch of ``/b`` is one, a request the speculation
+    failed to save."""
     click = item["click_wall"]
     if click is None:
         return []
-    before = {entry["target"] for entry in item["requests"] if entry["start"] < click}
-    return [target for target in after_click(item) if target in before]
+    before = {_same(entry["target"]) for entry in item["requests"] if entry["start"] < click}
+    return [target for target in after_click(item) if _same(target) in before]
+
+
+def unsaved(item: View) -> list[str]:
+    """The re-requests (:func:`rerequests`) for B's document with a query the
+    speculated URL did not have: what a B without No-Vary-Search costs the query
+    click. Only these are expected, and only where B declares none."""
+    return [target for target in rerequests(item) if "?" in target and target.split("?")[0] == B]
 
 
 def after_click(item: View) -> list[str]:
@@ -40,13 +72,22 @@ def after_click(item: View) -> list[str]:
 
 
 def waste(item: View) -> dict[str, int]:
-    """What a view cost beyond A itself: requests, bytes of their bodies, B's thinks."""
+    """What a view cost beyond A itself: requests, bytes of their bodies, B's thinks,
+    and B's analytics hits (its inline script ran)."""
     extra = [entry for entry in item["requests"] if _path(entry) not in NOT_WASTE]
     return {
         "requests": len(extra),
         "bytes": sum(int(entry["bytes"]) for entry in extra),
-        "b_thinks": sum(_path(entry) == "/b" for entry in extra),
+        "b_thinks": sum(_path(entry) == B for entry in extra),
+        "hits": sum(_path(entry) == HIT for entry in extra),
     }
+
+
+def hits_before_click(item: View) -> int:
+    """B's analytics hits that reached the server before the user clicked: its script
+    ran while B was prerendering."""
+    click = item["click_wall"]
+    return 0 if click is None else sum(_path(e) == HIT and e["start"] < click for e in item["requests"])
 
 
 def speculative(item: View) -> int:
@@ -74,6 +115,7 @@ def _waste(views: Sequence[View]) -> dict[str, Any] | None:
         "requests": statistics.median(cost["requests"] for cost in costs),
         "kB": statistics.median(cost["bytes"] for cost in costs) / 1000,
         "b_thinks": statistics.mean(cost["b_thinks"] for cost in costs),
+        "hits": statistics.mean(cost["hits"] for cost in costs),
         "speculative": sum(speculative(item) for item in views),
     }
 
@@ -110,6 +152,8 @@ def summarise(views: Sequence[View], labels: dict[str, str]) -> dict[str, dict[s
                 "targets": sorted({t for i in clicks for t in after_click(i)}),
             },
             "rerequests": sum(len(rerequests(item)) for item in clicks),
+            "unsaved": sum(len(unsaved(item)) for item in clicks),
+            "hits_before_click": sum(hits_before_click(item) for item in clicks),
             "click_waste": _waste(clicks),
             "leave": _waste([item for item in mine if item["kind"] == "leave"]),
             "still": _waste([item for item in mine if item["kind"] == "still"]),
@@ -128,31 +172,35 @@ def _range(low: int, high: int) -> str:
 def _cost(found: dict[str, Any] | None) -> str:
     if found is None:
         return "-"
-    return f"{found['requests']:g} / {found['kB']:.1f} kB / {found['b_thinks']:.2g}"
+    return f"{found['requests']:g} / {found['kB']:.1f} kB / {found['b_thinks']:.2g} / {found['hits']:.2g}"
 
 
 def table(summary: dict[str, dict[str, Any]], title: str) -> str:
     """Medians with [p25-p75] in ms; counts over the click views; waste medians per view."""
+    width = max([len("variant"), *(len(row["label"]) for row in summary.values())]) + 2
     head = (
-        f"{'variant':<28}{'n':>3}{'FCP after click':>18}{'web-vitals FCP':>18}{'prerendered':>13}"
-        f"{'asked after':>13}{'re-asked':>10}{'no click, hover: req / kB / B':>33}{'no hover':>24}"
+        f"{'variant':<{width}}{'n':>3}{'FCP after click':>18}{'web-vitals FCP':>18}{'prerendered':>13}"
+        f"{'hit early':>11}{'asked after':>13}{'re-asked':>10}{'no click, hover: req / kB / B / hit':>38}"
+        f"{'no hover':>28}"
     )
     lines = [title, head, "-" * len(head)]
     for row in summary.values():
         n = row["n"]
         lines.append(
-            f"{row['label']:<28}{n:>3}{_cell(row['fcp_after_click']):>18}{_cell(row['fcp_vitals']):>18}"
-            f"{str(row['prerendered']) + '/' + str(n):>13}"
+            f"{row['label']:<{width}}{n:>3}{_cell(row['fcp_after_click']):>18}{_cell(row['fcp_vitals']):>18}"
+            f"{str(row['prerendered']) + '/' + str(n):>13}{str(row['hits_before_click']) + '/' + str(n):>11}"
             f"{_range(row['after_click']['min'], row['after_click']['max']):>13}{row['rerequests']:>10}"
-            f"{_cost(row['leave']):>33}{_cost(row['still']):>24}"
+            f"{_cost(row['leave']):>38}{_cost(row['still']):>28}"
         )
     lines += [
         "FCP after click: B.timeOrigin + max(FCP, activationStart) - (A.timeOrigin + click event's timeStamp), ms.",
         "web-vitals FCP: max(FCP - activationStart, 0), from B's navigation start (the activation when prerendered).",
+        "hit early: clicks where B's analytics script (GET /hit) ran before the click, while B was prerendering.",
         "asked after: requests the server got after the click (range over views); re-asked: of those, targets the",
-        "view had already asked for before the click (must be 0). No click: per view of A left without a click",
-        "(hover, or no hover for the moderate variants): requests beyond A itself / their body bytes / B's thinks",
-        "(medians; B's thinks a mean), from the server's log.",
+        "view had already asked for before the click, utm_source aside (must be 0, but for the ?utm_source click",
+        "to a B without No-Vary-Search: the document the prefetch failed to save). No click: per view of A left",
+        "without a click (hover, or no hover for the moderate variants): requests beyond A itself / their body",
+        "bytes / B's thinks / B's analytics hits (medians; thinks and hits means), from the server's log.",
     ]
     return "\n".join(lines)
 
@@ -218,6 +266,22 @@ def _wrap(lines: list[str]) -> list[str]:
     return wrapped
 
 
+#: In the docs' figures file, the line after which the prose is written by hand:
+#: :func:`write_rst` rewrites what is above it and keeps the rest.
+READING = ".. The reading of these figures, below, is written by hand: --rst rewrites only what is above."
+
+
+def write_rst(path: Path, summary: dict[str, dict[str, Any]], config: dict[str, Any]) -> None:
+    """Write :func:`rst`'s fragment to *path*, keeping the hand-written reading that
+    follows :data:`READING` in the file already there."""
+    kept = ""
+    if path.exists():
+        old = path.read_text()
+        if READING in old.splitlines():
+            kept = old[old.index(READING) :]
+    path.write_text(rst(summary, config) + (f"\n{kept}" if kept else ""))
+
+
 def rst(summary: dict[str, dict[str, Any]], config: dict[str, Any]) -> str:
     """The figures as a reStructuredText fragment (no title: it is included in a page)."""
     rows = [
@@ -226,8 +290,9 @@ def rst(summary: dict[str, dict[str, Any]], config: dict[str, Any]) -> str:
             "B's FCP after the click, ms (median [p25-p75])",
             "web-vitals FCP (FCP - activationStart), ms (median)",
             "Prerendered",
+            "B's script ran before the click",
             "Requests after the click / for something already speculated",
-            "Per view of A without a click, hovered: requests / kB / B's thinks",
+            "Per view of A without a click, hovered: requests / kB / B's thinks / B's analytics hits",
             "Same, no hover",
         ]
     ]
@@ -240,6 +305,7 @@ def rst(summary: dict[str, dict[str, Any]], config: dict[str, Any]) -> str:
                 _cell(row["fcp_after_click"]),
                 f"{vitals['median']:.0f}" if vitals else "-",
                 f"{row['prerendered']}/{row['n']}",
+                f"{row['hits_before_click']}/{row['n']}",
                 f"{_range(after['min'], after['max'])} / {row['rerequests']}",
                 _cost(row["leave"]),
                 _cost(row["still"]),
@@ -273,10 +339,17 @@ def rst(summary: dict[str, dict[str, Any]], config: dict[str, Any]) -> str:
         f" time{bandwidth}. Each variant is its own gunicorn (one worker, TLS and HTTP/2); each page's view thinks"
         f" {config['think_ms']:g} ms; B has a {css:.0f} kB stylesheet and a {js:.0f} kB deferred script, both in"
         " its 103 Early Hints (gunicorn serves the streams of a connection one after another, so without rules they"
-        " go out after B's HTML). The user loads A, points at the link, waits"
+        " go out after B's HTML), and ends with an inline script that asks for ``/hit`` (204), as analytics would."
+        " The user loads A, points at the link, waits"
         f" {config['hover_wait_s'] * 1000:g} ms + {config['idle_s']:g} s, then clicks (or leaves);"
         f" {config['navigations_per_variant']} clicks per variant and as many views left without a click,"
-        f" interleaved, each in a fresh browser context. Rules: ``{config['rules']}``.{redone} Command::",
+        f" interleaved, each in a fresh browser context. Rules: ``{config['rules']}``. In the ``?utm_source``"
+        " variants A's link is ``/b?utm_source=bench`` while the rule lists ``/b``; in the ``+ NVS`` ones B's view"
+        ' is declared with ``@no_vary_search(ignore=["utm_source"])``: it answers with'
+        ' ``No-Vary-Search: params=("utm_source")`` and the rule carries the same value as'
+        " ``expects_no_vary_search``."
+        + (f" Chromium ran with ``{' '.join(flags)}`` for the whole run." if (flags := config.get("flags")) else "")
+        + f"{redone} Command::",
         "",
         f"    {command}",
         "",
@@ -292,7 +365,10 @@ def rst(summary: dict[str, dict[str, Any]], config: dict[str, Any]) -> str:
         + " The web-vitals figure counts from B's navigation start, which is the activation for a prerendered B."
         " Requests and bytes come from the server's own log (bodies only, no headers or TLS), attributed to each view"
         " by a cookie; anything a view of A asked for beyond A itself (and /favicon.ico) is waste, the rules"
-        " resource included (served with a one-year max-age: a returning visitor has it cached).",
+        " resource included (served with a one-year max-age: a returning visitor has it cached). A request after"
+        " the click for a target the view had already asked for, ``utm_source`` aside, is one the speculation"
+        " failed to save: an error, but for the ``?utm_source`` click to a B without No-Vary-Search, where it is"
+        " the figure.",
         "",
     ]
     return "\n".join(_wrap(lines))

@@ -64,6 +64,10 @@ _B_METRICS = """
 """
 
 
+# Preload.PreloadingAttemptKey.action, as the statuses name it (the rules' action names).
+_ACTIONS = {"Prefetch": "prefetch", "Prerender": "prerender", "PrerenderUntilScript": "prerender_until_script"}
+
+
 class View(TypedDict):
     """One page view; times in ms. The server-side fields are filled in from its log."""
 
@@ -121,12 +125,13 @@ def view(browser: Browser, variant: str, origin: str, kind: Pass, idle: float, h
 def _preload_statuses(browser: Browser) -> list[str]:
     """The last ``Preload.prefetchStatusUpdated`` / ``prerenderStatusUpdated`` of each
     speculation of the view, e.g. ``prerender Success``, ``prefetch Failure
-    PrefetchFailedNetError``."""
+    PrefetchFailedNetError``, ``prerender_until_script Success``."""
     last: dict[tuple[str, str], str] = {}
     for event in browser.events_since(0):
         if event.method in ("Preload.prefetchStatusUpdated", "Preload.prerenderStatusUpdated"):
-            action = "prefetch" if "prefetch" in event.method else "prerender"
             params = event.params
+            action = _ACTIONS.get(str(params.get("key", {}).get("action", "")), "")
+            action = action or ("prefetch" if "prefetch" in event.method else "prerender")
             key = (action, str(params.get("key", {}).get("url", "")))
             reason = params.get("prefetchStatus") or params.get("prerenderStatus") or ""
             last[key] = " ".join(filter(None, (action, str(params.get("status", "")), str(reason))))
