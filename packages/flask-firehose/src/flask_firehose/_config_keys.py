@@ -25,7 +25,9 @@ class Key(NamedTuple):
 #: Every ``FIREHOSE_*`` key, in the order the docs list them.
 KEYS: Final[dict[str, Key]] = {
     "FIREHOSE_ENABLED": Key(
-        True, "Off switch: no header, no 103, no tracking (``push()`` still validates and returns the URL)."
+        True,
+        "Off switch: no header, no 103, no tracking, no Speculation Rules, no learning (``push()`` still "
+        "validates and returns the URL).",
     ),
     "FIREHOSE_TRACKING": Key(
         True,
@@ -182,7 +184,8 @@ KEYS: Final[dict[str, Key]] = {
         "The tag of every rule set Firehose writes: browsers that know tags (Chromium 136+) send it back in "
         "``Sec-Speculation-Tags``, so ``is_speculative(own=True)`` tells this app's speculations from a CDN's or "
         "another library's, and the signed-in guard knows them. At most 64 printable ASCII characters; "
-        "``None`` for no tag (and no guard). Two apps on one origin: give each its own.",
+        "``None`` for no tag (and no guard; ``FLASK_FIREHOSE_SPECULATION_TAG=null`` from the environment). Two "
+        "apps on one origin: give each its own.",
     ),
     "FIREHOSE_SPECULATION_SIGNED_IN": Key(
         "prefetch",
@@ -193,8 +196,10 @@ KEYS: Final[dict[str, Key]] = {
     "FIREHOSE_SIGNED_IN": Key(
         None,
         "A callable taking no argument, called once per request that asks, saying whether its user is signed in "
-        "(``lambda: current_user.is_authenticated``). ``None``: a request that carries a cookie (other than "
-        "Firehose's digest), HTTP authentication or a client certificate is taken as signed in.",
+        "(``lambda: current_user.is_authenticated``); it must return ``True`` or ``False``. ``None``: a request "
+        "that carries any cookie (other than Firehose's digest: an analytics, CDN or consent cookie too), HTTP "
+        "authentication or a client certificate is taken as signed in. Set it whenever the app knows who is "
+        "signed in.",
     ),
 }
 

@@ -307,7 +307,7 @@ class Firehose:
         speculation = Speculation(
             failures,
             rules,
-            active=settings.speculation,
+            active=settings.enabled and settings.speculation,
             prefix=settings.speculation_prefix,
             exclude=settings.speculation_exclude,
             variance=state.variance,
@@ -316,7 +316,7 @@ class Firehose:
             signed_in_choice=settings.speculation_signed_in,
         )
         speculation.register(app)
-        if settings.speculation:
+        if settings.enabled and settings.speculation:
             state.speculation = speculation
             if settings.speculation_tag is None and settings.speculation_signed_in != "declared":
                 logger.info(

@@ -86,7 +86,7 @@ def test_tracking_parameters_round_trip(make_app: AppFactory) -> None:
 
 
 _NAMES = st.lists(
-    st.text(st.characters(exclude_categories=["Cs"]), min_size=1, max_size=MAX_NAME),
+    st.text(st.characters(exclude_categories=["Cs"], exclude_characters="*"), min_size=1, max_size=MAX_NAME),
     min_size=1,
     max_size=MAX_PARAMETERS,
 )
@@ -713,3 +713,10 @@ def test_a_header_too_long_for_a_front_is_refused_when_declared() -> None:
     # Just under the bound is fine, and the header is that long.
     fits = [f"q{n:02d}_" + "y" * 24 for n in range(MAX_PARAMETERS)]
     assert MAX_VALUE - 200 < len(make_no_vary_search(fits).value) <= MAX_VALUE
+
+
+@pytest.mark.parametrize("name", ["utm_*", "*", "a*b"])
+def test_a_wildcard_is_refused_naming_it(name: str) -> None:
+    with pytest.raises(ConfigurationError, match="no wildcard") as raised:
+        no_vary_search(ignore=["ref", name])
+    assert raised.value.value == name

@@ -163,7 +163,7 @@ def test_an_empty_authorization_or_cookie_says_nothing() -> None:
 
 @pytest.mark.parametrize(
     ("answer", "cookie", "declared"),
-    [(True, None, False), (False, "session=abc", True), (0, None, True), ("y", None, False)],
+    [(True, None, False), (False, "session=abc", True)],
 )
 def test_an_apps_own_check(answer: object, cookie: str | None, declared: bool) -> None:
     calls: list[int] = []
@@ -540,3 +540,26 @@ def test_a_tags_field_too_long_to_read_that_names_ours_is_still_ours() -> None:
     response = site.client().get("/next", headers=speculative("prefetch;prerender", many, Cookie="session=abc"))
     assert_refused(response)
     assert "next" not in site.runs
+
+
+@pytest.mark.parametrize("answer", [object(), 1, "yes", None])
+def test_a_check_must_answer_true_or_false(answer: object, caplog: pytest.LogCaptureFixture) -> None:
+    """``lambda: current_user`` is truthy for anonymous users too: an answer
+    that is not a bool is a failure, never taken for "signed in" silently."""
+    site = Site(TESTING=False, FIREHOSE_SIGNED_IN=lambda: answer)
+    with caplog.at_level(logging.ERROR, logger="flask_firehose"):
+        assert_prefetch_only(page_rules(site.client()))
+    assert "FIREHOSE_SIGNED_IN" in caplog.text and "counts as signed in" in caplog.text
+    assert "not True or False" in caplog.text
+    strict = Site(FIREHOSE_SIGNED_IN=lambda: answer)
+    with pytest.raises(TypeError, match=r"current_user\.is_authenticated"):
+        strict.client().get("/", headers=NAV)
+
+
+def test_the_off_switch_turns_the_rules_off_inline_too() -> None:
+    site = Site(FIREHOSE_ENABLED=False)
+    client = site.client()
+    assert "speculationrules" not in client.get("/inline", headers=NAV).text
+    assert resource_of(client.get("/", headers=NAV)) is None
+    # Nothing of Firehose's answers: not even its guard.
+    assert client.get("/next", headers=speculative("prefetch;prerender", TAGGED, Cookie="s=1")).status_code == 200

@@ -297,3 +297,14 @@ def test_any_list_chromium_could_send_parses_back(tags: list[str | None], separa
 def test_parse_tags_never_raises(value: str) -> None:
     found = parse_tags(value)
     assert found is None or all(tag is None or isinstance(tag, str) for tag in found)
+
+
+@pytest.mark.parametrize("tag", [True, 1, "", b"x"])
+def test_is_speculative_refuses_a_tag_that_is_not_one(tag: object) -> None:
+    from flask_firehose import is_speculative
+
+    app = Flask(__name__)
+    with app.test_request_context("/"), pytest.raises(TypeError, match="non-empty str") as raised:
+        is_speculative(tag)  # type: ignore[arg-type]
+    if tag is True:
+        assert "own=True" in str(raised.value)

@@ -131,6 +131,13 @@ def _names(value: object, key: str) -> tuple[str, ...]:
                 key,
                 name,
             )
+        if "*" in name:
+            raise ConfigurationError(
+                f"{key} holds {name!r}: No-Vary-Search has no wildcard; name each parameter "
+                "(TRACKING_PARAMETERS lists utm_source, utm_medium, utm_campaign...)",
+                key,
+                name,
+            )
         try:
             name.encode()
         except UnicodeEncodeError:
@@ -200,8 +207,10 @@ def no_vary_search(
 
     .. versionadded:: 1.0
 
-    :raises ConfigurationError: for a name that is not a non-empty str, both
-        *ignore* and *keep*, or a declaration that says nothing.
+    :raises ConfigurationError: for a name that is not a non-empty str of at
+        most 128 characters (or holds ``*``: there is no wildcard), more than
+        64 names, a header over 2,048 characters, both *ignore* and *keep*, or
+        a declaration that says nothing.
     """
     declared = make_no_vary_search(ignore, keep=keep, key_order=key_order)
 

@@ -91,8 +91,7 @@ def check_tag(value: object, key: str) -> str:
     """
     if not isinstance(value, str) or len(value) > MAX_TAG or not _TAG.fullmatch(value) or not value.strip():
         raise ConfigurationError(
-            f"{key} must be a tag: at most {MAX_TAG} printable ASCII characters, not only spaces, not "
-            f"{safe_repr(value)}",
+            f"{key} must be 1 to {MAX_TAG} printable ASCII characters, not only spaces; got {safe_repr(value)}",
             key,
             value,
         )

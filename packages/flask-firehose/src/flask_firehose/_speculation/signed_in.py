@@ -30,6 +30,7 @@ from flask import Request
 
 from .._collection import current_context
 from .._failure import FailurePolicy
+from .._links import safe_repr
 from .._requests import FACTS_ATTRIBUTE, RequestFacts, carries_credentials
 from .rules import PRERENDERS, RuleSpec
 
@@ -73,12 +74,29 @@ class SignedIn:
 
     def _answer(self, req: Request, context: object) -> bool:
         if self.check is not None:
-            check = self.check
-            return self.failures.call("FIREHOSE_SIGNED_IN", True, lambda: bool(check()))
+            return self.failures.call(
+                "FIREHOSE_SIGNED_IN (so the request counts as signed in: prerender rules sent as prefetch, this "
+                "app's prerenders refused)",
+                True,
+                _asked,
+                self.check,
+            )
         facts: RequestFacts | None = getattr(context, FACTS_ATTRIBUTE, None)
         if facts is not None:
             return facts.credentials
         return carries_credentials(req.environ, self.own_cookie)
+
+
+def _asked(check: Callable[[], object]) -> bool:
+    """*check*'s answer, which must be ``True`` or ``False``: a user object
+    (``lambda: current_user``) is truthy for anonymous users too."""
+    answer = check()
+    if not isinstance(answer, bool):
+        raise TypeError(
+            f"FIREHOSE_SIGNED_IN returned {safe_repr(answer)}, not True or False (write, say, "
+            "lambda: current_user.is_authenticated)"
+        )
+    return answer
 
 
 def _unread(context: object, func: Callable[[Request, object], bool], req: Request, ctx: object) -> bool:

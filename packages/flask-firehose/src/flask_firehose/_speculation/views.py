@@ -111,8 +111,15 @@ def is_speculative(tag: str | None = None, *, own: bool = False) -> bool:
     count views in the page (``document.prerendering`` and the
     ``prerenderingchange`` event) if they must be exact.
 
+    :raises TypeError: for a *tag* that is not a non-empty str.
+
     .. versionadded:: 1.0
     """
+    if tag is not None and (not isinstance(tag, str) or not tag):
+        raise TypeError(
+            f"is_speculative(tag=...) takes a rule's tag, a non-empty str, not {tag!r}"
+            + (" (for this app's own speculations: is_speculative(own=True))" if isinstance(tag, bool) else "")
+        )
     context = current_context()
     if context is None:
         return False
