@@ -7,6 +7,7 @@ the push tracker both treat it as a new resource.
 from __future__ import annotations
 
 import hashlib
+import time
 from functools import lru_cache
 from pathlib import Path
 
@@ -27,8 +28,23 @@ def _version(path: Path, mtime_ns: int) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:10]
 
 
+#: Seconds a file's version is trusted before its mtime is looked at again.
+RECHECK = 1.0
+# (static folder, filename) -> (when the mtime was looked at, version)
+_checked: dict[tuple[str, str], tuple[float, str]] = {}
+
+
 def asset(filename: str) -> str:
-    """The versioned URL of a file under the app's static folder."""
-    folder = Path(current_app.static_folder or "static")
-    path = folder / filename
-    return url_for("static", filename=filename, v=_version(path, path.stat().st_mtime_ns))
+    """The versioned URL of a file under the app's static folder. Pages call
+    it on every view (and declared hints on every navigation): the file's
+    mtime is looked at once a second at most."""
+    folder = current_app.static_folder or "static"
+    now = time.monotonic()
+    known = _checked.get((folder, filename))
+    if known is None or now - known[0] > RECHECK:
+        path = Path(folder) / filename
+        known = (now, _version(path, path.stat().st_mtime_ns))
+        if len(_checked) > 1024:
+            _checked.clear()
+        _checked[(folder, filename)] = known
+    return url_for("static", filename=filename, v=known[1])

@@ -37,7 +37,7 @@ import hashlib
 import re
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 from urllib.parse import unquote, urlsplit
 
@@ -124,6 +124,8 @@ class Speculation:
         self._rebuilt: Memo[str, float] = Memo(16)  # script root -> when its rules were last rebuilt
         self._keys: Memo[str, str] = Memo(512)  # JSON -> key
         self._documents: IdentityMemo[dict[str, Any]] = IdentityMemo(512)  # (spec,), root -> rule
+        # specs, (root, their list URLs) -> (header value, per-request rules left out, resource key, body)
+        self._headers: IdentityMemo[tuple[str | None, bool, str | None, str | None]] = IdentityMemo(512)
 
     def register(self, app: Flask) -> None:
         """Serve the rules resource and offer ``speculation_rules()`` to templates."""
@@ -285,23 +287,32 @@ class Speculation:
         specs = [spec for spec in self.specs_for_request(app, endpoint, req) if spec.per_request]
         return self.build(app, specs, root, True)
 
-    def build(self, app: Flask, specs: Iterable[RuleSpec], root: str, per_request: bool) -> tuple[Rules | None, bool]:
+    def build(
+        self,
+        app: Flask,
+        specs: Iterable[RuleSpec],
+        root: str,
+        per_request: bool,
+        urls: Sequence[Sequence[str]] | None = None,
+    ) -> tuple[Rules | None, bool]:
         """Resolve *specs* in the current request, for an app whose script
         root is the URL path *root* (see :func:`~flask_firehose._speculation.urls.url_root`).
 
         A ``prerender_until_script`` rule is written twice: as itself and as a
         ``prefetch`` rule, which a browser without it follows (one that has it
-        uses the prefetched page for its prerender)."""
+        uses the prefetched page for its prerender). *urls*: each spec's
+        list URLs, if the caller asked ``url_for`` for them already."""
         policy = self.policy(app)
         rules: dict[str, list[Any]] = {}
         left_out = False
-        for spec in specs:
+        for index, spec in enumerate(specs):
             if spec.per_request and not per_request:
                 left_out = True
                 continue
             made: list[dict[str, Any]] = []
             if spec.urls or spec.endpoints:
-                made.extend(self._lists(app, spec, policy, root))
+                listed = self._urls(spec) if urls is None else urls[index]
+                made.extend(self._lists(app, spec, policy, root, listed))
             if spec.is_document:
                 made.append(self._document(spec, policy, root))
             rules.setdefault(spec.action, []).extend(made)
@@ -313,11 +324,13 @@ class Speculation:
             return None, left_out
         return ({"tag": self.tag, **found} if self.tag is not None else found), left_out
 
-    def _lists(self, app: Flask, spec: RuleSpec, policy: ExclusionPolicy, root: str) -> list[dict[str, Any]]:
-        """The list rules of *spec*: one per ``No-Vary-Search`` its URLs'
-        endpoints declare (as ``expects_no_vary_search``), in the order their
-        first URL comes."""
-        urls = dict.fromkeys(url for url in self._urls(spec) if not policy.refuses(url, root, spec.exclude))
+    def _lists(
+        self, app: Flask, spec: RuleSpec, policy: ExclusionPolicy, root: str, found: Iterable[str]
+    ) -> list[dict[str, Any]]:
+        """The list rules of *spec*, whose URLs are *found*: one per
+        ``No-Vary-Search`` their endpoints declare (as
+        ``expects_no_vary_search``), in the order their first URL comes."""
+        urls = dict.fromkeys(url for url in found if not policy.refuses(url, root, spec.exclude))
         groups: dict[str | None, list[str]] = {}
         for url in urls:
             groups.setdefault(self.variance.value(app, policy.endpoint_of(url, root)), []).append(url)
@@ -329,13 +342,15 @@ class Speculation:
             made.append(_with_options(rule, spec))
         return made
 
-    def _urls(self, spec: RuleSpec) -> list[str]:
+    def _urls(self, spec: RuleSpec) -> tuple[str, ...]:
+        if not spec.endpoints:
+            return spec.urls
         urls = list(spec.urls)
         for name, values in spec.endpoints:
             url = self.failures.call(f"speculation url_for({name!r})", None, _resolve, name, values)
             if url is not None:
                 urls.append(url)
-        return urls
+        return tuple(urls)
 
     def _document(self, spec: RuleSpec, policy: ExclusionPolicy, root: str) -> dict[str, Any]:
         kept = self._documents.get((spec,), root)
@@ -383,7 +398,27 @@ class Speculation:
             or getattr(current_context(), INLINE, False)
         ):
             return
-        rules, left_out = self.rules_for(app, req, False)
+        root = request_root(req, self.failures)
+        if root is None:
+            return
+        specs = self.specs_for_request(app, endpoint, req)
+        # The list rules' URLs are asked in each request (a url_defaults
+        # function may give each request its own); the rest of the rules, their
+        # JSON and the resource's name follow from them and the rules' identities.
+        urls = tuple(self._urls(spec) if spec.urls or spec.endpoints else () for spec in specs)
+        kept = self._headers.get(specs, (root, urls))
+        if kept is None:
+            rules, left_out = self.build(app, specs, root, False, urls)
+            value = key = body = None
+            if rules:
+                key = self.resource_key(rules)
+                body = self._bodies.get(key)
+                value = header_value(f"{root}{self.prefix}/{key}.json")
+            kept = (value, left_out, key, body)
+            self._headers.put(specs, kept, (root, urls))
+        value, left_out, key, body = kept
+        if key is not None and body is not None and self._bodies.get(key) is None:
+            self._bodies.put(key, body)  # served from this worker's memo, as when first built
         if left_out:
             self.failures.warn_once_in_a_while(
                 ("speculation-per-request", endpoint),
@@ -391,9 +426,7 @@ class Speculation:
                 "add {{ speculation_rules() }} to the page's template to send them inline",
                 endpoint,
             )
-        if rules:
-            root = url_root(req.script_root)  # not None: rules were built under it
-            value = header_value(f"{root}{self.prefix}/{self.resource_key(rules)}.json")
+        if key is not None:
             if value is None:  # pragma: no cover - a checked root and prefix, a hex key
                 self.failures.warn_once_in_a_while("speculation-header", "no Speculation-Rules header: bad path")
                 return

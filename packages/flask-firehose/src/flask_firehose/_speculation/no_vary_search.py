@@ -237,6 +237,10 @@ class SearchVariance:
         """Whether nothing is declared app-wide or for a blueprint (views may still declare)."""
         return not any(self.scopes.table.values())
 
+    def known_none(self, endpoint: str | None) -> bool:
+        """True once *endpoint* is known to declare nothing (a lookup)."""
+        return endpoint is None or (endpoint in self._values and self._values[endpoint] is None)
+
     def value(self, app: Flask, endpoint: str | None) -> str | None:
         """The header value of *endpoint*'s responses, or ``None``; worked out
         once per endpoint. The most specific declaration wins; a static
