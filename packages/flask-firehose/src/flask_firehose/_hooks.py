@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
 from flask import Flask, Request, Response, current_app, request
 from flask.globals import request_ctx
@@ -35,6 +35,7 @@ from ._config import Settings
 from ._declared import resolve
 from ._final_header import may_carry_links
 from ._links import Link
+from ._memo import IdentityMemo
 from ._requests import FACTS_ATTRIBUTE, RequestFacts
 from ._state import AppState
 
@@ -178,7 +179,7 @@ class RequestHooks:
             if reading and pages is not None
             else None
         )
-        own = _links_for(links, response) if links is not None else ()
+        own = _links_for(links, response, state.merged_memo) if links is not None else ()
         hinted = _merged(own, lesson.final) if lesson is not None and lesson.final else own
         # A speculation (Sec-Purpose: prefetch) may never be shown: its links
         # go out as hints, but nothing is recorded as pushed to this client.
@@ -198,17 +199,27 @@ class RequestHooks:
         return response
 
 
-def _links_for(links: RequestLinks, response: Response) -> tuple[Link, ...]:
+#: Between a request's declared and pushed links in a merge memo's key.
+_THEN: Final = object()
+
+
+def _links_for(links: RequestLinks, response: Response, memo: IdentityMemo[tuple[Link, ...]]) -> tuple[Link, ...]:
     """Declared links go on HTML responses only (a view answering a
-    navigation with JSON or a file gets none); pushed ones always."""
+    navigation with JSON or a file gets none); pushed ones always. The merge
+    is remembered by the links' identities (declared and pushed links are
+    the same objects from one request to the next)."""
+    pushed = links.pushed.as_tuple()
     if not links.declared or response.mimetype != "text/html":
-        return links.pushed.as_tuple()
-    merged = LinkCollection()
-    for link in links.declared:
-        merged.add(link)
-    for link in links.pushed:
-        merged.add(link)
-    return merged.as_tuple()
+        return pushed
+    objects = (*links.declared, _THEN, *pushed)
+    found = memo.get(objects)
+    if found is None:
+        merged = LinkCollection()
+        for link in (*links.declared, *pushed):
+            merged.add(link)
+        found = merged.as_tuple()
+        memo.put(objects, found)
+    return found
 
 
 def _merged(first: tuple[Link, ...], then: tuple[Link, ...]) -> tuple[Link, ...]:

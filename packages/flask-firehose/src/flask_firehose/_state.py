@@ -76,6 +76,8 @@ class AppState:
         self.final_header = FinalHeader(settings, failures, _learned_prefixes(learner) if learner is not None else None)
         #: The 103's links by the candidates they come from (when no client's pushes matter).
         self.early_hints_memo: IdentityMemo[tuple[Link, ...]] = IdentityMemo(256)
+        #: A response's declared and pushed links merged, by their identities.
+        self.merged_memo: IdentityMemo[tuple[Link, ...]] = IdentityMemo(256)
         self.linter = Linter()
         #: Development warnings on: ``None`` until the first request (``app.run(debug=True)`` sets debug late).
         self.lint = settings.lint
