@@ -136,6 +136,8 @@ class Learner:
         self._forms: Memo[tuple[str, Link], Link | None] = Memo(4096)
         # By the site and the links' identities: all learnable forms, and those past the cap.
         self._observed: IdentityMemo[tuple[tuple[Link, ...], tuple[Link, ...]]] = IdentityMemo(256)
+        # By the store key: the links last observed under it, and that answer.
+        self._last: Memo[str, tuple[tuple[Link, ...], tuple[tuple[Link, ...], tuple[Link, ...]]]] = Memo(1024)
         # By the site and the stored links' identities: the hints they give.
         self._hinted: IdentityMemo[tuple[Link, ...]] = IdentityMemo(256)
         self._links = StoredLinks(store)
@@ -297,7 +299,7 @@ class Learner:
         if site is None or not site.prefixes:
             return
         key = scoped_key(self.namespace or app.name, site.name, endpoint)
-        every, capped = self._forms_of(app, request, site, links if type(links) is tuple else tuple(links))
+        every, capped = self._forms_of(app, request, key, site, links if type(links) is tuple else tuple(links))
         if request.view_args or request.query_string:
             # Links one URL alone pushes go first, then the cap: a page past
             # it still teaches the links its URLs share.
@@ -342,22 +344,30 @@ class Learner:
         return [link for link in links if self._form(app, request, site, link) is not None]
 
     def _forms_of(
-        self, app: Flask, request: Request, site: _Site, links: tuple[Link, ...]
+        self, app: Flask, request: Request, key: str, site: _Site, links: tuple[Link, ...]
     ) -> tuple[tuple[Link, ...], tuple[Link, ...]]:
-        """The learnable forms of *links*: all of them, and the highest-priority
-        ones past the cap (stably). A page pushes the same links on every
-        visit and ``push()`` hands out the same objects for them: the answer
-        is remembered by the site and their identities (an entry holds its
-        links, so their ids are not reused while it is kept, and it is taken
-        only for the same links)."""
+        """The learnable forms of *links*, observed under *key* (which names
+        *site*): all of them, and the highest-priority ones past the cap
+        (stably). A page pushes the same links on every visit and ``push()``
+        hands out the same objects for them: the answer is remembered for the
+        links last observed under *key* (taken for equal links: a
+        comparison, cheaper than their identities, and the same answer, as
+        :meth:`_form` gives equal links one), and by the site and the links'
+        identities (an entry holds its links, so their ids are not reused
+        while it is kept, and it is taken only for the same links)."""
+        last = self._last.get(key)
+        if last is not None and last[0] == links:
+            return last[1]
         found = self._observed.get(links, site.name)
         if found is not None:
+            self._last.put(key, (links, found))
             return found
         every = tuple(form for link in links if (form := self._form(app, request, site, link)) is not None)
         capped = every
         if len(every) > MAX_LINKS_PER_PAGE:
             capped = tuple(heapq.nsmallest(MAX_LINKS_PER_PAGE, every, key=lambda link: link.priority))
         self._observed.put(links, (every, capped), site.name)
+        self._last.put(key, (links, (every, capped)))
         return every, capped
 
     def _form(self, app: Flask, request: Request, site: _Site, link: Link) -> Link | None:

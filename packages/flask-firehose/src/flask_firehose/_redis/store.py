@@ -6,6 +6,7 @@ import hashlib
 import json
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from importlib.resources import files
 from typing import Final
 
@@ -13,7 +14,7 @@ import redis
 
 from .._hint_store import keyed_links
 from .._links import Link, safe_repr
-from .._memo import Memo
+from .._memo import IdentityMemo, Memo
 from .clients import Client, check_positive, make_client, slot_prefix
 from .guard import Guard
 from .values import link_from_json, link_to_json, reply_text
@@ -25,6 +26,20 @@ _MAX_STATE_BYTES: Final = 1 << 20
 
 _OBSERVE: Final = files(__package__ or __name__).joinpath("observe.lua").read_text(encoding="utf-8")
 _OBSERVE_SHA: Final = hashlib.sha1(_OBSERVE.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class _Sending:
+    """What one response's links send to the observe script (:func:`keyed_links`)."""
+
+    sent: tuple[tuple[str, str], ...]
+    """Each link's counting key and target: what the quiet test compares."""
+    args: tuple[str | int, ...]
+    """The script's arguments per link: key, target, priority, link JSON."""
+    distinct: int
+    """How many counting keys (the links the endpoint keeps if these were all)."""
+    targets: frozenset[str]
+    """The links' targets."""
 
 
 class RedisHintStore:
@@ -125,9 +140,11 @@ class RedisHintStore:
         self.retry_after = retry_after
         self._guard = Guard(self.client, timeout, retry_after)
         self.reuse = float(reuse)
-        # key -> (until, the links read); key -> (until, what was sent last, found steady)
+        # key -> (until, the links read); key -> (until if found steady, what was sent last, its links)
         self._reads: Memo[str, tuple[float, tuple[Link, ...]]] = Memo(max_endpoints)
-        self._quiet: Memo[str, tuple[float, tuple[tuple[str, str], ...]]] = Memo(max_endpoints)
+        self._quiet: Memo[str, tuple[float, tuple[tuple[str, str], ...], tuple[Link, ...]]] = Memo(max_endpoints)
+        # By the links' identities: what they send (the same for every key).
+        self._sendings: IdentityMemo[_Sending] = IdentityMemo(256)
         #: The hash holding every endpoint's state (field: the endpoint).
         self.state_key = f"{start}learned"
         #: The sorted set of endpoints, least recently observed first.
@@ -194,31 +211,56 @@ class RedisHintStore:
         """Count one response, under *key*, holding *links*, atomically."""
         if not isinstance(key, str):
             raise TypeError(f"key must be a str, not {safe_repr(key)}")
-        args: list[str | int] = [key, self.window, self.max_links, self.max_endpoints, self.ttl]
-        keyed = keyed_links(links, self.max_links)
-        sent = tuple((asset, link.target) for asset, link in keyed)
+        given = links if type(links) is tuple else tuple(links)
+        sending = None
         if self.reuse:
             quiet = self._quiet.get(key)
-            if quiet is not None and time.monotonic() < quiet[0] and quiet[1] == sent:
-                return  # the same links as a steady page's last response: nothing to count
-        for asset, link in keyed:
-            args += [asset, link.target, link.priority, link_to_json(link)]
-        live = self._guard.call("hint store observe script", lambda: self._run(args))
+            if quiet is not None and time.monotonic() < quiet[0]:
+                # Equal links send the same: compared first, before working out what these send.
+                if quiet[2] == given:
+                    return  # the same links as a steady page's last response: nothing to count
+                sending = self._sending(given)
+                if quiet[1] == sending.sent:
+                    return
+        if sending is None:
+            sending = self._sending(given)
+        # The arguments are built inside the guard: a breaker that is open refuses before any work.
+        live = self._guard.call(
+            "hint store observe script",
+            lambda: self._run([key, self.window, self.max_links, self.max_endpoints, self.ttl, *sending.args]),
+        )
         if not self.reuse:
             return
         # Steady: what this process read before the response was learned,
         # and the response held exactly those links, the only live ones.
         read = self._reads.get(key)
         self._reads.put(key, (0.0, ()))  # read again next time: this process sees its own counts
-        distinct = {asset for asset, _ in sent}
         steady = (
             read is not None
             and time.monotonic() < read[0]
-            and live == len(distinct) == len(read[1])
-            and {link.target for link in read[1]} == {target for _, target in sent}
+            and live == sending.distinct == len(read[1])
+            and {link.target for link in read[1]} == sending.targets
         )
         # Only the last response sent counts: any other one ends a quiet spell.
-        self._quiet.put(key, (time.monotonic() + self.reuse if steady else 0.0, sent))
+        self._quiet.put(key, (time.monotonic() + self.reuse if steady else 0.0, sending.sent, given))
+
+    def _sending(self, links: tuple[Link, ...]) -> _Sending:
+        """What a response holding *links* sends to the script, worked out
+        once for these very links (a page hands over the same ones on every
+        response); nothing in it names the key they are counted under."""
+        found = self._sendings.get(links)
+        if found is None:
+            keyed = keyed_links(links, self.max_links)
+            found = _Sending(
+                tuple((asset, link.target) for asset, link in keyed),
+                tuple(
+                    value for asset, link in keyed for value in (asset, link.target, link.priority, link_to_json(link))
+                ),
+                len({asset for asset, _ in keyed}),
+                frozenset(link.target for _, link in keyed),
+            )
+            self._sendings.put(links, found)
+        return found
 
     def _run(self, args: list[str | int]) -> int:
         """Run the observe script; its answer: how many links the endpoint keeps."""
