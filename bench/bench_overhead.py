@@ -14,12 +14,26 @@ Prints, measured side by side in this run:
   a bare view writing the same session value by hand; tracking off; and a
   returning client on a server that sends 103s (``wsgi.early_hints``, as
   gunicorn 25+ over HTTP/2), where Firehose also sends a 103 and learns;
+  then a page that never calls ``push()``, read for its hints;
+* calling the app as a WSGI server does, the documented usage and the cases
+  where Firehose costs most: the 0.2.3 README's template (ten ``push()``
+  calls with attributes, a template compiled once) for a new and a returning
+  client, against the same template with ``push`` a function returning its
+  URL and the same ``Link`` (and ``Set-Cookie``) by hand; 2,000 returning
+  clients, each with a digest of its own holding 30-100 files; a server
+  sending 103s of declared and learned hints, with the memory store and (with
+  ``--redis``) Redis, the client's cookie steady; and the demo's article view
+  (``apps/demo``: its template, data and declarations, sessions in memory)
+  with everything on, against the same app with ``FIREHOSE_ENABLED = False``
+  sending the same headers by hand;
 * the Set-Cookie bytes after a client was pushed 10, 100, 1,000 and 10,000
   hashed asset URLs, one per page, for the digest and the session layout;
 * the digest's false-positive rate, measured over 100,000 lookups of URLs
   never pushed, against the configured rate.
 
-Rounds alternate between the two apps so that a noisy neighbour slows both.
+Rounds alternate between the two apps so that a noisy neighbour slows both;
+each line prints the median time per request of each app, the median of the
+rounds' ratios, and the lowest and highest round's ratio.
 Run with ``make bench`` (or ``python bench/bench_overhead.py --quick``).
 """
 
@@ -27,16 +41,19 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import random
 import statistics
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from flask import Flask, session
+from flask import Flask, Response, render_template, session
 from flask.testing import FlaskClient
-from werkzeug.test import EnvironBuilder
+from jinja2 import DictLoader
+from werkzeug.test import EnvironBuilder, TestResponse
 
-from flask_firehose import Firehose, SessionConnector, push
+from flask_firehose import Firehose, SessionConnector, early_hints, push
 
 #: What a browser sends when it navigates to a page: the request every hint is
 #: for. (Without them the request is not a navigation, and Firehose would skip
@@ -76,7 +93,7 @@ def firehose_app(connector: object = None, **config: object) -> Flask:
     return app
 
 
-def bare_app(track_by_hand: bool = False, set_cookie: str | None = None) -> Flask:
+def bare_app(track_by_hand: bool = False, set_cookie: str | None = None, link: str = BY_HAND) -> Flask:
     """The baseline: the same Link header written by hand; optionally the same
     session value too, which is what session tracking costs in Flask itself,
     or the same ``Set-Cookie`` header, what any cookie costs the client."""
@@ -89,8 +106,8 @@ def bare_app(track_by_hand: bool = False, set_cookie: str | None = None) -> Flas
         if track_by_hand:
             session["h2-pushed"] = tracked
         if set_cookie is not None:
-            return "ok", {"Link": BY_HAND, "Set-Cookie": set_cookie}
-        return "ok", {"Link": BY_HAND}
+            return "ok", {"Link": link, "Set-Cookie": set_cookie}
+        return "ok", {"Link": link}
 
     return app
 
@@ -98,11 +115,13 @@ def bare_app(track_by_hand: bool = False, set_cookie: str | None = None) -> Flas
 Cookie = tuple[str, str] | list[tuple[str, str]] | None
 
 
-def per_request(app: Flask, requests: int, cookie: Cookie = None, server: dict[str, object] | None = None) -> float:
-    """Seconds per request through Flask's test client, a new client each
-    time (with *cookie*, if given; *server*: what the WSGI server adds to the
-    environ; a list of cookies: one after the other, a client each): the
-    measure this benchmark has always used."""
+def per_request(
+    app: Flask, requests: int, cookie: Cookie = None, server: dict[str, object] | None = None, path: str = "/"
+) -> float:
+    """Seconds per request for *path* through Flask's test client, a new
+    client each time (with *cookie*, if given; *server*: what the WSGI server
+    adds to the environ; a list of cookies: one after the other, a client
+    each): the measure this benchmark has always used."""
     cookies = cookie if isinstance(cookie, list) else [cookie]
     start = time.perf_counter()
     for n in range(requests):
@@ -112,18 +131,20 @@ def per_request(app: Flask, requests: int, cookie: Cookie = None, server: dict[s
         held = cookies[n % len(cookies)]
         if held:  # the test client sends its jar, not a hand-made Cookie header
             client.set_cookie(*held)
-        client.get("/", headers=NAVIGATION)
+        client.get(path, headers=NAVIGATION)
     return (time.perf_counter() - start) / requests
 
 
-def per_call(app: Flask, requests: int, cookie: Cookie = None, server: dict[str, object] | None = None) -> float:
+def per_call(
+    app: Flask, requests: int, cookie: Cookie = None, server: dict[str, object] | None = None, path: str = "/"
+) -> float:
     """Seconds the app itself spends per request, called as a WSGI server
     calls it: no test client, whose parsing of the response (a cookie jar to
     update) is the browser's work, not the server's."""
     environs = []
     for held in cookie if isinstance(cookie, list) else [cookie]:
         headers = [*NAVIGATION.items(), *([("Cookie", f"{held[0]}={held[1]}")] if held else [])]
-        environ = EnvironBuilder(path="/", headers=headers).get_environ()
+        environ = EnvironBuilder(path=path, headers=headers).get_environ()
         environ.update(server or {})
         environs.append(environ)
 
@@ -153,18 +174,20 @@ def ratio(
     rounds: int,
     cookie: Cookie = None,
     server: dict[str, object] | None = None,
+    path: str = "/",
 ) -> None:
-    """Alternate rounds of *ours* and *baseline*; print the median ratio."""
+    """Alternate rounds of *ours* and *baseline*; print the median ratio and
+    the lowest and highest round's."""
     for app in (ours, baseline):  # warm up
-        MEASURE(app, 100, cookie, server)
+        MEASURE(app, 100, cookie, server, path)
     ratios, ours_s, base_s = [], [], []
     for _ in range(rounds):
-        ours_s.append(MEASURE(ours, requests, cookie, server))
-        base_s.append(MEASURE(baseline, requests, cookie, server))
+        ours_s.append(MEASURE(ours, requests, cookie, server, path))
+        base_s.append(MEASURE(baseline, requests, cookie, server, path))
         ratios.append(ours_s[-1] / base_s[-1])
     print(
         f"  {label:<60} {statistics.median(base_s) * 1e6:7.1f} us -> {statistics.median(ours_s) * 1e6:7.1f} us"
-        f"   ratio {statistics.median(ratios):.3f}"
+        f"   ratio {statistics.median(ratios):.3f} [{min(ratios):.3f}-{max(ratios):.3f}]"
     )
 
 
@@ -190,16 +213,19 @@ def returning_cookie(app: Flask, name: str) -> tuple[str, str]:
     return name, value
 
 
-def returning_cookies(app: Flask, name: str, count: int) -> list[tuple[str, str]]:
-    """*count* different cookies, each saying this page's files and 20
-    others of the client's own were pushed (checked for the first)."""
+def returning_cookies(app: Flask, name: str, count: int, files: tuple[int, int] = (30, 30)) -> list[tuple[str, str]]:
+    """*count* different cookies, each saying this page's files and others
+    of the client's own were pushed, *files* in all, between the two bounds
+    (drawn from a seeded generator: the same in every run; checked for the
+    first)."""
     from flask_firehose._digest import DigestFormat, PushDigest
 
     fmt = DigestFormat()  # the default FIREHOSE_DIGEST_* settings
-    cookies = [
-        (name, PushDigest(fmt).add([*ASSETS, *(f"/static/seen/{n}-{k}.js" for k in range(20))]).encode())
-        for n in range(count)
-    ]
+    draw = random.Random(21)
+    cookies = []
+    for n in range(count):
+        others = (f"/static/seen/{n}-{k}.js" for k in range(draw.randint(*files) - len(ASSETS)))
+        cookies.append((name, PushDigest(fmt).add([*ASSETS, *others]).encode()))
     client = app.test_client()
     client.set_cookie(*cookies[0])
     again = client.get("/", headers=NAVIGATION)
@@ -215,7 +241,7 @@ def compare(requests: int, rounds: int, measure: str, redis_url: str | None = No
     untracked = firehose_app(FIREHOSE_TRACKING=False)
     print(
         f"per request ({measure}), a browser navigating to a view pushing 10 resources "
-        f"({rounds} rounds x {requests} requests, medians):"
+        f"({rounds} rounds x {requests} requests, medians; [lowest-highest round ratio]):"
     )
     # The goal's two lines: the same response bytes by hand, Firehose's work the only difference.
     first_cookie = app_set_cookie(digest, "fh-pushed")
@@ -380,6 +406,203 @@ def page_learning(requests: int, rounds: int) -> None:
     )
 
 
+#: The 0.2.3 README's usage, the one users copy: ``push()`` called from a
+#: Jinja template with attributes, here for ten stylesheets.
+TEMPLATE = (
+    "<!doctype html><html><head>"
+    + "".join(
+        '<link rel="stylesheet" href="{{ '
+        + f"push('/static/css/x{n}.css', **{{'as': 'style', 'rel': 'preload'}})"
+        + ' }}">'
+        for n in range(10)
+    )
+    + "</head><body>{{ body }}</body></html>"
+)
+#: Known before the view runs (``@early_hints``), so they go out in the 103
+#: with the hints learned from earlier responses.
+DECLARED = ["/static/css/main.1234abcd.css", "/static/js/boot.5678ef01.js"]
+
+
+def template_app(by_hand: dict[str, str] | None = None) -> Flask:
+    """A view rendering :data:`TEMPLATE` from a loader, so compiled once (as
+    ``render_template`` with files; ``render_template_string`` compiles on
+    every call). With *by_hand*, the baseline: no Firehose, ``push`` a Jinja
+    global that returns its URL (calling a function from the template is the
+    template's cost, not Firehose's), and these headers sent by hand."""
+    app = Flask(__name__)
+    app.config["SECRET_KEY"] = "bench"
+    app.jinja_env.loader = DictLoader({"page.html": TEMPLATE})
+    if by_hand is None:
+        Firehose(app)
+    else:
+        app.jinja_env.globals["push"] = lambda url, *args, **attrs: url
+
+    @app.get("/")
+    def page() -> tuple[str, dict[str, str]]:
+        return render_template("page.html", body="hello"), by_hand or {}
+
+    return app
+
+
+def declaring_app(**config: object) -> Flask:
+    """The bench's view pushing 10 resources, with 2 more declared."""
+    app = Flask(__name__)
+    app.config.update(SECRET_KEY="bench", **config)
+    Firehose(app)
+
+    @app.get("/")
+    @early_hints(*DECLARED)
+    def declaring() -> str:  # its own endpoint: learned apart from firehose_app's page
+        for url in ASSETS:
+            push(url)
+        return "ok"
+
+    return app
+
+
+def served(app: Flask, cookie: Cookie = None, path: str = "/", server: dict[str, object] | None = None) -> TestResponse:
+    """One navigation to *path* by a client holding *cookie*."""
+    client = app.test_client()
+    if isinstance(cookie, tuple):
+        client.set_cookie(*cookie)
+    return client.get(path, headers=NAVIGATION, environ_base=server or {})
+
+
+def steady_cookie(app: Flask, name: str) -> tuple[tuple[str, str], str]:
+    """The cookie one client holds, on a server sending 103s, once the 103
+    carries the declared and the learned hints and no visit changes its cookie
+    any more; and the final ``Link`` it is then sent (both checked)."""
+    client = app.test_client()
+    client.environ_base.update(EARLY_HINTS_SERVER)  # type: ignore[arg-type]
+    for _ in range(50):
+        hints: list[list[tuple[str, str]]] = []
+        response = client.get("/", headers=NAVIGATION, environ_base={"wsgi.early_hints": hints.append})
+        sent = dict(hints[0]).get("Link", "") if hints else ""
+        if len(sent.split(", ")) == len(DECLARED) + len(ASSETS) and "Set-Cookie" not in response.headers:
+            break
+        time.sleep(0.05)  # a shared store answers from what it read at most a second ago
+    else:
+        raise AssertionError(f"no steady 103 after 50 visits: {sent!r}, {response.headers!r}")
+    held = client.get_cookie(name)
+    assert held is not None and response.headers["Link"].count("nopush") == len(ASSETS) + len(DECLARED)
+    return (name, held.value), response.headers["Link"]
+
+
+def demo_article(requests: int, rounds: int) -> None:
+    """The demo's article view (its template, data and declarations: hints
+    declared by a callable, ``No-Vary-Search``, the app's Speculation Rules,
+    tracking through its connector) for a returning visitor, everything on,
+    against the same app with ``FIREHOSE_ENABLED = False``, ``push`` a Jinja
+    global returning its URL and the same ``Link``, ``No-Vary-Search``,
+    ``Speculation-Rules`` and ``Vary`` set by hand. Both apps read one
+    in-memory session store (on disk, as shipped, one file write per request
+    in both would swamp the difference) and leave out the demo's panel
+    recorder (``Witness``, demo tooling that parses every response)."""
+    from cachelib import SimpleCache
+
+    from demo import create_app
+    from demo.views import ARTICLES
+    from demo.witness import Witness
+
+    with tempfile.TemporaryDirectory() as data:
+        config = {"DEMO_DATA_DIR": data, "SESSION_CACHELIB": SimpleCache(threshold=10_000)}
+        on, off = create_app(config), create_app({**config, "FIREHOSE_ENABLED": False})
+        for app in (on, off):
+            witness = vars(app)["wsgi_app"]
+            assert isinstance(witness, Witness)
+            app.wsgi_app = witness.inner  # type: ignore[method-assign,assignment]
+        path = f"/articles/{next(iter(ARTICLES))}"
+        client = on.test_client()
+        for _ in range(4):  # its session made, then what was pushed to it recorded
+            response = client.get(path, headers=NAVIGATION)
+        held = client.get_cookie(on.config["SESSION_COOKIE_NAME"])
+        assert held is not None and "Set-Cookie" not in response.headers
+        cookie = (held.key, held.value)
+        made = [(k, v) for k, v in response.headers if k in {"Link", "No-Vary-Search", "Speculation-Rules", "Vary"}]
+        assert {k for k, _ in made} == {"Link", "No-Vary-Search", "Speculation-Rules", "Vary"}, made
+        off.jinja_env.globals["push"] = lambda url, *args, **attrs: url
+
+        @off.after_request
+        def by_hand(response: Response) -> Response:
+            for name, value in made:
+                response.headers[name] = value
+            return response
+
+        assert sorted(served(off, cookie, path).headers) == sorted(response.headers)
+        ratio(
+            "demo article, returning visitor, everything on  vs Firehose off, headers by hand",
+            on,
+            off,
+            requests,
+            rounds,
+            cookie,
+            path=path,
+        )
+
+
+def costly_cases(requests: int, rounds: int, redis_url: str | None) -> None:
+    """The documented usage and the cases where Firehose costs most, called
+    as a WSGI server calls the app (the server's own work only)."""
+    global MEASURE
+    MEASURE = per_call
+    print(
+        "per request (WSGI call), the README's template usage and the costly cases "
+        f"({rounds} rounds x {requests} requests, medians; [lowest-highest round ratio]):"
+    )
+    templated = template_app()
+    first = served(templated).headers
+    ratio(
+        "README template, 10 push() with attributes, new client  vs Link + Set-Cookie by hand",
+        templated,
+        template_app({"Link": first["Link"], "Set-Cookie": first["Set-Cookie"]}),
+        requests,
+        rounds,
+    )
+    cookie = returning_cookie(templated, "fh-pushed")
+    ratio(
+        "README template, 10 push() with attributes, returning client  vs Link by hand",
+        templated,
+        template_app({"Link": served(templated, cookie).headers["Link"]}),
+        requests,
+        rounds,
+        cookie,
+    )
+    digest = firehose_app()
+    cookies = returning_cookies(digest, "fh-pushed", 2000, files=(30, 100))
+    ratio(
+        "2,000 returning clients, digests of 30-100 files  vs Link by hand",
+        digest,
+        bare_app(link=served(digest, cookies[0]).headers["Link"]),
+        requests,
+        rounds,
+        cookies,
+    )
+    hinting = declaring_app()
+    cookie, link = steady_cookie(hinting, "fh-pushed")
+    ratio(
+        "a server sending 103s, declared + learned hints, memory store  vs Link by hand",
+        hinting,
+        bare_app(link=link),
+        requests,
+        rounds,
+        cookie,
+        EARLY_HINTS_SERVER,
+    )
+    if redis_url is not None:
+        hinting = declaring_app(FIREHOSE_REDIS_URL=redis_url)
+        cookie, link = steady_cookie(hinting, "fh-pushed")
+        ratio(
+            "a server sending 103s, declared + learned hints, Redis store  vs Link by hand",
+            hinting,
+            bare_app(link=link),
+            requests,
+            rounds,
+            cookie,
+            EARLY_HINTS_SERVER,
+        )
+    demo_article(requests, rounds)
+
+
 def cookie_bytes(pages: range, client: FlaskClient, name: str) -> int:
     size = 0
     for n in pages:
@@ -435,8 +658,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="fewer requests, for a smoke run")
     parser.add_argument("--redis", metavar="URL", help="also measure the Redis hint store on this server")
     args = parser.parse_args(argv)
+    requests, rounds = (300, 3) if args.quick else (2000, 9)
     for measure in MEASURES:
-        compare(300 if args.quick else 2000, 3 if args.quick else 9, measure, args.redis)
+        compare(requests, rounds, measure, args.redis)
+    costly_cases(requests, rounds, args.redis)
     cookie_sizes(args.quick)
     print("digest false positives:")
     false_positives(20_000 if args.quick else 100_000)
