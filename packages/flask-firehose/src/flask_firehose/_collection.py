@@ -30,6 +30,7 @@ __all__ = [
     "close_request",
     "current_context",
     "current_links",
+    "opened_session",
     "request_links",
 ]
 
@@ -94,6 +95,13 @@ except ImportError:  # pragma: no cover - a Flask without the variable
     def current_context() -> Any:
         """The current request context, or ``None`` outside a request."""
         return request_ctx._get_current_object() if has_request_context() else None  # type: ignore[attr-defined]
+
+
+def opened_session(context: object) -> Any:
+    """The session *context* (a request context) has opened, without
+    opening it or marking it read (``ctx.session`` does both), or ``None``."""
+    found = vars(context)
+    return found.get("_session", found.get("session"))
 
 
 def _current_context() -> Any:

@@ -29,6 +29,7 @@ from ._collection import (
     close_request,
     current_context,
     current_links,
+    opened_session,
     request_links,
 )
 from ._config import Settings
@@ -311,6 +312,5 @@ def _add_no_vary_search(state: AppState, req: Request, response: Response) -> No
 def _view_read_session() -> bool:
     """Whether this request's session was read so far (Flask then adds
     ``Vary: Cookie``, after every after-request hook has run)."""
-    context = vars(request_ctx._get_current_object())  # type: ignore[attr-defined]
-    found = context.get("_session", context.get("session"))
+    found = opened_session(request_ctx._get_current_object())  # type: ignore[attr-defined]
     return found is not None and bool(getattr(found, "accessed", True))

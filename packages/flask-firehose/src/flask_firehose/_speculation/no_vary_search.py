@@ -232,11 +232,6 @@ class SearchVariance:
         self.scopes: Scopes[NoVarySearch] = Scopes(declared, DECLARED, "no_vary_search")
         self._values: dict[str, str | None] = {}
 
-    @property
-    def empty(self) -> bool:
-        """Whether nothing is declared app-wide or for a blueprint (views may still declare)."""
-        return not any(self.scopes.table.values())
-
     def known_none(self, endpoint: str | None) -> bool:
         """True once *endpoint* is known to declare nothing (a lookup)."""
         return endpoint is None or (endpoint in self._values and self._values[endpoint] is None)

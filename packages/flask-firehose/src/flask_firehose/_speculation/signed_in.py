@@ -28,7 +28,7 @@ from typing import Final
 
 from flask import Request
 
-from .._collection import current_context
+from .._collection import current_context, opened_session
 from .._failure import FailurePolicy
 from .._links import safe_repr
 from .._requests import FACTS_ATTRIBUTE, RequestFacts, carries_credentials
@@ -67,7 +67,10 @@ class SignedIn:
             known = getattr(context, _ANSWER, None)
             if known is not None:
                 return bool(known)
-        answer = _unread(context, self._answer, req, context) if quiet else self._answer(req, context)
+        if quiet and context is not None:
+            answer = _unread(context, lambda: self._answer(req, context))
+        else:
+            answer = self._answer(req, context)
         if context is not None:
             setattr(context, _ANSWER, answer)
         return answer
@@ -99,14 +102,15 @@ def _asked(check: Callable[[], object]) -> bool:
     return answer
 
 
-def _unread(context: object, func: Callable[[Request, object], bool], req: Request, ctx: object) -> bool:
-    """``func(req, ctx)``, the request's session left as read or unread as it was."""
-    found = vars(context).get("_session", vars(context).get("session")) if context is not None else None
+def _unread(context: object, func: Callable[[], bool]) -> bool:
+    """``func()``, the session of *context* (a request context) left as read
+    or unread as it was."""
+    found = opened_session(context)
     before = getattr(found, "accessed", True)
     try:
-        return func(req, ctx)
+        return func()
     finally:
-        if before is False and found is not None:
+        if before is False:
             found.accessed = False
 
 
