@@ -563,3 +563,56 @@ def test_the_off_switch_turns_the_rules_off_inline_too() -> None:
     assert resource_of(client.get("/", headers=NAV)) is None
     # Nothing of Firehose's answers: not even its guard.
     assert client.get("/next", headers=speculative("prefetch;prerender", TAGGED, Cookie="s=1")).status_code == 200
+
+
+def test_thirty_first_requests_at_once_all_meet_the_guard_placed_once() -> None:
+    """The guard is placed by whichever request comes first; requests that
+    arrive together on a threaded server each meet it, and it is placed once."""
+    import http.client
+    import threading
+
+    from flask import g
+    from werkzeug.serving import make_server
+
+    app = Flask(__name__)
+    app.config.update(SECRET_KEY="k", FIREHOSE_SIGNED_IN=lambda: g.get("user") is not None)
+    firehose = Firehose(app)
+    ran: list[int] = []
+
+    @app.before_request
+    def load_user() -> None:
+        if "session=" in request.headers.get("Cookie", ""):
+            g.user = "alice"
+
+    @app.get("/inbox")
+    def inbox() -> str:
+        ran.append(1)
+        return "<p>inbox"
+
+    firehose.speculate("prerender", urls=["/inbox"], app=app)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    port = server.socket.getsockname()[1]
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    statuses: list[int] = []
+    start = threading.Barrier(30)
+
+    def visit() -> None:
+        start.wait(timeout=10)
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        connection.request("GET", "/inbox", headers=speculative("prefetch;prerender", TAGGED, Cookie="session=1"))
+        statuses.append(connection.getresponse().status)
+        connection.close()
+
+    try:
+        visitors = [threading.Thread(target=visit) for _ in range(30)]
+        for visitor in visitors:
+            visitor.start()
+        for visitor in visitors:
+            visitor.join(timeout=20)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert statuses == [503] * 30
+    assert ran == []
+    guards = [f for f in app.before_request_funcs[None] if f.__name__ == "signed_in_guard"]
+    assert len(guards) == 1
