@@ -11,7 +11,7 @@ import time
 from functools import lru_cache
 from pathlib import Path
 
-from flask import Flask, current_app, url_for
+from flask import Flask, current_app, has_request_context, request, url_for
 
 __all__ = ["AssetVersions", "asset"]
 
@@ -30,21 +30,24 @@ def _version(path: Path, mtime_ns: int) -> str:
 
 #: Seconds a file's version is trusted before its mtime is looked at again.
 RECHECK = 1.0
-# (static folder, filename) -> (when the mtime was looked at, version)
-_checked: dict[tuple[str, str], tuple[float, str]] = {}
+# (static folder, filename, script root) -> (when the mtime was looked at, the URL)
+_checked: dict[tuple[str, str, str], tuple[float, str]] = {}
 
 
 def asset(filename: str) -> str:
     """The versioned URL of a file under the app's static folder. Pages call
     it on every view (and declared hints on every navigation): the file's
-    mtime is looked at once a second at most."""
+    mtime, and the URL, are worked out once a second at most (per mount
+    point: the URL starts with the request's script root)."""
     folder = current_app.static_folder or "static"
+    key = (folder, filename, request.script_root if has_request_context() else "")
     now = time.monotonic()
-    known = _checked.get((folder, filename))
+    known = _checked.get(key)
     if known is None or now - known[0] > RECHECK:
         path = Path(folder) / filename
-        known = (now, _version(path, path.stat().st_mtime_ns))
+        version = _version(path, path.stat().st_mtime_ns)
+        known = (now, url_for("static", filename=filename, v=version))
         if len(_checked) > 1024:
             _checked.clear()
-        _checked[(folder, filename)] = known
-    return url_for("static", filename=filename, v=known[1])
+        _checked[key] = known
+    return known[1]

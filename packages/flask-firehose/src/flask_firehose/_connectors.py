@@ -98,6 +98,8 @@ class SessionConnector:
     """
 
     name = "session tracking"
+    #: :meth:`admit` reads *seen* and *new* only (see ``Tracker.shares_outcomes``).
+    shares_outcomes = True
 
     def __init__(self, max_bytes: int = 1024, key: str = DEFAULT_SESSION_KEY) -> None:
         self.max_bytes = max_bytes
@@ -164,6 +166,11 @@ class SessionConnector:
         session[self.key] = ",".join(_trim([_encode_key(key) for key in kept + added], self.max_bytes))
 
 
+#: What ``get_pushed()`` usually returns; with only ``str`` items, taken as it is.
+_PLAIN_COLLECTIONS: Final = frozenset({set, frozenset, list, tuple})
+_ONLY_STR: Final = frozenset({str})
+
+
 class ConnectorTracker:
     """Adapts a user's :class:`PushConnector` to the :class:`Tracker` calls:
     ``get_pushed()`` once per request, ``set_pushed()`` with the union.
@@ -171,6 +178,9 @@ class ConnectorTracker:
     :param connector: the checked connector (see :func:`check_connector`).
     :param failures: where odd return values are reported.
     """
+
+    #: :meth:`admit` admits every new target (see ``Tracker.shares_outcomes``).
+    shares_outcomes = True
 
     def __init__(self, connector: PushConnector | type[Any], failures: FailurePolicy) -> None:
         self.connector = connector
@@ -184,6 +194,8 @@ class ConnectorTracker:
         pushed = self.connector.get_pushed()
         if pushed is None:
             return set()
+        if type(pushed) in _PLAIN_COLLECTIONS and set(map(type, pushed)) <= _ONLY_STR:
+            return set(pushed)  # the usual answer, a set of str: copied as it is
         if isinstance(pushed, (str, bytes, bytearray)) or not isinstance(pushed, Iterable):
             # Raised when strict; when lenient, logged and tracked as empty.
             self.failures.failed(

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from typing import Final, TypeVar
 
 from ._failure import FailurePolicy
-from ._links import Link, link_from_push, safe_repr
+from ._links import PLAIN_LINKS, Link, link_from_push, plain_link, safe_repr
 
 __all__ = [
     "ATTRIBUTE",
@@ -131,6 +131,8 @@ def resolve(specs: Iterable[HintSpec], failures: FailurePolicy, limit: int = MAX
             break
         if isinstance(spec, Link):
             links.append(spec)
+        elif type(spec) is str:  # made once, as push(url) makes it
+            links.append(PLAIN_LINKS.get(spec) or plain_link(spec))
         elif isinstance(spec, str):
             links.append(link_from_push(spec))
         else:

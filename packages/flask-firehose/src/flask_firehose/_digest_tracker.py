@@ -25,6 +25,10 @@ __all__ = ["DigestTracker"]
 _current_request: Callable[[], Request] = request._get_current_object  # type: ignore[attr-defined]
 
 
+#: The longest ``Cookie`` header whose digest is remembered by its text.
+_MAX_REMEMBERED_HEADER = 4096
+
+
 class DigestTracker:
     """The default tracker (since 1.0): a Golomb-coded digest of the pushed
     URLs in a cookie of its own (:mod:`flask_firehose._digest`).
@@ -41,6 +45,8 @@ class DigestTracker:
     """
 
     name = "digest tracking"
+    #: :meth:`admit` admits every new target (see ``Tracker.shares_outcomes``).
+    shares_outcomes = True
 
     def __init__(self, cookie: CookieSettings, fmt: DigestFormat) -> None:
         self.cookie = cookie
@@ -62,6 +68,9 @@ class DigestTracker:
         self._added: Memo[tuple[str, tuple[str, ...], bool], str] = Memo(256)
         self._loaded: Memo[str, PushDigest] = Memo(256)
         self._merged: Memo[tuple[str, ...], PushDigest] = Memo(32)
+        # By the whole Cookie header: a returning client sends the same one
+        # page after page (headers past a few kB are read every time).
+        self._by_header: Memo[str, PushDigest] = Memo(256)
 
     def load(self) -> PushDigest:
         """The digest the request's cookie holds; empty when it holds none,
@@ -81,6 +90,16 @@ class DigestTracker:
         header = _current_request().environ.get("HTTP_COOKIE")
         if not header:  # a new visitor: nothing to parse
             return self._empty
+        if type(header) is not str or len(header) > _MAX_REMEMBERED_HEADER:
+            return self._read(header)
+        digest = self._by_header.get(header)
+        if digest is None:
+            digest = self._read(header)
+            self._by_header.put(header, digest)
+        return digest
+
+    def _read(self, header: str) -> PushDigest:
+        """The digest a ``Cookie`` *header* holds (see :meth:`load`)."""
         limit = self.format.max_chars  # a longer value is no digest: never kept, not even as a key
         texts = [t for t in cookie_values(header, self.cookie.name, MAX_COOKIE_VALUES) if 0 < len(t) <= limit]
         if len(texts) <= 1:

@@ -102,10 +102,12 @@ def send(
     links: Sequence[Link],
     failures: FailurePolicy,
     extra: Sequence[tuple[str, str]] = (),
+    field: str | None = None,
 ) -> bool:
     """Send one 103 holding *links*, then the *extra* fields
     (:func:`policy_headers`); return whether it went out. No links, no 103:
-    policies alone would have nothing to apply to.
+    policies alone would have nothing to apply to. *field*: the ``Link``
+    value of *links*, if the caller kept it.
 
     A server callback that raises follows the failure policy: when lenient the
     request goes on without a 103 (the final response still carries every
@@ -113,7 +115,7 @@ def send(
     """
     if not links:
         return False
-    headers = [("Link", header_value(links)), *extra]
+    headers = [("Link", header_value(links) if field is None else field), *extra]
     return failures.call("wsgi.early_hints (the 103)", False, _send, environ["wsgi.early_hints"], headers)
 
 

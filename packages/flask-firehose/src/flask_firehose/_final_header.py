@@ -174,15 +174,19 @@ class FinalHeader:
         # remembered by the links' identities (push() hands out the same Link
         # objects for the same calls).
         state_key = "" if state is None or tracker is None else tracker.state_key(state)
+        # A tracker whose admit() reads only which candidates the state holds
+        # (every one here; a test's own may not) shares outcomes by that.
+        shares = state is not None and (state_key is not None or getattr(tracker, "shares_outcomes", False) is True)
         extra = (own, state_key, public)
-        ids = tuple(map(id, candidates)) if state_key is not None else ()
+        ids = tuple(map(id, candidates)) if state_key is not None or shares else ()
         outcome = self.outcomes.get(candidates, extra, ids) if state_key is not None else None
         if outcome is None:
             # Another client whose state holds the same of these links (a
-            # page's returning visitors, each with a cookie of their own) gets
-            # the same outcome: remembered by which candidates the state holds.
+            # page's returning visitors, each with a cookie of their own, or
+            # a session, or a connector's set) gets the same outcome:
+            # remembered by which candidates the state holds.
             held = None
-            if state_key is not None and state is not None:
+            if shares and state is not None:
                 held = (own, tuple(link.target in state for link in candidates if link.pushable))
                 outcome = self.shared.get(candidates, held, ids)
             if outcome is None:

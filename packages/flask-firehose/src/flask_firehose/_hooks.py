@@ -22,6 +22,7 @@ from flask import Flask, Request, Response, current_app, request
 from flask.globals import request_ctx
 
 from . import _early_hints
+from ._budget import header_value
 from ._collection import (
     NOT_LOADED,
     LinkCollection,
@@ -108,8 +109,8 @@ class RequestHooks:
         # The same candidates give the same 103 (unless this client's pushes
         # matter): remembered by their identities, as the final header's are.
         given = tuple(candidates)
-        hints = state.early_hints_memo.get(given, pushing_front) if already_pushed is None else None
-        if hints is None:
+        made = state.early_hints_memo.get(given, pushing_front) if already_pushed is None else None
+        if made is None:
             hints = _early_hints.assemble(
                 candidates,
                 pushing_front=pushing_front,
@@ -117,9 +118,10 @@ class RequestHooks:
                 max_links=settings.max_links,
                 max_bytes=settings.max_header_bytes,
             )
+            made = (hints, header_value(hints))
             if already_pushed is None:
-                state.early_hints_memo.put(given, hints, pushing_front)
-        _early_hints.send(req.environ, hints, state.failures, state.policy)
+                state.early_hints_memo.put(given, made, pushing_front)
+        _early_hints.send(req.environ, made[0], state.failures, state.policy, made[1])
         return None
 
     def signed_in_guard(self, scope: str | None) -> Response | None:
@@ -173,11 +175,15 @@ class RequestHooks:
         # Read before the tracker touches the session: did the view itself?
         # (Asked only where the answer matters: a navigation carrying a cookie.)
         private = learning and "HTTP_COOKIE" in req.environ and _view_read_session()
+        # Asked once: the page's learning may add a script to the body, never
+        # change what the answer reads (status, type, caching fields).
+        teaches = learning and learner is not None and learner.may_learn_from(response, private, facts)
+        app = _current_app()
         # The page's own HTML (while its endpoint is learned) and the LCP
         # image its visitors agreed on.
         lesson = (
-            state.failures.call("page learning", None, pages.after_view, _current_app(), req, response, facts, private)
-            if reading and pages is not None
+            state.failures.call("page learning", None, pages.after_view, app, req, response, facts, private, teaches)
+            if reading and teaches and pages is not None
             else None
         )
         own = _links_for(links, response, state.merged_memo) if links is not None else ()
@@ -191,12 +197,12 @@ class RequestHooks:
             sent = state.final_header.write(req.method, response, hinted, tracker, loaded)
             if lint:
                 state.failures.call("lint", None, state.linter.hinted, sent)
-        if learning and learner is not None:
+        if teaches and learner is not None:
             taught = own if sent else ()
             if lesson is not None and lesson.links:
                 taught = _merged(taught, lesson.links)
             if taught:
-                learner.observe(_current_app(), req, response, taught, private, facts)
+                learner.observe(app, req, response, taught, private, facts, teaches)
         return response
 
 

@@ -76,6 +76,7 @@ from urllib.parse import unquote
 from flask import Flask, Request, Response
 
 from ._caching import served_to_others
+from ._collection import current_context
 from ._failure import FailurePolicy, logger
 from ._hint_store import HintStore
 from ._learning_scope import scoped_key, site_of, split_key, written_root
@@ -133,6 +134,10 @@ class Learner:
         self._explicit = prefixes is not None
         self._prefixes = prefixes
         self._sites: Memo[tuple[str, str, str], _Site | None] = Memo(256)
+        # The last request asked about (its context and the object given),
+        # its site and store key: the hooks ask up to four times per request
+        # (the 103, the page's, the learner's).
+        self._here: tuple[object, object, _Site | None, str | None] = (None, None, None, None)
         self._forms: Memo[tuple[str, Link], Link | None] = Memo(4096)
         # By the site and the links' identities: all learnable forms, and those past the cap.
         self._observed: IdentityMemo[tuple[tuple[Link, ...], tuple[Link, ...]]] = IdentityMemo(256)
@@ -187,13 +192,33 @@ class Learner:
         """The store key of *request* (:func:`scoped_key`), or ``None`` when
         nothing is learned for it (no endpoint, an invalid ``Host``, learning
         off on its site)."""
+        return self._place(app, request)[1]
+
+    def _place(self, app: Flask, request: Request) -> tuple[_Site | None, str | None]:
+        """The site *request* is on and its store key (``None`` as for
+        :meth:`key`), worked out once per request: the last request's are
+        kept, by the identities of its request context and of the object
+        given (``flask.request`` itself, a proxy, is the same object in
+        every request), so another request, in this thread or another,
+        never reads them."""
+        context = current_context()
+        here = self._here
+        if context is not None and here[0] is context and here[1] is request:
+            return here[2], here[3]
+        site = self._site_of(app, request)
         endpoint = request.endpoint
-        site = self._site(app, request) if endpoint else None
-        if endpoint is None or site is None or not site.prefixes:
-            return None
-        return scoped_key(self.namespace or app.name, site.name, endpoint)
+        key = None
+        if endpoint and site is not None and site.prefixes:
+            key = scoped_key(self.namespace or app.name, site.name, endpoint)
+        if context is not None:
+            self._here = (context, request, site, key)
+        return site, key
 
     def _site(self, app: Flask, request: Request) -> _Site | None:
+        """The site *request* is on (see :meth:`_site_of`)."""
+        return self._place(app, request)[0]
+
+    def _site_of(self, app: Flask, request: Request) -> _Site | None:
         """The site *request* is on, worked out once per host, scheme and
         script root (a bounded memo: a flood of made-up hosts costs a
         recomputation, never a wrong answer)."""
@@ -233,17 +258,14 @@ class Learner:
         while. Reading the store, iterating what it returned included, goes
         through the failure policy.
         """
-        endpoint = request.endpoint
-        if not endpoint:
+        site, key = self._place(app, request)
+        if site is None or key is None:
             return []
-        site = self._site(app, request)
-        if site is None or not site.prefixes:
-            return []
-        key = scoped_key(self.namespace or app.name, site.name, endpoint)
-        found: list[Link] = self.failures.call("hint store learned()", [], self._links.read, key, self._refused)
+        found: tuple[Link, ...] = self.failures.call("hint store learned()", (), self._links.read, key, self._refused)
         # The same learned links give the same hints on one site: remembered
-        # by their identities (the rebuilt links are themselves remembered).
-        known = self._hinted.get(tuple(found), site.name)
+        # by the identity of what the read gave (one tuple while the store's
+        # answer is unchanged).
+        known = self._hinted.get((found,), site.name)
         if known is not None:
             return list(known)
         hints = []
@@ -262,7 +284,7 @@ class Learner:
                 key, f"{len(refused)} link(s) that are not public links of this app, such as {refused[0].text!r}"
             )
         if complete:
-            self._hinted.put(tuple(found), tuple(hints), site.name)
+            self._hinted.put((found,), tuple(hints), site.name)
         return hints
 
     def _refused(self, key: str, what: str) -> None:
@@ -284,6 +306,7 @@ class Learner:
         links: Iterable[Link],
         private: bool,
         facts: RequestFacts,
+        teaches: bool | None = None,
     ) -> None:
         """Count *links*, pushed by *response*, if the response may teach.
 
@@ -291,14 +314,15 @@ class Learner:
             varies by user, whatever its ``Cache-Control`` says).
         :param facts: what the request is (the hooks'
             :class:`~flask_firehose._requests.RequestFacts`).
+        :param teaches: :meth:`may_learn_from`'s answer, if already asked.
         """
-        endpoint = facts.endpoint
-        if not endpoint or not self.may_learn_from(response, private, facts):
+        if teaches is None:
+            teaches = self.may_learn_from(response, private, facts)
+        if not facts.endpoint or not teaches:
             return
-        site = self._site(app, request)
-        if site is None or not site.prefixes:
+        site, key = self._place(app, request)
+        if site is None or key is None:
             return
-        key = scoped_key(self.namespace or app.name, site.name, endpoint)
         every, capped = self._forms_of(app, request, key, site, links if type(links) is tuple else tuple(links))
         if request.view_args or request.query_string:
             # Links one URL alone pushes go first, then the cap: a page past

@@ -29,6 +29,7 @@ __all__ = [
     "infer_as",
     "is_same_origin_path",
     "link_from_push",
+    "link_with_attributes",
     "plain_link",
     "safe_repr",
 ]
@@ -362,6 +363,33 @@ def plain_link(url: str) -> Link:
     if len(PLAIN_LINKS) >= _MAX_PLAIN_LINKS:
         PLAIN_LINKS.clear()
     PLAIN_LINKS[url] = link
+    return link
+
+
+#: ``push(url, *args, **attrs)`` with attributes (the 0.2.3 README's
+#: template call), by its arguments and the attribute values' types (so that
+#: ``True``, a bare attribute, and ``1`` never share an entry); bounded.
+ATTRIBUTE_LINKS: dict[tuple[object, ...], Link] = {}
+
+
+def link_with_attributes(url: object, args: tuple[object, ...], attrs: Mapping[str, object]) -> Link:
+    """``link_from_push(url, args, attrs)``, remembered in
+    :data:`ATTRIBUTE_LINKS` once it built (a call that fails is built, and
+    fails, every time). A key that cannot be hashed or compared (an odd
+    attribute value) skips the memo.
+
+    :raises InvalidLinkError: as :func:`link_from_push`.
+    """
+    key = (url, args, *attrs.items(), *map(type, attrs.values()))
+    try:
+        link = ATTRIBUTE_LINKS.get(key)
+    except Exception:  # unhashable, or a hash or comparison that fails
+        return link_from_push(url, args, attrs)
+    if link is None:
+        link = link_from_push(url, args, attrs)
+        if len(ATTRIBUTE_LINKS) >= _MAX_PLAIN_LINKS:
+            ATTRIBUTE_LINKS.clear()
+        ATTRIBUTE_LINKS[key] = link
     return link
 
 

@@ -164,14 +164,23 @@ class PageLearning:
         return self._shared(app, request, key, found) if found else []
 
     def after_view(
-        self, app: Flask, request: Request, response: Response, facts: RequestFacts, private: bool
+        self,
+        app: Flask,
+        request: Request,
+        response: Response,
+        facts: RequestFacts,
+        private: bool,
+        teaches: bool | None = None,
     ) -> PageLesson:
         """Read *response* if its endpoint is still being learned (or its LCP
         sampled), put the LCP script into it if sampled, and say what it
         taught. Nothing is read from a response that may not teach
-        (:meth:`Learner.may_learn_from`)."""
+        (:meth:`Learner.may_learn_from`; *teaches*: its answer, if already
+        asked)."""
         learner = self.learner
-        if not learner.may_learn_from(response, private, facts):
+        if teaches is None:
+            teaches = learner.may_learn_from(response, private, facts)
+        if not teaches:
             return _EMPTY_LESSON
         key = learner.key(app, request)
         if key is None:
@@ -193,10 +202,12 @@ class PageLearning:
         )
         # Replayed unread only once they are the endpoint's (not one URL's).
         links = page.links if self.read_html and page is not None and steady else _NONE
-        query = request.query_string.decode("latin-1")
-        url = request.path + (f"?{query}" if query else "")
+        query = url = ""
+        if not steady or sampling:  # a steady page's URL is not needed
+            query = request.query_string.decode("latin-1")
+            url = request.path + (f"?{query}" if query else "")
         # The one URL read so far, read enough: reading it again tells nothing.
-        again = page is not None and not page.common and page.same >= STEADY_AFTER and url == page.url
+        again = not steady and page is not None and not page.common and page.same >= STEADY_AFTER and url == page.url
         if (not steady and not again) or sampling:
             scan = _scan(response, request.script_root + url)
             if scan is not None:

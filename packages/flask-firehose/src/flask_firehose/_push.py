@@ -2,7 +2,8 @@
 
 It only validates and collects: the link goes into the request's links
 (:mod:`flask_firehose._collection`), and the request hooks do the rest. The
-common call, ``push("/static/app.css")``, is one dictionary lookup. Bad
+common call, ``push("/static/app.css")``, is one dictionary lookup; one
+with attributes, one more tuple. Bad
 arguments follow the app's failure policy.
 """
 
@@ -16,7 +17,7 @@ from flask import Flask, Request, current_app, has_app_context, request
 from ._collection import STATE_ATTRIBUTE, RequestLinks, current_context, request_links
 from ._failure import FailurePolicy
 from ._links import PLAIN_LINKS as _plain_links
-from ._links import link_from_push, plain_link, safe_repr
+from ._links import link_from_push, link_with_attributes, plain_link, safe_repr
 from ._state import EXTENSION_KEY, state_of
 from .errors import InvalidLinkError
 
@@ -79,10 +80,12 @@ def push(url: str = _NO_URL, /, *args: object, **attrs: object) -> str:
             )
         links = request_links()
     try:
-        if args or attrs or type(url) is not str:
-            link = link_from_push(url, args, attrs)
-        else:  # the common call, push("/static/app.css"): the link built before
+        if args or attrs:  # push(url, **{'as': 'style'}), as 0.2.3's README writes it: one lookup too
+            link = link_with_attributes(url, args, attrs)
+        elif type(url) is str:  # the common call, push("/static/app.css"): the link built before
             link = _plain_links.get(url) or plain_link(url)
+        else:
+            link = link_from_push(url, args, attrs)
     except InvalidLinkError as exc:
         where = _current_request().endpoint
         _failures_of(_current_app()).invalid_push(_describe_call(url, args, attrs), exc, where)

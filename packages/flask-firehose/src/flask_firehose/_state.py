@@ -75,7 +75,7 @@ class AppState:
         #: The final header's channel, with its remembered outcomes.
         self.final_header = FinalHeader(settings, failures, _learned_prefixes(learner) if learner is not None else None)
         #: The 103's links by the candidates they come from (when no client's pushes matter).
-        self.early_hints_memo: IdentityMemo[tuple[Link, ...]] = IdentityMemo(256)
+        self.early_hints_memo: IdentityMemo[tuple[tuple[Link, ...], str]] = IdentityMemo(256)
         #: A response's declared and pushed links merged, by their identities.
         self.merged_memo: IdentityMemo[tuple[Link, ...]] = IdentityMemo(256)
         self.linter = Linter()

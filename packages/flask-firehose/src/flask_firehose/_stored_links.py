@@ -36,6 +36,8 @@ def stored_items(found: object) -> tuple[object, ...]:
     """
     if found is None:
         return ()
+    if type(found) is list or type(found) is tuple:  # what stores return: sliced as it is
+        return tuple(found[:MAX_STORED])
     if isinstance(found, (str, bytes)) or not isinstance(found, Iterable):
         raise TypeError(f"hint store learned() returned {safe_repr(found)}, not a list of Link")
     return tuple(itertools.islice(found, MAX_STORED))
@@ -49,9 +51,10 @@ class StoredLinks:
         self._rebuilt: Memo[tuple[Any, ...], Link] = Memo(4096)
         self._read: IdentityMemo[tuple[Link, ...]] = IdentityMemo(256)
 
-    def read(self, key: str, refused: Callable[[str, str], None]) -> list[Link]:
+    def read(self, key: str, refused: Callable[[str, str], None]) -> tuple[Link, ...]:
         """The valid links stored under *key*; each item left out is told to
-        *refused* (the key, what it was).
+        *refused* (the key, what it was). While the store answers with the
+        same links, the same tuple comes back (its identity says so).
 
         :raises Exception: whatever the store raised, or :exc:`TypeError`
             for an answer that is no list.
@@ -59,7 +62,7 @@ class StoredLinks:
         items = stored_items(self.store.learned(key))
         known = self._read.get(items)
         if known is not None:
-            return list(known)
+            return known
         links = []
         failed = False
         for item in items:
@@ -69,9 +72,10 @@ class StoredLinks:
                 refused(key, f"{safe_repr(item)}, which is not a valid Link")
             else:
                 links.append(link)
+        read = tuple(links)
         if not failed:
-            self._read.put(items, tuple(links))
-        return links
+            self._read.put(items, read)
+        return read
 
     def rebuild(self, item: object) -> Link | None:
         """A :class:`~flask_firehose.Link` built anew from *item*'s fields;

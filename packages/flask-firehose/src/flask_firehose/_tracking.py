@@ -46,7 +46,13 @@ class Tracker(Protocol[S]):
     """The per-request interface the response hook uses."""
 
     name: str
-    """How the log names this tracker when one of its calls fails."""
+    """How the log names this tracker when one of its calls fails.
+
+    A tracker whose :meth:`admit` reads only *seen* and *new* (not the rest
+    of the state) says so with a class attribute ``shares_outcomes = True``
+    (every tracker here does): two states holding the same of a page's links
+    then share the final header's outcome, even where :meth:`state_key` is
+    ``None``. Without it, such states never share one."""
 
     def load(self) -> S | None:
         """Read the current client's state; ``None`` when there is nowhere to
