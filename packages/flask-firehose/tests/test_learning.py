@@ -217,6 +217,7 @@ class _CountsEveryResponse(MemoryHintStore):
             while len(self._endpoints) > self.max_endpoints:
                 self._endpoints.popitem(last=False)
             state.responses += 1
+            state.learned = None  # what learned() answered may change
             now = state.responses
             candidates = state.candidates
             for key, link in keyed:

@@ -17,7 +17,7 @@ import pytest
 from flask import Flask, render_template_string, request, session
 from markupsafe import Markup
 
-from flask_firehose import Firehose, InvalidLinkError, Link, SessionConnector, push
+from flask_firehose import Firehose, InvalidLinkError, Link, MemoryHintStore, SessionConnector, push
 from flask_firehose._collection import current_links
 from flask_firehose._links import ATTRIBUTE_LINKS, _build
 from flask_firehose._state import state_of
@@ -328,3 +328,26 @@ def test_learner_key_follows_each_request_across_threads(make_app: AppFactory) -
     assert len(one) == 1 and len(two) == 1
     assert one != two
     assert "one.example" in str(next(iter(one))) and "two.example" in str(next(iter(two)))
+
+
+# -- what the memory store answers, between counts ----------------------------
+
+
+def test_memory_store_answer_is_the_callers_own_and_follows_every_count() -> None:
+    store = MemoryHintStore(min_seen=2)
+    a, b = Link("/static/a.css", as_="style"), Link("/static/b.js", as_="script")
+    store.observe("k", [a])
+    assert store.learned("k") == []
+    store.observe("k", [a, b])
+    first = store.learned("k")
+    assert first == [a]
+    first.append(b)  # a caller's list: the store's answer is unchanged
+    assert store.learned("k") == [a]
+    store.observe("k", [a, b])
+    assert store.learned("k") == [a, b]
+    store.min_seen = 4  # read at each answer
+    assert store.learned("k") == []
+    store.min_seen = 2
+    for _ in range(60):  # b alone: a is forgotten past the window
+        store.observe("k", [b])
+    assert store.learned("k") == [b]

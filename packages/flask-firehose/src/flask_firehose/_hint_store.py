@@ -146,6 +146,9 @@ class _Endpoint:
     candidates: dict[str, _Candidate] = field(default_factory=dict)
     steady: tuple[Link, ...] | None = None
     """The last response's links, when they were every candidate, all learned."""
+    learned: tuple[int, list[Link]] | None = None
+    """What :meth:`MemoryHintStore.learned` answered (with its ``min_seen``),
+    until a response is counted."""
 
 
 class MemoryHintStore:
@@ -178,7 +181,13 @@ class MemoryHintStore:
             state = self._endpoints.get(key)
             if state is None:
                 return []
-            return [c.link for c in state.candidates.values() if c.seen >= self.min_seen]
+            known = state.learned
+            if known is None or known[0] != self.min_seen:
+                known = state.learned = (
+                    self.min_seen,
+                    [c.link for c in state.candidates.values() if c.seen >= self.min_seen],
+                )
+            return list(known[1])  # the caller's own list
 
     def observe(self, key: str, links: Sequence[Link]) -> None:
         """Count one response, under *key*, holding *links*."""
@@ -202,6 +211,7 @@ class MemoryHintStore:
             else:
                 self._endpoints.move_to_end(key)  # most recently seen last
             state.responses += 1
+            state.learned = None
             now = state.responses
             candidates = state.candidates
             for identity, link in keyed:
