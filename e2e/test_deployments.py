@@ -11,6 +11,7 @@ Apache 2.4      forwarded at once (H2EarlyHints) the 103's links and the final h
 nginx 1.22      dropped                        the final header's pushable links        test_push_nginx.py
 h2o 2.2         not forwarded                  the 103's links (as it arrives) and the  here
                                                final header's pushable links
+Caddy, HTTP/3   forwarded at once              none                                     test_http3.py
 =============== ============================== ======================================== =====================
 
 The demo's /report view sleeps ``SLOW_SECONDS`` (0.5 s) and declares its stylesheet
