@@ -32,6 +32,9 @@ ARTICLES = {
     ),
 }
 PHOTOS = [f"img/photo-{n}.png" for n in range(1, 7)]
+#: The README's section on trusting the demo's certificate, as the repository's
+#: page renders it (docutils makes the anchor of "Trusting the demo's certificate").
+TRUST_URL = "https://github.com/flask-firehose/flask-firehose#trusting-the-demo-s-certificate"
 #: Articles read in this process: prefetches and prerenders are not counted.
 READS: Counter[str] = Counter()
 
@@ -81,7 +84,7 @@ def report() -> str:
 def compare() -> str:
     # The measuring is done by static/js/panel.js, in top-level navigations:
     # Chromium acts on a 103 only for those (not in iframes, not for fetches).
-    return render_template("compare.html", slow=current_app.config["DEMO_SLOW_SECONDS"])
+    return render_template("compare.html", slow=current_app.config["DEMO_SLOW_SECONDS"], trust_url=TRUST_URL)
 
 
 @site.post("/compare/reset")

@@ -12,8 +12,18 @@ WSGI contract Firehose itself relies on:
 In an HTML page it then replaces the footer's ``<!--firehose-panel-->`` marker
 (which only a template can write: autoescaping turns any ``<`` a user sends
 into ``&lt;``) with ``templates/_firehose_panel.html`` rendered from those
-records, and corrects ``Content-Length``. The browser half of the panel
-(which files came early, the page's FCP) is ``static/js/panel.js``.
+records. The page up to the marker is sent at once, the panel and the rest
+after it, without ``Content-Length``: the panel's lookups (the routes report
+takes a few milliseconds) run while the browser already reads the page. The browser half of the panel
+(which files came early, the page's FCP and LCP, the last /compare run) is
+``static/js/panel.js``.
+
+For a GET navigation it also asks, before the app runs, which endpoint the
+URL is and what the app's push connector (``Firehose(connector=...)``) holds
+for this visitor: a ``nopush`` of the final header on a link the visitor was
+already pushed is then shown as *not pushed again*. Where each link of the
+103 was known from is worked out when the panel is rendered
+(``demo/provenance.py``).
 
 ``?hints=off`` on any page is the **no-hints twin** the ``/compare`` page
 measures against: the app is given no ``wsgi.early_hints`` (as on a server
@@ -24,15 +34,17 @@ and tracked); only the wire loses the hints.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs
 
-from flask import Flask
+from flask import Flask, has_request_context, request
 
 from flask_firehose.testing import ParsedLink, parse_link_header
+
+from .provenance import SOURCES, link_sources, source_of
 
 __all__ = ["MARKER", "Witness", "hints_off"]
 
@@ -49,11 +61,23 @@ def hints_off(environ: dict[str, Any]) -> bool:
 
 @dataclass(frozen=True)
 class ShownLink:
-    """One link as the panel lists it."""
+    """One link as the panel lists it.
+
+    :param source: for a 103's link, where it was known from (a key of
+        :data:`demo.provenance.SOURCES`).
+    :param tracked: for the final header's, a ``nopush`` on a link this
+        visitor had already been pushed.
+    """
 
     target: str
     params: str
     pushable: bool
+    source: str = ""
+    tracked: bool = False
+
+    @property
+    def source_text(self) -> str:
+        return SOURCES.get(self.source, "")
 
 
 @dataclass
@@ -67,18 +91,46 @@ class Record:
     final: list[ShownLink] = field(default_factory=list)
     removed: int = 0
     unreadable: list[str] = field(default_factory=list)
+    endpoint: str | None = None
+    #: What the push connector held for this visitor before the view ran
+    #: (``None``: not asked, not a GET navigation, or it failed).
+    pushed_before: frozenset[str] | None = None
+    parsed_early: list[list[ParsedLink]] = field(default_factory=list)
+    #: Links known for the page (declared, learned) that its 103 left out
+    #: because this visitor had already been pushed them.
+    left_out: list[ShownLink] = field(default_factory=list)
+
+    @property
+    def not_pushed_again(self) -> list[ShownLink]:
+        return [link for link in self.final if link.tracked]
+
+    @property
+    def sources(self) -> dict[str, int]:
+        """How many links of the 103s came from each source, in the panel's order."""
+        counts = {key: 0 for key in SOURCES}
+        for links in self.early:
+            for link in links:
+                counts[link.source or "unknown"] += 1
+        return {key: count for key, count in counts.items() if count}
 
 
-def _shown(value: str, record: Record) -> list[ShownLink]:
+def _parsed(value: str, record: Record) -> list[ParsedLink]:
     try:
-        links = parse_link_header(value)
+        return parse_link_header(value)
     except ValueError:
         record.unreadable.append(value)
         return []
-    return [_show(link) for link in links]
 
 
-def _show(link: ParsedLink) -> ShownLink:
+def _navigation(environ: dict[str, Any]) -> bool:
+    """A GET that a browser's navigation (or anything asking for HTML) sent."""
+    if environ.get("REQUEST_METHOD") != "GET":
+        return False
+    mode = environ.get("HTTP_SEC_FETCH_MODE")
+    return mode == "navigate" if mode else "text/html" in environ.get("HTTP_ACCEPT", "")
+
+
+def _show(link: ParsedLink, source: str = "", tracked: bool = False) -> ShownLink:
     params = "; ".join(name if value is None else f"{name}={value}" for name, value in link.params)
     # What a pushing proxy (nginx http2_push_preload, Apache H2Push, h2o) pushes:
     # a same-origin path with rel=preload and no nopush.
@@ -88,7 +140,7 @@ def _show(link: ParsedLink) -> ShownLink:
         and not link.target.startswith("//")
         and not link.has("nopush")
     )
-    return ShownLink(link.target, params, pushable)
+    return ShownLink(link.target, params, pushable, source, tracked)
 
 
 class Witness:
@@ -102,17 +154,22 @@ class Witness:
         twin = hints_off(environ)
         server_callback = environ.get("wsgi.early_hints")
         record = Record(twin=twin, server_103=callable(server_callback))
+        if _navigation(environ):
+            self._before(environ, record)
         if twin:
             environ.pop("wsgi.early_hints", None)
         elif callable(server_callback):
 
             def early_hints(headers: list[tuple[str, str]]) -> object:
-                shown: list[ShownLink] = []
+                parsed: list[ParsedLink] = []
                 for name, value in headers:
                     if name.lower() == "link":
-                        shown.extend(_shown(value, record))
-                record.early.append(shown)
-                return server_callback(headers)
+                        parsed.extend(_parsed(value, record))
+                record.parsed_early.append(parsed)
+                sent = server_callback(headers)
+                if record.endpoint is None and has_request_context():  # not asked before: not a GET navigation
+                    record.endpoint = request.endpoint
+                return sent
 
             environ["wsgi.early_hints"] = early_hints
 
@@ -129,10 +186,13 @@ class Witness:
         if twin:
             record.removed = sum(1 for name, _ in headers if name.lower() == "link")
             headers = [(name, value) for name, value in headers if name.lower() != "link"]
+        pushed = record.pushed_before or frozenset()
         for name, value in headers:
             if name.lower() == "link":
                 record.link_fields.append(value)
-                record.final.extend(_shown(value, record))
+                record.final.extend(
+                    _show(link, tracked=link.has("nopush") and link.target in pushed) for link in _parsed(value, record)
+                )
         content_type = next((value for name, value in headers if name.lower() == "content-type"), "")
         if not content_type.startswith("text/html"):
             start_response(status, headers, exc_info)
@@ -144,14 +204,55 @@ class Witness:
             if close is not None:
                 close()
         at = page.rfind(MARKER)
-        if at >= 0:
-            page = page[:at] + self._render(record) + page[at + len(MARKER) :]
-            headers = [(name, value) for name, value in headers if name.lower() != "content-length"]
-            headers.append(("Content-Length", str(len(page))))
+        if at < 0:
+            start_response(status, headers, exc_info)
+            return [page]
+        # The page up to the marker goes out at once; the panel (whose lookups
+        # take a few milliseconds) and the rest follow, without a Content-Length.
+        headers = [(name, value) for name, value in headers if name.lower() != "content-length"]
         start_response(status, headers, exc_info)
-        return [page]
+        return self._stream(page[:at], record, page[at + len(MARKER) :])
+
+    def _stream(self, head: bytes, record: Record, tail: bytes) -> Iterator[bytes]:
+        yield head
+        try:
+            panel = self._render(record)
+        except Exception:  # the panel is never worth a broken page
+            self.app.logger.exception("demo panel: rendering failed")
+            panel = b"<p>The demo's panel failed: see the server's log.</p>"
+        yield panel + tail
+
+    def _before(self, environ: dict[str, Any], record: Record) -> None:
+        """The endpoint of the URL and what the push connector holds for this
+        visitor, read in a request context of a copy of *environ* before the
+        app runs (the app's own request then reads them afresh)."""
+        firehose = self.app.extensions.get("firehose")
+        connector = getattr(firehose, "connector", None)
+        try:
+            with self.app.request_context(dict(environ)):
+                record.endpoint = request.endpoint
+                if connector is not None:
+                    record.pushed_before = frozenset(connector.get_pushed())
+        except Exception:  # the panel is never worth a failed page
+            self.app.logger.exception("demo panel: reading the visitor's pushes failed")
 
     def _render(self, record: Record) -> bytes:
         with self.app.app_context():
+            known: dict[str, str] = {}
+            if record.server_103 and not record.twin and record.endpoint is not None:
+                try:
+                    known = link_sources(self.app, record.endpoint)
+                except Exception:  # a failing hint store: every link's source unknown
+                    self.app.logger.exception("demo panel: reading the routes report failed")
+            record.early = [[_show(link, source_of(link, known)) for link in links] for links in record.parsed_early]
+            # A 103 that may meet a pushing front (sent over HTTP/1.1) leaves out
+            # what this visitor was already pushed: the panel names those.
+            sent = {link.target for links in record.parsed_early for link in links}
+            pushed = record.pushed_before or frozenset()
+            record.left_out = [
+                ShownLink(target, "", False, source, tracked=True)
+                for target, source in known.items()
+                if target not in sent and target in pushed
+            ]
             template = self.app.jinja_env.get_template("_firehose_panel.html")
             return template.render(record=record).encode()

@@ -3,8 +3,8 @@
    Everything shown is set with textContent: nothing from the page or the URL becomes markup. */
 (function () {
   "use strict";
-  const PANEL_KEY = "firehose-panel";
   const COMPARE_KEY = "firehose-compare";
+  const LAST_KEY = "firehose-compare-last";
   const PLAN = [
     { label: "With hints", url: "/report" },
     { label: "No-hints twin", url: "/report?hints=off" },
@@ -43,19 +43,54 @@
     else window.addEventListener("load", done);
   });
 
-  // When the page's own (final) response headers arrived; responseStart is the 103's arrival in
-  // browsers that expose finalResponseHeadersStart.
+  // Largest Contentful Paint so far (the last candidate reported), or null. The observer reports
+  // buffered entries asynchronously: lcpSeen waits for its first report (at most 3 s).
+  let lcpValue = null;
+  const lcpSeen = new Promise((resolve) => {
+    try {
+      new PerformanceObserver((list) => {
+        const entries = list.getEntries();
+        if (entries.length) lcpValue = entries[entries.length - 1].startTime;
+        resolve();
+      }).observe({ type: "largest-contentful-paint", buffered: true });
+    } catch (error) {
+      resolve(); /* no LCP in this browser: shown as n/a */
+    }
+    setTimeout(resolve, 3000);
+  });
+
+  // When the page's own (final) response headers arrived: finalResponseHeadersStart where the
+  // browser has it (there responseStart is the 103's arrival), else responseStart.
   function pageStart(nav) {
     return nav ? nav.finalResponseHeadersStart || nav.responseStart : 0;
   }
 
-  // Files fetched because of a 103. Chromium also labels "early-hints" a file later served from its
-  // cache for a page that had no 103 at all, so only a fetch that started before the page's response
-  // counts as having come early.
+  // Whether a 103 reached this navigation: false only when the browser says none did.
+  function got103(nav) {
+    return !(nav && typeof nav.firstInterimResponseStart === "number" && nav.firstInterimResponseStart === 0);
+  }
+
+  // Files the browser fetched because of the page's 103, each with how that is known:
+  // - "label": Resource Timing says so: deliveryType "early-hints" where a browser gives it, else
+  //   initiatorType "early-hints" (Chromium, Firefox). Chromium's entry for such a file is the
+  //   page's adoption of the preloaded response: its startTime is when the page asked for the
+  //   file, after the page's final response, so it cannot be compared with the page's start.
+  // - "timing" (the fallback for a browser that labels nothing): a request sent before the page's
+  //   own response began, which only a 103 can have asked for.
+  // A page that got no 103 (firstInterimResponseStart 0) had nothing come early, whatever the
+  // labels: Chromium keeps "early-hints" on a file its memory cache hands to a later page.
   function early(nav) {
-    return performance
-      .getEntriesByType("resource")
-      .filter((e) => e.initiatorType === "early-hints" && e.startTime < pageStart(nav));
+    if (!got103(nav)) return [];
+    const start = pageStart(nav);
+    const found = [];
+    for (const e of performance.getEntriesByType("resource")) {
+      if (e.deliveryType === "early-hints" || e.initiatorType === "early-hints") {
+        found.push({ name: e.name, how: "label" });
+      } else if (e.requestStart > 0 && start > 0 && e.requestStart < start) {
+        found.push({ name: e.name, how: "timing" });
+      }
+    }
+    return found;
   }
 
   function path(name) {
@@ -66,13 +101,19 @@
   async function measure() {
     await loaded;
     const nav = performance.getEntriesByType("navigation")[0];
+    const paint = await fcp;
+    await lcpSeen;
+    const came = early(nav);
     return {
       protocol: nav ? nav.nextHopProtocol : "",
       ttfb: nav ? pageStart(nav) : null,
-      fcp: await fcp,
+      fcp: paint,
+      lcp: lcpValue,
       dcl: nav ? nav.domContentLoadedEventEnd : null,
       load: nav ? nav.loadEventEnd : null,
-      early: early(nav).map((e) => path(e.name)),
+      got103: got103(nav),
+      early: came.map((e) => path(e.name)),
+      earlyHow: came.map((e) => e.how),
       cached: performance.getEntriesByType("resource").filter((e) => e.transferSize === 0).length,
     };
   }
@@ -83,37 +124,71 @@
     const m = await measure();
     box.replaceChildren();
     box.append(el("p", `Protocol: ${m.protocol || "unknown"}. First Contentful Paint: ${ms(m.fcp)}; ` +
-      `first byte of the page: ${ms(m.ttfb)}; load: ${ms(m.load)}.`));
+      `Largest Contentful Paint: ${ms(m.lcp)}; first byte of the page: ${ms(m.ttfb)}; load: ${ms(m.load)}.`));
     if (m.early.length) {
       box.append(el("p", `${m.early.length} file(s) came early: the browser fetched them because of the 103 ` +
-        "(Resource Timing initiatorType \"early-hints\"):"));
+        "(Resource Timing):"));
       const list = el("ul");
       list.className = "fh-links";
-      for (const name of m.early) {
+      list.id = "fh-came-early";
+      m.early.forEach((name, index) => {
         const item = el("li");
-        item.append(el("code", name));
+        item.append(el("code", name), " ", el("span", m.earlyHow[index] === "label"
+          ? "initiatorType \"early-hints\"" : "requested before the page's response"));
         list.append(item);
-      }
+      });
       box.append(list);
     } else {
-      box.append(el("p", "No file came early: this browser fetched nothing because of a 103 for this page. " +
+      box.append(el("p", "No file came early: this browser fetched nothing because of a 103 for this page" +
+        (m.got103 ? "." : " (no 103 reached it).") + " " +
         "Browsers use a 103 only over HTTP/2 or HTTP/3 with a trusted certificate, on a top-level navigation, " +
         "and may skip it when the page itself arrives at once (as on a local connection), or when the files " +
         "were already cached."));
     }
+    // Mark each link of the server's 103 list with what this browser did with it: used, or not
+    // needed (the page took the file from a cache without the 103's help), or not used.
+    const used = new Set(m.early);
+    const cached = new Set(performance.getEntriesByType("resource")
+      .filter((e) => e.deliveryType === "cache" || (e.transferSize === 0 && e.decodedBodySize > 0))
+      .map((e) => path(e.name)));
+    for (const item of document.querySelectorAll("#fh-early li[data-target]")) {
+      const mark = item.querySelector(".fh-used");
+      if (!mark) continue;
+      const target = path(item.dataset.target);
+      const yes = used.has(target);
+      mark.textContent = yes ? "used by this browser"
+        : cached.has(target) ? "not needed: this browser had it cached" : "not used by this browser";
+      mark.className = yes ? "fh-used fh-used-yes" : "fh-used";
+    }
+  }
+
+  // The last finished /compare run of this browser (localStorage), shown in every page's panel.
+  function fillMeasured(box) {
+    let last = null;
+    try {
+      last = JSON.parse(localStorage.getItem(LAST_KEY) || "null");
+    } catch (error) {
+      last = null;
+    }
+    if (!last || !Array.isArray(last.results) || last.results.length !== PLAN.length) return;
+    const [hinted, twin] = last.results;
+    box.replaceChildren();
+    const when = new Date(last.finished).toLocaleString();
+    box.append(el("p", `Last /compare run in this browser (${when}), /report with hints vs its no-hints twin: ` +
+      `FCP ${ms(hinted.fcp)} vs ${ms(twin.fcp)}, LCP ${ms(hinted.lcp)} vs ${ms(twin.lcp)}; ` +
+      `${hinted.early.length} file(s) came early with hints.`));
+    const again = el("a", "Run it again");
+    again.href = "/compare";
+    const line = el("p");
+    line.append(again);
+    box.append(line);
   }
 
   function setUpPanel() {
-    const panel = document.getElementById("fh-panel");
-    if (!panel) return;
-    try {
-      panel.open = localStorage.getItem(PANEL_KEY) === "open";
-      panel.addEventListener("toggle", () => localStorage.setItem(PANEL_KEY, panel.open ? "open" : "closed"));
-    } catch (error) {
-      /* storage may be disabled: the panel then starts closed every time */
-    }
     const box = document.getElementById("fh-browser");
     if (box) fillPanel(box);
+    const measured = document.getElementById("fh-measured");
+    if (measured) fillMeasured(measured);
   }
 
   // --- /compare ----------------------------------------------------------------
@@ -142,8 +217,16 @@
     state.results.push({ label: step.label, url: step.url, ...result });
     state.step += 1;
     writeState(state);
-    if (state.step < PLAN.length) go(PLAN[state.step].url);
-    else location.replace("/compare");
+    if (state.step < PLAN.length) {
+      go(PLAN[state.step].url);
+      return;
+    }
+    try {
+      localStorage.setItem(LAST_KEY, JSON.stringify({ finished: Date.now(), results: state.results }));
+    } catch (error) {
+      /* storage disabled: only this tab's /compare shows the run */
+    }
+    location.replace("/compare");
   }
 
   function showResults(box, state) {
@@ -156,8 +239,8 @@
     table.className = "fh-compare";
     table.append(el("caption", "One run, this browser, this connection"));
     const head = el("tr");
-    const titles = ["Load", "Protocol", "Page's first byte", "FCP", "DOMContentLoaded", "load", "Came early (103)",
-      "Files from cache"];
+    const titles = ["Load", "Protocol", "Page's first byte", "FCP", "LCP", "DOMContentLoaded", "load",
+      "Came early (103)", "Files from cache"];
     for (const title of titles) {
       const th = el("th", title);
       th.scope = "col";
@@ -173,7 +256,9 @@
       link.href = r.url;
       th.append(link);
       row.append(th);
-      for (const cell of [r.protocol || "?", ms(r.ttfb), ms(r.fcp), ms(r.dcl), ms(r.load)]) row.append(el("td", cell));
+      for (const cell of [r.protocol || "?", ms(r.ttfb), ms(r.fcp), ms(r.lcp), ms(r.dcl), ms(r.load)]) {
+        row.append(el("td", cell));
+      }
       row.append(el("td", r.early.length ? `${r.early.length} file(s)` : "none"));
       row.append(el("td", String(r.cached)));
     }
@@ -183,6 +268,11 @@
       const gain = twin.fcp - hinted.fcp;
       box.append(el("p", gain > 0 ? `The hinted page painted ${Math.round(gain)} ms sooner in this run.`
         : `The hinted page did not paint sooner in this run (${Math.round(-gain)} ms later).`));
+    }
+    if (typeof hinted.lcp === "number" && typeof twin.lcp === "number") {
+      const gain = twin.lcp - hinted.lcp;
+      box.append(el("p", gain > 0 ? `Its largest paint came ${Math.round(gain)} ms sooner.`
+        : `Its largest paint did not come sooner (${Math.round(-gain)} ms later).`));
     }
     if (!hinted.early.length) {
       box.append(el("p", "The browser used no 103 in this run: see the caveats below."));
