@@ -33,7 +33,9 @@ Prints, measured side by side in this run:
 
 Rounds alternate between the two apps so that a noisy neighbour slows both;
 each line prints the median time per request of each app, the median of the
-rounds' ratios, and the lowest and highest round's ratio.
+rounds' ratios, and the lowest and highest round's ratio. The ratio is a
+median of ratios, not the ratio of the two medians printed beside it, so the
+times do not divide to it exactly; :data:`LEGEND`, printed first, says so.
 Run with ``make bench`` (or ``python bench/bench_overhead.py --quick``).
 """
 
@@ -164,6 +166,16 @@ def per_call(
 
 MEASURES = {"test client": per_request, "WSGI call": per_call}
 MEASURE = per_request
+
+
+#: How to read a ``ratio()`` line, printed once before the measurements.
+LEGEND = (
+    "How to read a line  'label  A us -> B us   ratio R [L-H]':\n"
+    "  A, B  the baseline's and Firehose's time per request, each the median of its rounds' times;\n"
+    "  R     the median of the rounds' own ratios (Firehose / baseline, measured in the same round),\n"
+    "        L and H the lowest and highest of them. R is a median of ratios, not B / A, so the\n"
+    "        times do not divide to it exactly: each round's ratio compares two apps timed side by side."
+)
 
 
 def ratio(
@@ -659,6 +671,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--redis", metavar="URL", help="also measure the Redis hint store on this server")
     args = parser.parse_args(argv)
     requests, rounds = (300, 3) if args.quick else (2000, 9)
+    print(LEGEND)
     for measure in MEASURES:
         compare(requests, rounds, measure, args.redis)
     costly_cases(requests, rounds, args.redis)

@@ -7,7 +7,8 @@ naming the extra would fetch an old release from the package index into an
 install made from a checkout) and exits 2. What the probe prints of a
 server's answer, its error messages included, is escaped for the terminal. ``routes`` lists, for each
 endpoint of the app, the hints it declares (app-wide, per blueprint, on the
-view) and those its hint store learned, the way ``flask routes`` lists rules.
+view) and those its hint store learned, the way ``flask routes`` lists rules;
+when nothing was learned, a first line says what learning needs.
 """
 
 from __future__ import annotations
@@ -200,7 +201,8 @@ def _is_terminal(stream: Any) -> bool:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @with_appcontext
 def routes_command(as_json: bool) -> None:
-    """Show each endpoint's hints: declared (app-wide, blueprint, view) and learned."""
+    """Show each endpoint's hints: declared (app-wide, blueprint, view) and
+    learned, or why none is learned (learning needs a server that sends 103s)."""
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
     state = state_of(app)
     if state is None:

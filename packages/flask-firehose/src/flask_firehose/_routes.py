@@ -8,6 +8,11 @@ and the hints its store learned, per site; then a table in the manner of
 ``flask routes``, one line per hint, or JSON with links in the shape
 ``firehose probe`` prints. Every cell is escaped for the terminal
 (:func:`~flask_firehose._terminal.printable`).
+
+When learning is on and nothing was learned, the report says why it may be
+so (:func:`nothing_learned`): this command runs apart from the server, so it
+cannot know whether the server sends 103s; it says what learning needs, and
+whether this process can see what a server learned at all.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from typing import Any, Final, TypeVar
 from flask import Flask
 
 from ._declared import HintSpec, call_declared
+from ._hint_store import MemoryHintStore
 from ._links import Link, link_from_push, safe_repr
 from ._parsing import link_json, parse_link_header
 from ._requests import is_static_endpoint
@@ -33,6 +39,7 @@ __all__ = [
     "RoutesReport",
     "describe_failure",
     "endpoint_hints",
+    "nothing_learned",
     "routes_json",
     "routes_table",
 ]
@@ -219,6 +226,45 @@ class RoutesReport:
     or ``unlisted`` (the store has no ``endpoints()`` to list what it learned)."""
     store_error: str | None
     endpoints: tuple[EndpointHints, ...]
+    nothing_learned: str | None = None
+    """Why no endpoint shows a learned hint although learning is on
+    (:func:`nothing_learned`); ``None`` otherwise."""
+
+
+#: Learning takes its lessons from pages answered with a 103 (``_hooks``: a
+#: navigation that could carry none teaches nothing), and the command cannot
+#: know whether the server sends them: it says what sends one.
+LEARNED_FROM_103S: Final = (
+    "No learned hints: a hint is learned only from page visits answered with a 103 (gunicorn 25+ over "
+    "HTTP/2, or over HTTP/1.1 to a front with FIREHOSE_EARLY_HINTS_HTTP1 on; never Flask's development "
+    "server); 'firehose probe URL' shows whether a 103 arrives."
+)
+#: The default store lives in each server process: this command has its own.
+IN_THIS_PROCESS: Final = (
+    " This command has an in-memory hint store of its own and cannot see what a running server learned "
+    "(FIREHOSE_REDIS_URL gives them one to share)."
+)
+
+
+def nothing_learned(state: AppState) -> str:
+    """Why an app whose learning is on shows no learned hint: no 103 sent
+    (``FIREHOSE_EARLY_HINTS`` off), or what learning needs (a server that
+    sends 103s; visits, as many as ``FIREHOSE_LEARN_MIN_SEEN``), and whether
+    this process can see what a server learned (an in-memory store cannot)."""
+    settings = state.settings
+    if not settings.early_hints:
+        return (
+            "No learned hints: FIREHOSE_EARLY_HINTS is off, so no 103 is sent, and hints are learned only "
+            "from page visits answered with one."
+        )
+    text = LEARNED_FROM_103S
+    if settings.learn_min_seen > 1:
+        text += (
+            f" A link is learned once it went out on {settings.learn_min_seen} such visits (FIREHOSE_LEARN_MIN_SEEN)."
+        )
+    if state.learner is not None and isinstance(state.learner.store, MemoryHintStore):
+        text += IN_THIS_PROCESS
+    return text
 
 
 def _rules_by_endpoint(app: Flask) -> dict[str, list[Any]]:
@@ -255,7 +301,9 @@ def endpoint_hints(app: Flask, state: AppState) -> RoutesReport:
     if store_error is not None or unlisted:
         found = [dataclasses.replace(item, learned=None) for item in found]
     learning = "off" if state.learner is None else "failed" if store_error else "unlisted" if unlisted else "on"
-    return RoutesReport(app.name, state.settings.enabled, learning, store_error, tuple(found))
+    learned_any = any(item.learned for item in found)
+    why = nothing_learned(state) if learning == "on" and state.settings.enabled and not learned_any else None
+    return RoutesReport(app.name, state.settings.enabled, learning, store_error, tuple(found), why)
 
 
 def _link_json(link: Link) -> dict[str, Any]:
@@ -297,6 +345,7 @@ def routes_json(report: RoutesReport) -> str:
             "enabled": report.enabled,
             "learning": report.learning,
             "store_error": report.store_error,
+            "nothing_learned": report.nothing_learned,
             "endpoints": [_endpoint_json(item) for item in report.endpoints],
         }
     )
@@ -336,7 +385,7 @@ def _learning_line(report: RoutesReport) -> str | None:
         return f"Learned hints not shown: the hint store failed ({report.store_error})."
     if report.learning == "unlisted":
         return "Learned hints not shown: the hint store cannot list what it learned (it has no endpoints() method)."
-    return None
+    return report.nothing_learned
 
 
 def routes_table(report: RoutesReport) -> str:
