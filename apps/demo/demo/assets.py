@@ -40,7 +40,12 @@ def asset(filename: str) -> str:
     mtime, and the URL, are worked out once a second at most (per mount
     point: the URL starts with the request's script root)."""
     folder = current_app.static_folder or "static"
-    key = (folder, filename, request.script_root if has_request_context() else "")
+    if not has_request_context():  # an absolute URL (SERVER_NAME): never kept
+        path = Path(folder) / filename
+        return url_for("static", filename=filename, v=_version(path, path.stat().st_mtime_ns))
+    # Kept per mount point. (A url_defaults function adding per-request values
+    # to every URL would need them in the key; the demo has none.)
+    key = (folder, filename, request.script_root)
     now = time.monotonic()
     known = _checked.get(key)
     if known is None or now - known[0] > RECHECK:

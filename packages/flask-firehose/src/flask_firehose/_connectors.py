@@ -98,8 +98,13 @@ class SessionConnector:
     """
 
     name = "session tracking"
-    #: :meth:`admit` reads *seen* and *new* only (see ``Tracker.shares_outcomes``).
-    shares_outcomes = True
+
+    @property
+    def shares_outcomes(self) -> bool:
+        """:meth:`admit` reads *seen* and *new* only (see ``Tracker.name``):
+        true of this class's, not of a subclass's own, which is then asked
+        for each client."""
+        return type(self).admit is SessionConnector.admit
 
     def __init__(self, max_bytes: int = 1024, key: str = DEFAULT_SESSION_KEY) -> None:
         self.max_bytes = max_bytes
@@ -179,7 +184,7 @@ class ConnectorTracker:
     :param failures: where odd return values are reported.
     """
 
-    #: :meth:`admit` admits every new target (see ``Tracker.shares_outcomes``).
+    #: :meth:`admit` admits every new target (see ``Tracker.name``).
     shares_outcomes = True
 
     def __init__(self, connector: PushConnector | type[Any], failures: FailurePolicy) -> None:

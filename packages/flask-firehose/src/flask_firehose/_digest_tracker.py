@@ -45,7 +45,7 @@ class DigestTracker:
     """
 
     name = "digest tracking"
-    #: :meth:`admit` admits every new target (see ``Tracker.shares_outcomes``).
+    #: :meth:`admit` admits every new target (see ``Tracker.name``).
     shares_outcomes = True
 
     def __init__(self, cookie: CookieSettings, fmt: DigestFormat) -> None:

@@ -74,6 +74,7 @@ from typing import Final, cast
 from urllib.parse import unquote
 
 from flask import Flask, Request, Response
+from flask import request as _request_proxy
 
 from ._caching import served_to_others
 from ._collection import current_context
@@ -108,6 +109,10 @@ class _Site:
     """Where learnable files lie on this site; empty: learning is off here."""
 
 
+#: Where a request context keeps its learner's site and store key.
+_PLACE_ATTRIBUTE: Final = "_firehose_place"
+
+
 class Learner:
     """The learning policy: which links may be learned from which responses,
     and which stored links may go into a 103. Calls into the store go
@@ -134,10 +139,6 @@ class Learner:
         self._explicit = prefixes is not None
         self._prefixes = prefixes
         self._sites: Memo[tuple[str, str, str], _Site | None] = Memo(256)
-        # The last request asked about (its context and the object given),
-        # its site and store key: the hooks ask up to four times per request
-        # (the 103, the page's, the learner's).
-        self._here: tuple[object, object, _Site | None, str | None] = (None, None, None, None)
         self._forms: Memo[tuple[str, Link], Link | None] = Memo(4096)
         # By the site and the links' identities: all learnable forms, and those past the cap.
         self._observed: IdentityMemo[tuple[tuple[Link, ...], tuple[Link, ...]]] = IdentityMemo(256)
@@ -196,22 +197,25 @@ class Learner:
 
     def _place(self, app: Flask, request: Request) -> tuple[_Site | None, str | None]:
         """The site *request* is on and its store key (``None`` as for
-        :meth:`key`), worked out once per request: the last request's are
-        kept, by the identities of its request context and of the object
-        given (``flask.request`` itself, a proxy, is the same object in
-        every request), so another request, in this thread or another,
-        never reads them."""
+        :meth:`key`), worked out once per request (the hooks ask up to four
+        times: the 103, the page's learning, the learner's): kept on the
+        request's own context, so they end with it and no other request,
+        in this thread or another, reads them. Only for the context's own
+        request (or ``flask.request``, the proxy to it): a request object
+        made by hand is worked out each time."""
         context = current_context()
-        here = self._here
-        if context is not None and here[0] is context and here[1] is request:
-            return here[2], here[3]
+        mine = context is not None and (request is context.request or request is _request_proxy)
+        if mine:
+            here = vars(context).get(_PLACE_ATTRIBUTE)
+            if here is not None and here[0] is self:
+                return here[1], here[2]
         site = self._site_of(app, request)
         endpoint = request.endpoint
         key = None
         if endpoint and site is not None and site.prefixes:
             key = scoped_key(self.namespace or app.name, site.name, endpoint)
-        if context is not None:
-            self._here = (context, request, site, key)
+        if mine:
+            vars(context)[_PLACE_ATTRIBUTE] = (self, site, key)
         return site, key
 
     def _site(self, app: Flask, request: Request) -> _Site | None:
@@ -263,9 +267,8 @@ class Learner:
             return []
         found: tuple[Link, ...] = self.failures.call("hint store learned()", (), self._links.read, key, self._refused)
         # The same learned links give the same hints on one site: remembered
-        # by the identity of what the read gave (one tuple while the store's
-        # answer is unchanged).
-        known = self._hinted.get((found,), site.name)
+        # by their identities (the rebuilt links are themselves remembered).
+        known = self._hinted.get(found, site.name)
         if known is not None:
             return list(known)
         hints = []
@@ -284,7 +287,7 @@ class Learner:
                 key, f"{len(refused)} link(s) that are not public links of this app, such as {refused[0].text!r}"
             )
         if complete:
-            self._hinted.put((found,), tuple(hints), site.name)
+            self._hinted.put(found, tuple(hints), site.name)
         return hints
 
     def _refused(self, key: str, what: str) -> None:

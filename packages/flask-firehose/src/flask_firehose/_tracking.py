@@ -49,8 +49,9 @@ class Tracker(Protocol[S]):
     """How the log names this tracker when one of its calls fails.
 
     A tracker whose :meth:`admit` reads only *seen* and *new* (not the rest
-    of the state) says so with a class attribute ``shares_outcomes = True``
-    (every tracker here does): two states holding the same of a page's links
+    of the state) says so with an attribute ``shares_outcomes`` that is true
+    (every tracker here does, a subclass of the session's with its own
+    ``admit`` not): two states holding the same of a page's links
     then share the final header's outcome, even where :meth:`state_key` is
     ``None``. Without it, such states never share one."""
 
