@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from harness.cdp import Browser, Tab
-from harness.chromium import launch_chromium
+from harness.chromium import launch_chromium, playwright_driver
 from harness.demo import Front, HintsServer, PushStack, running_front, running_hints_server, running_push_stack
 from harness.firefox import Firefox, marionette_available
 from harness.processes import MissingComponent, find_binary
@@ -91,10 +91,18 @@ def h2o_front(tls: Tls, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fr
 
 
 @pytest.fixture(scope="session")
-def chromium(tls: Tls) -> Iterator[object]:
+def playwright() -> Iterator[Any]:
+    """The one Playwright driver of the run: every module launches its
+    browsers from it (a second driver in this thread would fail)."""
+    with playwright_driver() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="session")
+def chromium(tls: Tls, playwright: Any) -> Iterator[object]:
     """Debian's Chromium through Playwright, headless, trusting the test
     certificate by its key."""
-    with launch_chromium(find_binary("chromium", "chromium"), tls.spki_sha256) as browser:
+    with launch_chromium(find_binary("chromium", "chromium"), tls.spki_sha256, playwright) as browser:
         yield browser
 
 

@@ -150,9 +150,10 @@ def test_each_name_gets_the_whole_page(demo: Demo, name: str, address: str) -> N
 
 
 @pytest.fixture(scope="module")
-def chromium_for(demo: Demo) -> Iterator[Any]:
+def chromium_for(demo: Demo, playwright: Any) -> Iterator[Any]:
     """Chromium trusting this demo's certificate by its key, as the README says."""
-    with launch_chromium(find_binary("chromium", "chromium"), spki_sha256(demo.certs / "chain.pem")) as browser:
+    key = spki_sha256(demo.certs / "chain.pem")
+    with launch_chromium(find_binary("chromium", "chromium"), key, playwright) as browser:
         yield browser
 
 

@@ -136,23 +136,21 @@ def relay(http3_stack: Http3Stack) -> Iterator[UdpRelay]:
 
 
 @pytest.fixture(scope="module")
-def quic_chromium(tls: Tls, relay: UdpRelay) -> Iterator[Any]:
-    """Headless Chromium speaking QUIC, and only QUIC, to the relay's origin."""
+def quic_chromium(tls: Tls, relay: UdpRelay, playwright: Any) -> Iterator[Any]:
+    """Headless Chromium speaking QUIC, and only QUIC, to the relay's origin
+    (launched from the run's one Playwright driver)."""
     executable = find_binary("chromium", "chromium")
-    from playwright.sync_api import sync_playwright
-
     flags = [flag for flag in CHROMIUM_FLAGS if flag != "--disable-quic"]
     flags += [
         "--enable-quic",
         f"--origin-to-force-quic-on=127.0.0.1:{relay.port}",
         f"--ignore-certificate-errors-spki-list={tls.spki_sha256}",
     ]
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=flags)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    browser = playwright.chromium.launch(executable_path=executable, args=flags)
+    try:
+        yield browser
+    finally:
+        browser.close()
 
 
 def _wait_for(check: Callable[[], bool], timeout: float = 5.0) -> None:

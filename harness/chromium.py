@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-__all__ = ["CHROMIUM_FLAGS", "launch_chromium", "navigate_fresh"]
+__all__ = ["CHROMIUM_FLAGS", "launch_chromium", "navigate_fresh", "playwright_driver"]
 
 #: What every Chromium the tests and benchmarks start is given: it may run as
 #: root, and it fetches nothing in the background.
@@ -29,21 +29,36 @@ CHROMIUM_FLAGS = (
 
 
 @contextmanager
-def launch_chromium(executable: str, spki_sha256: str) -> Iterator[Any]:
-    """Headless Chromium (a Playwright ``Browser``) trusting the certificate
-    whose key hashes to *spki_sha256* (comma-separated for several), not
-    ``--ignore-certificate-errors``, under which hinted files are not reused."""
+def playwright_driver() -> Iterator[Any]:
+    """Playwright's driver (``sync_playwright()``). A thread can run one at a
+    time: a second one started while the first runs fails ("Sync API inside
+    the asyncio loop"), so the tests share one (``e2e/conftest.py``) and
+    launch every browser they need, whatever its flags, from it."""
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=executable,
-            args=[*CHROMIUM_FLAGS, f"--ignore-certificate-errors-spki-list={spki_sha256}"],
-        )
-        try:
+    with sync_playwright() as driver:
+        yield driver
+
+
+@contextmanager
+def launch_chromium(executable: str, spki_sha256: str, driver: Any = None) -> Iterator[Any]:
+    """Headless Chromium (a Playwright ``Browser``) trusting the certificate
+    whose key hashes to *spki_sha256* (comma-separated for several), not
+    ``--ignore-certificate-errors``, under which hinted files are not reused;
+    launched from *driver* (:func:`playwright_driver`), else from a driver
+    of its own."""
+    if driver is None:
+        with playwright_driver() as own, launch_chromium(executable, spki_sha256, own) as browser:
             yield browser
-        finally:
-            browser.close()
+        return
+    browser = driver.chromium.launch(
+        executable_path=executable,
+        args=[*CHROMIUM_FLAGS, f"--ignore-certificate-errors-spki-list={spki_sha256}"],
+    )
+    try:
+        yield browser
+    finally:
+        browser.close()
 
 
 def navigate_fresh(chromium: Any, url: str) -> dict[str, str]:
