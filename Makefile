@@ -23,7 +23,7 @@ sysdeps: ## the Debian packages the suite runs: nothing when all are there, else
 structure: devenv ## the package's shape: modules, import levels and cycles, largest modules, duplicate blocks
 	$(PY) scripts/structure.py --duplicates
 
-demo: devenv ## serve apps/demo behind Caddy (TLS, HTTP/2+3, /static from disk); FRONT=gunicorn, PORT=8443
+demo: devenv ## serve apps/demo behind Caddy (TLS, HTTP/2+3, /static from disk); FRONT=gunicorn; PORT=8443 fixes the port (default: a free one, printed)
 	$(PY) -m demo.serve $(if $(PORT),--port $(PORT)) $(if $(FRONT),--front $(FRONT))
 
 test: devenv sysdeps ## unit tests and end-to-end tests (installs missing Debian packages first; no sudo when all are there)

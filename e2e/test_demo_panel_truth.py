@@ -57,6 +57,10 @@ RESOURCE_TIMING = """() => {
 }"""
 
 
+FETCHED = "taken from the 103, fetched over the network"
+CACHED = "the 103 named it; this browser already had it cached"
+
+
 @dataclass(frozen=True)
 class Logged:
     """One line of Caddy's JSON access log."""
@@ -172,7 +176,7 @@ def test_panel_lists_what_resource_timing_and_the_front_saw_come_early(
     assert f"{len(case.declared)} file(s) came early" in summary
     assert sorted(shown) == sorted(timing["early"])
     # ...the server's half marks each link of the 103 as used...
-    assert sorted(marks) == sorted([uri, "used by this browser"] for uri in shown)
+    assert sorted(marks) == sorted([uri, FETCHED] for uri in shown)
     # ...and the front's log agrees: each file was downloaded once (the hint
     # was used, not fetched again by the page) and, where the view thinks,
     # served while it did, well before the page's final response.
@@ -182,28 +186,53 @@ def test_panel_lists_what_resource_timing_and_the_front_saw_come_early(
         assert set(shown) <= served, (shown, served)
 
 
-def test_compare_counts_the_files_the_front_served_early(caddy_front: Front, origin: str, page: Any) -> None:
+def test_compare_measures_each_load_with_empty_caches(caddy_front: Front, origin: str, page: Any) -> None:
     since = len(_log(caddy_front.access_log))
     page.goto(origin + "/compare", wait_until="load")
     page.wait_for_function(PANEL_FILLED, timeout=10_000)  # panel.js wired the button
     page.click("#fh-compare-run")
-    page.wait_for_selector("#fh-compare-results table", timeout=30_000)
+    try:
+        page.wait_for_selector("#fh-compare-results table", timeout=60_000)
+    except Exception as error:  # where the run stopped, and its state
+        state = page.evaluate("sessionStorage.getItem('firehose-compare')")
+        raise AssertionError(f"{page.url}: {state}") from error
     rows = page.eval_on_selector_all(
         "#fh-compare-results tbody tr", "rows => rows.map(r => [...r.children].map(c => c.textContent))"
     )
     state = json.loads(page.evaluate("sessionStorage.getItem('firehose-compare')"))
-    hinted, twin = state["results"]
-    served_hinted = _served_during_think(caddy_front, since, "/report")
+    loads = state["results"]
+    entries = _log(caddy_front.access_log)[since:]
 
-    # The hinted /report declares its stylesheet: Chromium took it from the
-    # 103, and Caddy served it while the view thought.
-    assert [uri.split("?")[0] for uri in hinted["early"]] == ["/static/css/report.css"], hinted
-    assert set(hinted["early"]) <= served_hinted, (hinted, served_hinted)
-    # The twin got no 103: nothing came early, whatever Chromium's labels.
-    assert twin["early"] == [] and twin["got103"] is False, twin
-    column = rows[0].index(f"{len(hinted['early'])} file(s)")
+    # Three rounds, the order alternating: neither variant always comes second.
+    assert [(load["round"], load["label"]) for load in loads] == [
+        (1, "With hints"),
+        (1, "No-hints twin"),
+        (2, "No-hints twin"),
+        (2, "With hints"),
+        (3, "With hints"),
+        (3, "No-hints twin"),
+    ]
+    # Each load fetched every file afresh: Caddy served the report's stylesheet
+    # and image (which /compare does not use) once per load: no cache, memory
+    # or HTTP, kept the other load's.
+    for path in ("/static/css/report.css", "/static/img/heatmap.png"):
+        served = [e for e in entries if e.path == path and e.status == 200]
+        assert len(served) == len(loads), (path, served)
+    for load in loads:
+        if load["label"] == "With hints":
+            # Chromium took the stylesheet from the 103, fetched for this load.
+            assert [uri.split("?")[0] for uri in load["early"]] == ["/static/css/report.css"], json.dumps(load)
+        else:
+            # The twin got no 103: nothing came early, whatever Chromium's labels.
+            assert load["early"] == [] and load["got103"] is False, load
+    hinted, twin = state["summary"]
     assert [row[0] for row in rows] == ["With hints", "No-hints twin"]
+    column = rows[0].index("1 file(s)")
     assert rows[1][column] == "none"
+    # "From cache": only a file the page itself asks for twice (the logo,
+    # once as an image and once by the panel), the same in both variants.
+    assert rows[0][-1] == rows[1][-1] == str(twin["cached"]) == str(hinted["cached"]), rows
+    assert hinted["cached"] <= 1, state
 
     # Every page's panel now shows that run.
     page.goto(origin + PAGE, wait_until="load")
@@ -212,3 +241,81 @@ def test_compare_counts_the_files_the_front_served_early(caddy_front: Front, ori
     )
     measured = page.text_content("#fh-measured") or ""
     assert "FCP " in measured and "LCP " in measured and "1 file(s) came early with hints" in measured
+
+
+def _shown(page: Any) -> tuple[list[str], list[list[str]]]:
+    page.wait_for_function(PANEL_FILLED, timeout=10_000)
+    shown = page.eval_on_selector_all("#fh-came-early code", "codes => codes.map(c => c.textContent)")
+    marks = page.eval_on_selector_all(
+        "#fh-early li[data-target]",
+        "items => items.map(i => [i.dataset.target, i.querySelector('.fh-used').textContent])",
+    )
+    return shown, marks
+
+
+def _static_served(front: Front, since: int, page_uri: str) -> set[str]:
+    """The static URIs Caddy served (200) since line *since*, once *page_uri* is logged."""
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        entries = _log(front.access_log)[since:]
+        if any(entry.uri == page_uri for entry in entries):
+            time.sleep(0.3)  # any file still on its way
+            entries = _log(front.access_log)[since:]
+            return {e.uri for e in entries if e.path.startswith("/static/") and e.status == 200}
+        time.sleep(0.05)
+    raise AssertionError(f"{page_uri} not in Caddy's log")
+
+
+def test_a_second_visit_in_the_same_browser_reports_only_what_was_fetched(
+    caddy_front: Front, origin: str, page: Any
+) -> None:
+    # One browser context: the article, again, then /report, whose 103 names
+    # its stylesheet. Chromium labels "early-hints" both the files its 103
+    # fetched and those it already held (its HTTP or memory cache, the first
+    # article's among them): only the files the front served again may be
+    # reported as fetched because of the 103.
+    page.goto(origin + PAGE, wait_until="load")
+    _shown(page)
+    for url in (PAGE, "/report"):
+        since = len(_log(caddy_front.access_log))
+        response = page.goto(origin + url, wait_until="load")
+        assert response is not None and response.status == 200
+        shown, marks = _shown(page)
+        labelled = page.evaluate(RESOURCE_TIMING)["early"]
+        served = _static_served(caddy_front, since, url)
+        assert set(shown) <= served, (url, shown, served)
+        for target, mark in marks:
+            assert (mark == FETCHED) == (target in served), (url, target, mark, served)
+            if target not in served:
+                assert mark in (CACHED, "not used by this browser"), (url, target, mark)
+        if url == "/report":
+            # Its stylesheet was new to this browser: the 103 fetched it; the
+            # article's files it still labels were not fetched again.
+            assert [uri.split("?")[0] for uri in shown] == ["/static/css/report.css"], (shown, labelled)
+            assert len(labelled) > len(shown), labelled
+            assert dict(marks)[shown[0]] == FETCHED
+
+
+def test_files_from_the_http_cache_are_not_reported_as_fetched(caddy_front: Front, origin: str, page: Any) -> None:
+    # The article, then /compare (cross-origin isolated: the next page gets a
+    # new renderer process, so an empty memory cache), then the article again
+    # with the app's record of this visitor's pushes forgotten (asked outside
+    # the browser, whose HTTP cache stays as it is), so its 103 names the same
+    # files. Chromium's preload reads them from its HTTP cache, and their
+    # entries look like fetched ones (a firstInterimResponseStart): the panel
+    # must still not report them as fetched, since the front served none.
+    page.goto(origin + PAGE, wait_until="load")
+    _shown(page)
+    page.goto(origin + "/compare", wait_until="load")
+    page.wait_for_function(PANEL_FILLED, timeout=10_000)
+    assert page.request.post(origin + "/compare/reset", ignore_https_errors=True).status == 204
+    since = len(_log(caddy_front.access_log))
+    page.goto(origin + PAGE, wait_until="load")
+    shown, marks = _shown(page)
+    timing = page.evaluate(RESOURCE_TIMING)
+    served = _static_served(caddy_front, since, PAGE)
+
+    assert timing["interim"] > 0 and {uri.split("?")[0] for uri in timing["early"]} == DECLARED, timing
+    assert not served & set(timing["early"]), served
+    assert shown == [], shown
+    assert sorted(mark for _, mark in marks) == [CACHED] * len(DECLARED), marks

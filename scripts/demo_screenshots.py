@@ -9,7 +9,10 @@ round trip): on plain loopback it drops a 103 now and then. Then:
 
 1. three visitors (fresh browser contexts) read the report page, so that its
    hints are learned beside the one it declares;
-2. a fourth runs the /compare page's comparison: ``compare.png``;
+2. a fourth runs the /compare page's comparison (three rounds, each load
+   with empty caches, medians): ``compare.png``; the medians and each load are
+   printed, and a run in which a load found files in a cache, or the hinted
+   load got no 103, is refused (no screenshot is worth an unfair table);
 3. and reads an article, the whole page with its "What Firehose did" panel
    (the /compare run in it, the files not pushed again): ``article.png``;
 4. and the report page's panel, its 103 declared and learned:
@@ -24,6 +27,7 @@ to keep them small. Usage, from the repository's root::
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import tempfile
 from contextlib import ExitStack
@@ -65,6 +69,21 @@ def _visit(browser: Any, url: str) -> None:
         context.close()
 
 
+def _check_compare(page: Any) -> None:
+    """Print the /compare run; refuse one that did not measure fairly."""
+    state = json.loads(page.evaluate("sessionStorage.getItem('firehose-compare')"))
+    for load in state["results"]:
+        print(
+            f"round {load['round']} {load['label']}: first byte {load['ttfb']:.0f} ms, FCP {load['fcp']:.0f} ms, "
+            f"LCP {load['lcp']:.0f} ms, came early {len(load['early'])}, from cache {load['cached']}"
+        )
+    for summary in state["summary"]:
+        print(f"median {summary['label']}: FCP {summary['fcp']:.0f} ms, LCP {summary['lcp']:.0f} ms")
+    unfair = [load for load in state["results"] if load["cached"] > 1]
+    if unfair or not all(load["early"] for load in state["results"] if load["variant"] == 0):
+        raise SystemExit(f"/compare did not measure fairly (a cache kept files, or no 103): {state['results']}")
+
+
 def shoot(out: Path) -> list[Path]:
     """Start the demo, take the screenshots into *out*; return their paths."""
     out.mkdir(parents=True, exist_ok=True)
@@ -86,7 +105,8 @@ def shoot(out: Path) -> list[Path]:
         page.goto(origin + "/compare", wait_until="load")
         page.wait_for_function(PANEL_FILLED, timeout=10_000)
         page.click("#fh-compare-run")
-        page.wait_for_selector("#fh-compare-results table", timeout=60_000)
+        page.wait_for_selector("#fh-compare-results table", timeout=120_000)
+        _check_compare(page)
         compare = out / "compare.png"
         page.locator("main").screenshot(path=str(compare))
 

@@ -81,16 +81,31 @@ def report() -> str:
 
 
 @site.get("/compare")
-def compare() -> str:
+def compare() -> Response:
     # The measuring is done by static/js/panel.js, in top-level navigations:
     # Chromium acts on a 103 only for those (not in iframes, not for fetches).
-    return render_template("compare.html", slow=current_app.config["DEMO_SLOW_SECONDS"], trust_url=TRUST_URL)
+    # The run comes back here between loads. This page is cross-origin
+    # isolated (COOP + COEP) and the measured page is not, so Chromium cannot
+    # keep them in one renderer process: each load gets a new one, whose memory
+    # cache holds none of the other load's files (Clear-Site-Data empties only
+    # the HTTP cache; a new opener policy alone kept the process). The measured
+    # page's own headers stay as they are.
+    page = render_template("compare.html", slow=current_app.config["DEMO_SLOW_SECONDS"], trust_url=TRUST_URL)
+    response = current_app.response_class(page, mimetype="text/html")
+    response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
+    response.headers["Cross-Origin-Embedder-Policy"] = "require-corp"
+    return response
 
 
 @site.post("/compare/reset")
 def compare_reset() -> Response:
     # Each measured load starts with an empty HTTP cache for this origin, or the
     # second page would find the first one's files (cached for a year) at hand.
+    # The app's record of what this visitor was pushed goes too: with an empty
+    # cache the browser is a first visitor, whose 103 leaves nothing out.
+    connector = getattr(current_app.extensions.get("firehose"), "connector", None)
+    if connector is not None:
+        connector.set_pushed(set())
     response = current_app.response_class(status=204)
     response.headers["Clear-Site-Data"] = '"cache"'
     response.headers["Cache-Control"] = "no-store"

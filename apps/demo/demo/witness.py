@@ -13,7 +13,8 @@ In an HTML page it then replaces the footer's ``<!--firehose-panel-->`` marker
 (which only a template can write: autoescaping turns any ``<`` a user sends
 into ``&lt;``) with ``templates/_firehose_panel.html`` rendered from those
 records. The page up to the marker is sent at once, the panel and the rest
-after it, without ``Content-Length``: the panel's lookups (the routes report
+after it, without ``Content-Length`` (a HEAD gets the same headers: the app
+runs it as the GET, and its body is dropped): the panel's lookups (the routes report
 takes a few milliseconds) run while the browser already reads the page. The browser half of the panel
 (which files came early, the page's FCP and LCP, the last /compare run) is
 ``static/js/panel.js``.
@@ -173,6 +174,13 @@ class Witness:
 
             environ["wsgi.early_hints"] = early_hints
 
+        # A HEAD is answered with the headers a GET would send: the app runs it
+        # as a GET (Flask runs the same view for both), the body is dropped at
+        # the end. Otherwise the app's Content-Length (of the page without the
+        # panel) would be sent where a GET sends none.
+        head = environ.get("REQUEST_METHOD") == "HEAD"
+        if head:
+            environ = {**environ, "REQUEST_METHOD": "GET"}
         seen: list[tuple[str, list[tuple[str, str]], ExcInfo | None]] = []
 
         def capture(
@@ -182,8 +190,20 @@ class Witness:
             return lambda data: None  # Flask never uses write()
 
         body = self.inner(environ, capture)
+        if head:
+            return self._headers_only(body, record, seen, start_response)
+        return self._answer(body, record, seen, start_response)
+
+    def _answer(
+        self,
+        body: Iterable[bytes],
+        record: Record,
+        seen: list[tuple[str, list[tuple[str, str]], ExcInfo | None]],
+        start_response: StartResponse,
+    ) -> Iterable[bytes]:
+        """Start the response, with the panel in an HTML page; return its body."""
         status, headers, exc_info = seen[-1]
-        if twin:
+        if record.twin:
             record.removed = sum(1 for name, _ in headers if name.lower() == "link")
             headers = [(name, value) for name, value in headers if name.lower() != "link"]
         pushed = record.pushed_before or frozenset()
@@ -212,6 +232,30 @@ class Witness:
         headers = [(name, value) for name, value in headers if name.lower() != "content-length"]
         start_response(status, headers, exc_info)
         return self._stream(page[:at], record, page[at + len(MARKER) :])
+
+    def _headers_only(
+        self,
+        body: Iterable[bytes],
+        record: Record,
+        seen: list[tuple[str, list[tuple[str, str]], ExcInfo | None]],
+        start_response: StartResponse,
+    ) -> Iterable[bytes]:
+        """Start the response a GET would, send no body."""
+        sent: list[tuple[str, list[tuple[str, str]], ExcInfo | None]] = []
+
+        def keep(
+            status: str, headers: list[tuple[str, str]], exc_info: ExcInfo | None = None
+        ) -> Callable[[bytes], object]:
+            sent.append((status, headers, exc_info))
+            return lambda data: None
+
+        answered = self._answer(body, record, seen, keep)
+        close = getattr(answered, "close", None)  # the panel is never rendered
+        if close is not None:
+            close()
+        status, headers, exc_info = sent[-1]
+        start_response(status, headers, exc_info)
+        return []
 
     def _stream(self, head: bytes, record: Record, tail: bytes) -> Iterator[bytes]:
         yield head

@@ -248,6 +248,27 @@ def test_page_is_streamed_with_its_panel_after_the_content(app: Flask) -> None:
     assert rest.startswith(b'<section class="fh-panel"') and rest.rstrip().endswith(b"</html>")
 
 
+@pytest.mark.parametrize("url", ["/", "/report", "/report?hints=off", "/api/stats", "/static/css/main.css"])
+def test_head_is_answered_with_the_headers_of_a_get(app: Flask, url: str) -> None:
+    # The panel is added after the app ran: a HEAD must not keep the app's
+    # Content-Length of the page without it where the GET sends none. Two
+    # first visitors (a visitor's second request gets its pushes as nopush).
+    got = app.test_client().get(url, headers=NAVIGATION)
+    body = got.get_data()
+    got.close()  # a static file's body is a file
+    head = app.test_client().head(url, headers=NAVIGATION)
+    assert head.status_code == got.status_code == 200
+    assert head.data == b""
+    volatile = {"date", "set-cookie"}
+    assert [(k, v) for k, v in head.headers.items() if k.lower() not in volatile] == [
+        (k, v) for k, v in got.headers.items() if k.lower() not in volatile
+    ]
+    if got.mimetype == "text/html":
+        assert "Content-Length" not in head.headers and b'class="fh-panel"' in body
+    else:
+        assert head.headers["Content-Length"] == str(len(body))
+
+
 def test_no_hints_twin_sends_no_103_and_no_link(client: FlaskClient) -> None:
     with record_early_hints(client) as hints:
         client.get("/report")  # learns, so the twin would have more to hint
@@ -273,6 +294,15 @@ def test_compare_renders(client: FlaskClient) -> None:
     # The caveat links to the README's section on trusting the certificate.
     assert f'<a href="{TRUST_URL}">README, "Trusting the demo\'s certificate"</a>' in html
     assert TRUST_URL.endswith("#trusting-the-demo-s-certificate")
+    # Cross-origin isolated, so each measured load (which is not) gets a new
+    # renderer process and with it an empty memory cache.
+    assert response.headers["Cross-Origin-Opener-Policy"] == "same-origin"
+    assert response.headers["Cross-Origin-Embedder-Policy"] == "require-corp"
+    assert "rounds" in html and "medians" in html and "new renderer process" in html
+    # The measured page itself is not.
+    report = client.get("/report", headers=NAVIGATION)
+    assert "Cross-Origin-Opener-Policy" not in report.headers
+    assert "Cross-Origin-Embedder-Policy" not in report.headers
 
 
 def test_compare_reset_clears_the_cache(client: FlaskClient) -> None:
@@ -280,6 +310,14 @@ def test_compare_reset_clears_the_cache(client: FlaskClient) -> None:
     assert response.status_code == 204
     assert response.headers["Clear-Site-Data"] == '"cache"'
     assert "Link" not in response.headers
+
+
+def test_compare_reset_forgets_what_the_visitor_was_pushed(client: FlaskClient) -> None:
+    first = client.get("/report", headers=NAVIGATION).headers.getlist("Link")
+    again = client.get("/report", headers=NAVIGATION).headers.getlist("Link")
+    assert again != first  # what was pushed is now nopush: the visitor is a returning one
+    assert client.post("/compare/reset").status_code == 204
+    assert client.get("/report", headers=NAVIGATION).headers.getlist("Link") == first
 
 
 def test_panel_escapes_what_it_shows(app: Flask, client: FlaskClient) -> None:

@@ -2,16 +2,19 @@
 README's complete app really gets from Flask's development server (Werkzeug,
 on a free 127.0.0.1 port): the same header fields in the same order, the same
 ``Link`` and body length; and a GET gets the ``Set-Cookie`` line the page shows
-on top of them, which the HEAD does not."""
+on top of them, which the HEAD does not. The page's commands make the two
+files the app hints, which it then serves."""
 
 from __future__ import annotations
 
 import http.client
 import os
 import re
+import subprocess
 import threading
 import warnings
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -22,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[3]
 QUICKSTART = ROOT / "docs" / "quickstart.rst"
 README = ROOT / "README.rst"
 _PYTHON = re.compile(r"^\.\. code-block:: python\n\n((?:    .*\n|\n)+)", re.MULTILINE)
+_BASH = re.compile(r"^\.\. code-block:: bash\n\n((?:    .*\n|\n)+)", re.MULTILINE)
 _TEXT = re.compile(r"^\.\. code-block:: text\n\n((?:    .*\n|\n)+)", re.MULTILINE)
 
 
@@ -44,9 +48,7 @@ def _samples() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     return fields, extra
 
 
-@pytest.fixture
-def served() -> Iterator[int]:
-    """The README's complete app under Werkzeug's development server."""
+def _readme_app() -> Flask:
     blocks = [re.sub(r"^    ", "", block, flags=re.MULTILINE) for block in _PYTHON.findall(_here(README))]
     (source,) = [block for block in blocks if block.startswith("from flask import Flask")]
     namespace: dict[str, object] = {"__name__": "app"}
@@ -55,6 +57,18 @@ def served() -> Iterator[int]:
         exec(compile(source, str(README), "exec"), namespace)
     app = namespace["app"]
     assert isinstance(app, Flask)
+    return app
+
+
+@pytest.fixture
+def served() -> Iterator[int]:
+    """The README's complete app under Werkzeug's development server."""
+    with _serving(_readme_app()) as port:
+        yield port
+
+
+@contextmanager
+def _serving(app: Flask) -> Iterator[int]:
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -65,13 +79,17 @@ def served() -> Iterator[int]:
         thread.join(5)
 
 
-def _ask(port: int, method: str) -> tuple[int, list[tuple[str, str]]]:
+def _ask(port: int, method: str, path: str = "/") -> tuple[int, list[tuple[str, str]]]:
+    status, headers, _ = _fetch(port, method, path)
+    return status, headers
+
+
+def _fetch(port: int, method: str, path: str) -> tuple[int, list[tuple[str, str]], bytes]:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     try:
-        connection.request(method, "/", headers={"User-Agent": "curl/8", "Accept": "*/*"})
+        connection.request(method, path, headers={"User-Agent": "curl/8", "Accept": "*/*"})
         response = connection.getresponse()
-        response.read()
-        return response.status, response.getheaders()
+        return response.status, response.getheaders(), response.read()
     finally:
         connection.close()
 
@@ -93,3 +111,22 @@ def test_a_get_adds_the_cookie_line_the_page_shows(served: int) -> None:
     assert not [value for name, value in head if name == "Set-Cookie"]
     added = [(name, value) for name, value in got if name not in {name for name, _ in head}]
     assert added == extra
+
+
+def test_the_run_block_makes_the_files_the_page_hints(tmp_path: Path) -> None:
+    """The page links /static/main.css and /static/app.js: the page's commands
+    before ``flask --app app run`` make both, and the app then serves them."""
+    (block,) = [block for block in _BASH.findall(_here(QUICKSTART)) if "flask --app app run" in block]
+    lines = [line.strip() for line in block.splitlines() if line.strip()]
+    setup = lines[: lines.index("flask --app app run")]
+    subprocess.run(["bash", "-ec", "\n".join(setup)], cwd=tmp_path, check=True, timeout=10)
+    app = _readme_app()
+    app.static_folder = str(tmp_path / "static")  # where the commands made them, beside app.py
+    with _serving(app) as port:
+        _, headers = _ask(port, "GET")
+        (link,) = [value for name, value in headers if name == "Link"]
+        hinted = re.findall(r"<([^>]+)>", link)
+        assert hinted == ["/static/main.css", "/static/app.js"]
+        for path in hinted:
+            status, _, body = _fetch(port, "GET", path)
+            assert (status, body) == (200, (tmp_path / path.lstrip("/")).read_bytes())

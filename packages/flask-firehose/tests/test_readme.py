@@ -44,3 +44,18 @@ def test_the_complete_app_hints_without_a_warning() -> None:
         ("/static/main.css", True),
         ("/static/app.js", True),
     ]
+
+
+@pytest.mark.parametrize("page", ["README.rst", "docs/quickstart.rst"])
+def test_pip_installs_into_a_virtualenv_made_first(page: str) -> None:
+    """Debian 12's Python refuses ``pip install`` outside a virtualenv
+    (externally-managed-environment): each install block makes one first."""
+    path = README.parent / page
+    if not path.exists():
+        pytest.skip(f"{path} is not here")
+    blocks = re.findall(r"^\.\. code-block:: bash\n\n((?:    .*\n|\n)+)", path.read_text(), re.MULTILINE)
+    installing = [block for block in blocks if "pip install" in block]
+    assert installing
+    for block in installing:
+        before = block[: block.index("pip install")]
+        assert "python3 -m venv .venv && . .venv/bin/activate" in " ".join(before.split()), block

@@ -1,7 +1,9 @@
 """``flask firehose routes`` says why it shows no learned hint: hints are
 learned only from visits answered with a 103, which Flask's development
 server never sends (a real Werkzeug server on 127.0.0.1, visited as a browser
-navigates, teaches nothing); the in-memory store is one per process; with
+navigates, teaches nothing); the in-memory store is one per process, and the
+line says how to share one (the app's config; a bare ``FIREHOSE_REDIS_URL``
+variable is not read); with
 ``FIREHOSE_EARLY_HINTS`` off no 103 is ever sent. Once a server that sends
 103s was visited, the learned hint is listed and the line is gone."""
 
@@ -9,7 +11,7 @@ from __future__ import annotations
 
 import http.client
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -18,9 +20,12 @@ from flask import Flask
 from werkzeug.serving import make_server
 
 from flask_firehose import Firehose, Link, push
+from flask_firehose._hint_store import MemoryHintStore
 from flask_firehose._routes import IN_THIS_PROCESS, LEARNED_FROM_103S
+from flask_firehose._state import state_of
 from flask_firehose.testing import record_early_hints
 
+from .redis_server import RedisServer
 from .test_cli import FixedStore, flask_cli, key, routes
 
 #: What the line adds by default: FIREHOSE_LEARN_MIN_SEEN is 2.
@@ -130,3 +135,30 @@ def test_no_such_line_where_another_one_says_it(config: dict[str, Any], learning
 def test_a_store_holding_hints_gets_no_such_line() -> None:
     app = page_app(FixedStore({key("index", app=__name__): [Link("/static/site.css", as_="style")]}))
     assert routes(app)["nothing_learned"] is None
+
+
+def env_app() -> Flask:
+    """The line's advice followed: the app loads FLASK_-prefixed variables first."""
+    app = Flask(__name__)
+    app.config.from_prefixed_env()
+    app.config.update(SECRET_KEY="k", FIREHOSE_LEARN_NAMESPACE=__name__)
+    Firehose(app)
+    return app
+
+
+def test_the_in_memory_line_says_what_shares_a_store(
+    server: RedisServer, monkeypatch: pytest.MonkeyPatch, closing: Callable[[Any], Any]
+) -> None:
+    assert "FLASK_FIREHOSE_REDIS_URL=" in IN_THIS_PROCESS and "from_prefixed_env()" in IN_THIS_PROCESS
+    # What users tried from the old line: the bare variable is not read, the store stays in memory.
+    monkeypatch.setenv("FIREHOSE_REDIS_URL", server.url)
+    assert first_line(env_app()) == LEARNED_FROM_103S + TWO_VISITS + IN_THIS_PROCESS
+    # What the line says: through from_prefixed_env, the command reads the server's Redis.
+    monkeypatch.setenv("FLASK_FIREHOSE_REDIS_URL", server.url)
+    app = env_app()
+    state = state_of(app)
+    assert state is not None and state.learner is not None
+    assert not isinstance(state.learner.store, MemoryHintStore)
+    closing(state.learner.store)
+    assert app.config["FIREHOSE_REDIS_URL"] == server.url
+    assert routes(app)["nothing_learned"] == LEARNED_FROM_103S + TWO_VISITS

@@ -240,9 +240,13 @@ LEARNED_FROM_103S: Final = (
     "server); 'firehose probe URL' shows whether a 103 arrives."
 )
 #: The default store lives in each server process: this command has its own.
+#: Firehose reads FIREHOSE_REDIS_URL from the app's config, never from the
+#: environment, so a bare ``FIREHOSE_REDIS_URL=... flask ...`` changes nothing.
 IN_THIS_PROCESS: Final = (
-    " This command has an in-memory hint store of its own and cannot see what a running server learned "
-    "(FIREHOSE_REDIS_URL gives them one to share)."
+    " This command has an in-memory hint store of its own and cannot see what a running server learned. "
+    "To share one, set FIREHOSE_REDIS_URL in the app's config, which the server and this command both "
+    "load; from the environment only if the app reads it: with app.config.from_prefixed_env(), "
+    "FLASK_FIREHOSE_REDIS_URL=redis://HOST:PORT/0 (a plain FIREHOSE_REDIS_URL variable is not read)."
 )
 
 
