@@ -38,7 +38,7 @@ e2e: devenv sysdeps ## end-to-end tests only (real nginx, gunicorn, Chromium...)
 lint: devenv ## ruff and mypy --strict
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy packages/flask-firehose/src packages/flask-firehose/tests apps/demo harness e2e bench scripts
+	$(VENV)/bin/mypy packages/flask-firehose/src packages/flask-firehose/tests apps/demo harness e2e bench scripts docs/caddy-recipe
 
 format: devenv ## ruff format and safe fixes
 	$(VENV)/bin/ruff format .
