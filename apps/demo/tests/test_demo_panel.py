@@ -244,7 +244,7 @@ def test_page_is_streamed_with_its_panel_after_the_content(app: Flask) -> None:
     assert status.startswith("200")
     assert "content-length" not in {name.lower() for name, _ in headers}
     head, rest = chunks
-    assert head.rstrip().endswith(b"</span>") and b'<section class="fh-panel"' not in head
+    assert head.rstrip().endswith(b"Served with Flask-Firehose.") and b'<section class="fh-panel"' not in head
     assert rest.startswith(b'<section class="fh-panel"') and rest.rstrip().endswith(b"</html>")
 
 
