@@ -77,6 +77,7 @@ def _wait_for(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
 def recipe(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Recipe]:
     caddy = caddy_binary()
     find_binary("openssl", "openssl")
+    find_binary("curl", "curl")  # the recipe's check, run as written
     folder = tmp_path_factory.mktemp("caddy-recipe")
     app_port, port = free_port(), free_port()
     ports = {"127.0.0.1:8000": f"127.0.0.1:{app_port}", "localhost:8443": f"localhost:{port}"}
