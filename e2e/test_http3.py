@@ -12,7 +12,7 @@ trusts the test CA and is told the origin's HTTP/3 address as if by
 ``Alt-Svc`` (its testing pref).
 
 Every navigation goes through a UDP relay adding 100 ms of round trip
-(e2e/http3_relay.py), as the HTTP/2 browser tests go through harness/relay.py:
+(harness/udp_relay.py), as the HTTP/2 browser tests go through harness/relay.py:
 over TCP, Chromium drops a 103 that arrives in the same millisecond as its
 request finished sending. Over QUIC on plain loopback it used the 103 in every
 navigation measured (docs/deployment-check.rst, "HTTP/3"), but the tests do not
@@ -40,9 +40,9 @@ from harness.fronts import running_caddy
 from harness.h2client import fetch
 from harness.processes import REPO, MissingComponent, find_binary, free_port, start
 from harness.tls import Tls
+from harness.udp_relay import UdpRelay
 
 from .http3_app import STYLESHEET, write_static
-from .http3_relay import UdpRelay
 
 pytestmark = pytest.mark.integration
 

@@ -26,12 +26,14 @@ import ipaddress
 import threading
 from contextlib import suppress
 from types import TracebackType
+from typing import TypeVar
 
-__all__ = ["Relay"]
+__all__ = ["LoopThread", "Relay"]
 
 CHUNK = 16 * 1024  # small enough that a paced chunk is a short burst (13 ms at 10 Mbit/s)
 _EOF = b""
 _Queue = asyncio.Queue[tuple[float, bytes]]  # (when to write, chunk); b"" is EOF
+_T = TypeVar("_T", bound="LoopThread")
 
 
 def _loopback(host: str) -> str:
@@ -47,7 +49,55 @@ def _loopback(host: str) -> str:
     return str(address)
 
 
-class Relay:
+class LoopThread:
+    """An asyncio loop in a daemon thread, as the relays run: :meth:`start`
+    returns once :meth:`_main` has bound its port (it sets ``_ready``, with
+    ``_error`` on failure), :meth:`stop` sets ``_stopping`` and waits, and a
+    ``with`` block does both. *what* names it in errors and the thread's name."""
+
+    what = "relay"
+
+    def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping: asyncio.Event | None = None
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+
+    def start(self: _T) -> _T:
+        """Start in a daemon thread; return once the port is bound."""
+        if self._thread is not None:
+            raise RuntimeError(f"{self.what} already started")
+        self._thread = threading.Thread(target=asyncio.run, args=(self._main(),), name=self.what, daemon=True)
+        self._thread.start()
+        if not self._ready.wait(timeout=10):
+            raise RuntimeError(f"{self.what} thread did not bind its port within 10 s")
+        if self._error is not None:
+            raise RuntimeError(f"{self.what} failed to start: {self._error!r}") from self._error
+        return self
+
+    def stop(self) -> None:
+        """Close the listener and everything relayed; wait for the thread."""
+        loop, stopping, thread = self._loop, self._stopping, self._thread
+        if loop is not None and stopping is not None and not loop.is_closed():
+            with suppress(RuntimeError):  # the loop closed in between: already stopped
+                loop.call_soon_threadsafe(stopping.set)
+        if thread is not None:
+            thread.join(timeout=5)
+
+    def __enter__(self: _T) -> _T:
+        return self.start()
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    async def _main(self) -> None:
+        raise NotImplementedError
+
+
+class Relay(LoopThread):
     """Listen on 127.0.0.1 (a free port) and forward to *upstream* with delays.
 
     :param upstream: ``(host, port)`` on loopback (``ValueError`` otherwise).
@@ -84,42 +134,7 @@ class Relay:
         self.queue_chunks = max(1, buffer_bytes // CHUNK)
         self.max_lifetime = max_lifetime
         self.port = port
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stopping: asyncio.Event | None = None
-        self._thread: threading.Thread | None = None
-        self._ready = threading.Event()
-        self._error: BaseException | None = None
-
-    # -- thread side ---------------------------------------------------------
-
-    def start(self) -> Relay:
-        """Start listening in a daemon thread; return once the port accepts."""
-        if self._thread is not None:
-            raise RuntimeError("relay already started")
-        self._thread = threading.Thread(target=asyncio.run, args=(self._main(),), name="relay", daemon=True)
-        self._thread.start()
-        if not self._ready.wait(timeout=10):
-            raise RuntimeError("relay thread did not start listening within 10 s")
-        if self._error is not None:
-            raise RuntimeError(f"relay failed to start: {self._error!r}") from self._error
-        return self
-
-    def stop(self) -> None:
-        """Close the listener and every relayed connection; wait for the thread."""
-        loop, stopping, thread = self._loop, self._stopping, self._thread
-        if loop is not None and stopping is not None and not loop.is_closed():
-            with suppress(RuntimeError):  # the loop closed in between: already stopped
-                loop.call_soon_threadsafe(stopping.set)
-        if thread is not None:
-            thread.join(timeout=5)
-
-    def __enter__(self) -> Relay:
-        return self.start()
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
-    ) -> None:
-        self.stop()
+        super().__init__()
 
     # -- loop side -----------------------------------------------------------
 

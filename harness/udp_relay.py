@@ -1,6 +1,6 @@
 """A UDP relay on loopback that adds network latency to QUIC (HTTP/3).
 
-Why: harness/relay.py adds latency to TCP only, and QUIC runs over UDP. A
+Why: :mod:`harness.relay` adds latency to TCP only, and QUIC runs over UDP. A
 browser test that wants HTTP/3 at a realistic round-trip time points Chromium
 (``--origin-to-force-quic-on=127.0.0.1:RELAY_PORT``) at this relay, which
 passes every datagram on to the server after a delay.
@@ -20,26 +20,14 @@ oldest is dropped past that). Usage::
 from __future__ import annotations
 
 import asyncio
-import ipaddress
-import threading
 from contextlib import suppress
-from types import TracebackType
 from typing import Any, cast
+
+from .relay import LoopThread, _loopback
 
 __all__ = ["UdpRelay"]
 
 Address = tuple[str, int]
-
-
-def _loopback(host: str) -> str:
-    """*host* as a loopback IP literal; anything else is refused."""
-    try:
-        address = ipaddress.ip_address("127.0.0.1" if host == "localhost" else host)
-    except ValueError:
-        raise ValueError(f"relay upstream must be a loopback IP address, not {host!r}") from None
-    if not address.is_loopback:
-        raise ValueError(f"relay upstream must be on loopback, not {host!r}")
-    return str(address)
 
 
 class _Listener(asyncio.DatagramProtocol):
@@ -78,7 +66,7 @@ class _Flow(asyncio.DatagramProtocol):
             self.transport.sendto(data)
 
 
-class UdpRelay:
+class UdpRelay(LoopThread):
     """Listen for UDP on 127.0.0.1 (a free port) and forward to *upstream* with delays.
 
     :param upstream: ``(host, port)`` on loopback (``ValueError`` otherwise).
@@ -86,6 +74,8 @@ class UdpRelay:
     :param max_lifetime: stop by itself after this many seconds (a safety net).
     :param max_flows: most client addresses relayed at once.
     """
+
+    what = "UDP relay"
 
     def __init__(
         self, upstream: tuple[str, int], rtt: float = 0.1, *, max_lifetime: float = 300.0, max_flows: int = 64
@@ -101,45 +91,10 @@ class UdpRelay:
         self.port = 0
         #: Datagrams relayed so far: ``[client to server, server to client]``.
         self.datagrams = [0, 0]
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stopping: asyncio.Event | None = None
         self._listener: asyncio.DatagramTransport | None = None
         self._flows: dict[Address, _Flow] = {}
         self._openings: set[asyncio.Future[Any]] = set()
-        self._thread: threading.Thread | None = None
-        self._ready = threading.Event()
-        self._error: BaseException | None = None
-
-    # -- thread side ---------------------------------------------------------
-
-    def start(self) -> UdpRelay:
-        """Start in a daemon thread; return once the port is bound."""
-        if self._thread is not None:
-            raise RuntimeError("relay already started")
-        self._thread = threading.Thread(target=asyncio.run, args=(self._main(),), name="udp-relay", daemon=True)
-        self._thread.start()
-        if not self._ready.wait(timeout=10):
-            raise RuntimeError("UDP relay thread did not bind within 10 s")
-        if self._error is not None:
-            raise RuntimeError(f"UDP relay failed to start: {self._error!r}") from self._error
-        return self
-
-    def stop(self) -> None:
-        """Close every socket; wait for the thread."""
-        loop, stopping, thread = self._loop, self._stopping, self._thread
-        if loop is not None and stopping is not None and not loop.is_closed():
-            with suppress(RuntimeError):  # the loop closed in between: already stopped
-                loop.call_soon_threadsafe(stopping.set)
-        if thread is not None:
-            thread.join(timeout=5)
-
-    def __enter__(self) -> UdpRelay:
-        return self.start()
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
-    ) -> None:
-        self.stop()
+        super().__init__()
 
     # -- loop side -----------------------------------------------------------
 
