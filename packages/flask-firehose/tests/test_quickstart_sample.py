@@ -11,15 +11,14 @@ import http.client
 import os
 import re
 import subprocess
-import threading
 import warnings
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from flask import Flask
-from werkzeug.serving import make_server
+
+from .live_server import serving
 
 ROOT = Path(__file__).resolve().parents[3]
 QUICKSTART = ROOT / "docs" / "quickstart.rst"
@@ -63,20 +62,8 @@ def _readme_app() -> Flask:
 @pytest.fixture
 def served() -> Iterator[int]:
     """The README's complete app under Werkzeug's development server."""
-    with _serving(_readme_app()) as port:
+    with serving(_readme_app()) as port:
         yield port
-
-
-@contextmanager
-def _serving(app: Flask) -> Iterator[int]:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server.port
-    finally:
-        server.shutdown()
-        thread.join(5)
 
 
 def _ask(port: int, method: str, path: str = "/") -> tuple[int, list[tuple[str, str]]]:
@@ -122,7 +109,7 @@ def test_the_run_block_makes_the_files_the_page_hints(tmp_path: Path) -> None:
     subprocess.run(["bash", "-ec", "\n".join(setup)], cwd=tmp_path, check=True, timeout=10)
     app = _readme_app()
     app.static_folder = str(tmp_path / "static")  # where the commands made them, beside app.py
-    with _serving(app) as port:
+    with serving(app) as port:
         _, headers = _ask(port, "GET")
         (link,) = [value for name, value in headers if name == "Link"]
         hinted = re.findall(r"<([^>]+)>", link)

@@ -19,7 +19,7 @@ import threading
 import weakref
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,6 @@ import pytest
 from flask import Flask, copy_current_request_context, request, session, stream_with_context
 from markupsafe import Markup
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
-from werkzeug.serving import make_server
 
 from flask_firehose import Firehose, InvalidLinkError, Link, SessionConnector, _links, push
 from flask_firehose._collection import current_links
@@ -36,26 +35,12 @@ from flask_firehose._requests import TEST_HTTP2
 from flask_firehose._state import state_of
 from flask_firehose.testing import links_of, parse_link_headers, record_early_hints
 
+from .live_server import WSGIApp, serving
+
 NAV = {"Sec-Fetch-Mode": "navigate"}
-WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Any]
 
 
 # -- a threaded server on 127.0.0.1 --------------------------------------------
-
-
-@contextmanager
-def serving(app: WSGIApp) -> Iterator[int]:
-    """Serve *app* on a free port of 127.0.0.1 with werkzeug's threaded
-    server (a thread per request); yield the port."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield server.server_port
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(10)
 
 
 class Answer:

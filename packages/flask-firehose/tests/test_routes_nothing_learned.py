@@ -10,14 +10,11 @@ variable is not read); with
 from __future__ import annotations
 
 import http.client
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from flask import Flask
-from werkzeug.serving import make_server
 
 from flask_firehose import Firehose, Link, push
 from flask_firehose._hint_store import MemoryHintStore
@@ -25,6 +22,7 @@ from flask_firehose._routes import IN_THIS_PROCESS, LEARNED_FROM_103S
 from flask_firehose._state import state_of
 from flask_firehose.testing import record_early_hints
 
+from .live_server import serving
 from .redis_server import RedisServer
 from .test_cli import FixedStore, flask_cli, key, routes
 
@@ -55,19 +53,6 @@ def first_line(app: Flask) -> str:
     return result.output.splitlines()[0]
 
 
-@contextmanager
-def development_server(app: Flask) -> Iterator[int]:
-    """*app* under Werkzeug's server, as ``flask run`` serves it."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server.port
-    finally:
-        server.shutdown()
-        thread.join(5)
-
-
 def navigate(port: int) -> int:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     try:
@@ -82,7 +67,7 @@ def navigate(port: int) -> int:
 
 def test_visits_to_the_development_server_teach_nothing_and_routes_says_why() -> None:
     app = page_app()
-    with development_server(app) as port:
+    with serving(app) as port:
         assert [navigate(port) for _ in range(3)] == [200, 200, 200]
     report = routes(app)
     (index,) = [entry for entry in report["endpoints"] if entry["endpoint"] == "index"]

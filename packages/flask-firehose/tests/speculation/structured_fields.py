@@ -17,14 +17,13 @@ import os
 import string
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
-from werkzeug.serving import make_server
+from ..live_server import serving
 
 __all__ = [
     "FieldError",
@@ -276,15 +275,8 @@ class Served:
 @contextmanager
 def served(app: Any) -> Iterator[Served]:
     """Serve *app* on a free port of 127.0.0.1 for the block's duration."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    try:
-        yield Served(server.server_port)
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(10)
+    with serving(app) as port:
+        yield Served(port)
 
 
 def run_with_hash_seed(code: str, seed: int) -> str:
