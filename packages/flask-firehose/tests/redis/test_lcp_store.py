@@ -43,16 +43,6 @@ class Clock:
 
 
 @pytest.fixture
-def raw(server: RedisServer) -> Iterator[redis.Redis]:
-    """A plain client to look at (and tamper with) what the store wrote."""
-    client = redis.Redis.from_url(server.url, socket_timeout=5)
-    try:
-        yield client
-    finally:
-        client.close()
-
-
-@pytest.fixture
 def redis_store(server: RedisServer, closing: Callable[[Any], Any]) -> Callable[..., RedisLcpStore]:
     def factory(**params: Any) -> RedisLcpStore:
         params.setdefault("timeout", 1.0)

@@ -11,7 +11,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -39,16 +39,6 @@ SLACK = 0.15
 
 Store = MemoryHintStore | RedisHintStore
 StoreFactory = Callable[..., Store]
-
-
-@pytest.fixture
-def raw(server: RedisServer) -> Iterator[redis.Redis]:
-    """A plain client to look at (and tamper with) what the backends wrote."""
-    client = redis.Redis.from_url(server.url, socket_timeout=5)
-    try:
-        yield client
-    finally:
-        client.close()
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -22,15 +22,6 @@ from .learning_pages import learning_app, visit
 pytestmark = pytest.mark.integration
 
 PAGE = (Link("/static/main.3f9a1c2b.css", as_="style"), Link("/static/app.js", as_="script", nopush=True))
-
-
-@pytest.fixture
-def raw(server: RedisServer) -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(server.url, socket_timeout=5)
-    try:
-        yield client
-    finally:
-        client.close()
 
 
 @pytest.fixture
