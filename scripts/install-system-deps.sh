@@ -4,7 +4,8 @@
 # Apache 2.4 (mod_http2) and h2o 2.2 (the deployment matrix), Chromium (driven
 # by Playwright), Firefox ESR (driven over Marionette) with NSS's certutil, and
 # redis-server with redis-tools (the shared hint store; redis-cli builds the
-# tests' local Redis Cluster). Does nothing when all are there;
+# tests' local Redis Cluster), openssl and curl (the deployment docs' Caddy
+# recipe, run as written). Does nothing when all are there;
 # uses sudo when not run as root. Package scripts are kept from starting
 # daemons (Debian's policy-rc.d): the tests start their own servers on free
 # ports, and nothing has to be stopped afterwards.
